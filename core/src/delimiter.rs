@@ -1,0 +1,260 @@
+//! Read delimiters: how a channel cuts the bytes it receives into frames (Pants' `read_delimiter`).
+
+use std::fmt;
+use std::sync::Arc;
+
+use memchr::memmem;
+
+use crate::error::DelimiterError;
+use crate::length_prefix::LengthPrefix;
+#[cfg(feature = "regex")]
+use crate::regex_delimiter::RegexDelimiter;
+
+/// How incoming bytes are cut into the frames that `on_read` receives.
+///
+/// | delimiter | a frame is |
+/// |---|---|
+/// | [`none`](Self::none) (the default) | whatever arrived, as it arrived, without copying |
+/// | [`bytes`](Self::bytes) (`b"\r\n"`) | the bytes before the next occurrence; the delimiter is consumed |
+/// | [`count`](Self::count) (`n`) | exactly `n` bytes |
+/// | [`length_prefix`](Self::length_prefix) | the body announced by a length field |
+/// | [`regex`](Self::regex) (feature `regex`) | the bytes before the first match; the match is consumed |
+///
+/// Building a byte-string or regex delimiter compiles a searcher; clones share it, so a protocol
+/// that switches delimiters often (a header line, then a body by count) keeps one and clones it.
+/// Counts never allocate.
+///
+/// Anything that converts into a delimiter can be given where one is set, and invalid values are
+/// refused there with a [`DelimiterError`]:
+///
+/// ```
+/// use pants_core::ReadDelimiter;
+///
+/// let line = ReadDelimiter::try_from("\r\n")?;
+/// let body = ReadDelimiter::try_from(512usize)?;
+/// assert_eq!(line, ReadDelimiter::bytes(b"\r\n")?);
+/// assert_eq!(body.as_count(), Some(512));
+/// assert!(ReadDelimiter::try_from("").is_err());
+/// assert!(ReadDelimiter::try_from(0usize).is_err());
+/// # Ok::<(), pants_core::DelimiterError>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct ReadDelimiter {
+    pub(crate) kind: Kind,
+}
+
+#[derive(Clone, Default)]
+pub(crate) enum Kind {
+    #[default]
+    None,
+    Bytes(Arc<ByteSearch>),
+    Count(usize),
+    LengthPrefix(Arc<LengthPrefix>),
+    #[cfg(feature = "regex")]
+    Regex(Arc<RegexDelimiter>),
+}
+
+impl ReadDelimiter {
+    /// No delimiter: every read is delivered as it arrived.
+    pub fn none() -> Self {
+        Self { kind: Kind::None }
+    }
+
+    /// Frames end at `delimiter` (one byte or more), which is consumed.
+    pub fn bytes(delimiter: impl AsRef<[u8]>) -> Result<Self, DelimiterError> {
+        let needle = delimiter.as_ref();
+        if needle.is_empty() {
+            return Err(DelimiterError::EmptyBytes);
+        }
+        let finder = memmem::Finder::new(needle).into_owned();
+        Ok(Self {
+            kind: Kind::Bytes(Arc::new(ByteSearch { finder })),
+        })
+    }
+
+    /// Frames of exactly `n` bytes (`n >= 1`).
+    pub fn count(n: usize) -> Result<Self, DelimiterError> {
+        if n == 0 {
+            return Err(DelimiterError::ZeroCount);
+        }
+        Ok(Self {
+            kind: Kind::Count(n),
+        })
+    }
+
+    /// Frames announced by a length field; see [`LengthPrefix`].
+    pub fn length_prefix(prefix: LengthPrefix) -> Result<Self, DelimiterError> {
+        prefix.validate()?;
+        Ok(Self {
+            kind: Kind::LengthPrefix(Arc::new(prefix)),
+        })
+    }
+
+    /// Frames end at the first match of `pattern` (a [`regex::bytes::Regex`]), which is consumed.
+    ///
+    /// The pattern must not match the empty string and must have a maximum match length, so
+    /// that the search can resume where it stopped and the read limit is exact. A match is
+    /// final once it is found in the bytes received so far, as in Pants: prefer patterns such
+    /// as `\r?\n` whose matches do not depend on bytes that have not arrived yet.
+    #[cfg(feature = "regex")]
+    pub fn regex(pattern: &str) -> Result<Self, DelimiterError> {
+        let regex = RegexDelimiter::new(pattern)?;
+        Ok(Self {
+            kind: Kind::Regex(Arc::new(regex)),
+        })
+    }
+
+    /// True for the pass-through delimiter [`none`](Self::none).
+    pub fn is_none(&self) -> bool {
+        matches!(self.kind, Kind::None)
+    }
+
+    /// The delimiter's bytes, for a byte-string delimiter.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match &self.kind {
+            Kind::Bytes(search) => Some(search.needle()),
+            _ => None,
+        }
+    }
+
+    /// The frame size, for a count delimiter.
+    pub fn as_count(&self) -> Option<usize> {
+        match self.kind {
+            Kind::Count(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The length-prefix layout, for a length-prefix delimiter.
+    pub fn as_length_prefix(&self) -> Option<&LengthPrefix> {
+        match &self.kind {
+            Kind::LengthPrefix(prefix) => Some(prefix),
+            _ => None,
+        }
+    }
+}
+
+impl PartialEq for ReadDelimiter {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.kind, &other.kind) {
+            (Kind::None, Kind::None) => true,
+            (Kind::Bytes(a), Kind::Bytes(b)) => a.needle() == b.needle(),
+            (Kind::Count(a), Kind::Count(b)) => a == b,
+            (Kind::LengthPrefix(a), Kind::LengthPrefix(b)) => a == b,
+            #[cfg(feature = "regex")]
+            (Kind::Regex(a), Kind::Regex(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for ReadDelimiter {}
+
+impl fmt::Debug for ReadDelimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::None => f.write_str("ReadDelimiter::None"),
+            Kind::Bytes(search) => {
+                write!(
+                    f,
+                    "ReadDelimiter::Bytes(\"{}\")",
+                    search.needle().escape_ascii()
+                )
+            }
+            Kind::Count(n) => write!(f, "ReadDelimiter::Count({n})"),
+            Kind::LengthPrefix(prefix) => write!(f, "ReadDelimiter::LengthPrefix({prefix:?})"),
+            #[cfg(feature = "regex")]
+            Kind::Regex(regex) => write!(f, "ReadDelimiter::Regex({:?})", regex.as_str()),
+        }
+    }
+}
+
+impl TryFrom<&[u8]> for ReadDelimiter {
+    type Error = DelimiterError;
+
+    fn try_from(delimiter: &[u8]) -> Result<Self, DelimiterError> {
+        Self::bytes(delimiter)
+    }
+}
+
+impl<const N: usize> TryFrom<&[u8; N]> for ReadDelimiter {
+    type Error = DelimiterError;
+
+    fn try_from(delimiter: &[u8; N]) -> Result<Self, DelimiterError> {
+        Self::bytes(delimiter)
+    }
+}
+
+impl TryFrom<&str> for ReadDelimiter {
+    type Error = DelimiterError;
+
+    fn try_from(delimiter: &str) -> Result<Self, DelimiterError> {
+        Self::bytes(delimiter)
+    }
+}
+
+impl TryFrom<usize> for ReadDelimiter {
+    type Error = DelimiterError;
+
+    fn try_from(n: usize) -> Result<Self, DelimiterError> {
+        Self::count(n)
+    }
+}
+
+impl TryFrom<LengthPrefix> for ReadDelimiter {
+    type Error = DelimiterError;
+
+    fn try_from(prefix: LengthPrefix) -> Result<Self, DelimiterError> {
+        Self::length_prefix(prefix)
+    }
+}
+
+/// A compiled byte-string delimiter.
+pub(crate) struct ByteSearch {
+    finder: memmem::Finder<'static>,
+}
+
+impl ByteSearch {
+    pub(crate) fn needle(&self) -> &[u8] {
+        self.finder.needle()
+    }
+
+    pub(crate) fn find(&self, haystack: &[u8]) -> Option<usize> {
+        self.finder.find(haystack)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_bytes_and_zero_count_are_refused() {
+        assert_eq!(
+            ReadDelimiter::bytes(b"").unwrap_err(),
+            DelimiterError::EmptyBytes
+        );
+        assert_eq!(
+            ReadDelimiter::count(0).unwrap_err(),
+            DelimiterError::ZeroCount
+        );
+    }
+
+    #[test]
+    fn conversions_build_the_matching_kind() {
+        assert_eq!(
+            ReadDelimiter::try_from(b"\n").unwrap().as_bytes(),
+            Some(&b"\n"[..])
+        );
+        assert_eq!(ReadDelimiter::try_from(7usize).unwrap().as_count(), Some(7));
+        assert!(ReadDelimiter::default().is_none());
+        let prefix = ReadDelimiter::try_from(LengthPrefix::new(2)).unwrap();
+        assert_eq!(prefix.as_length_prefix(), Some(&LengthPrefix::new(2)));
+    }
+
+    #[test]
+    fn debug_shows_escaped_bytes() {
+        let line = ReadDelimiter::bytes(b"\r\n").unwrap();
+        assert_eq!(format!("{line:?}"), r#"ReadDelimiter::Bytes("\r\n")"#);
+    }
+}

@@ -1,0 +1,438 @@
+//! Errors, one small type per operation.
+//!
+//! Caller misuse (an invalid delimiter, a write after `close`) is kept apart from what the peer or
+//! the operating system did (a reset, a refused connection, a frame cut short by EOF). Every type
+//! converts into [`io::Error`] so it can travel through `?` in driver and application code.
+
+use std::fmt;
+use std::io;
+
+use bytes::Bytes;
+
+/// Which way the bytes were flowing when a buffer went over its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Incoming bytes: a frame longer than the read limit.
+    Read,
+    /// Outgoing bytes: a write that would take the queue over its hard limit.
+    Write,
+}
+
+/// A buffer went over its limit (Pants' `on_overflow_error`).
+///
+/// For reads, `size` is the length of the offending frame as far as it was known when the
+/// overflow became certain (always more than `limit`). For writes, it is the queue length the
+/// refused write would have produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OverflowError {
+    pub(crate) direction: Direction,
+    pub(crate) limit: usize,
+    pub(crate) size: usize,
+}
+
+impl OverflowError {
+    /// Which buffer overflowed.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// The limit that was exceeded, in bytes.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The size that exceeded it, in bytes (see the type's docs).
+    pub fn size(&self) -> usize {
+        self.size
+    }
+}
+
+impl fmt::Display for OverflowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.direction {
+            Direction::Read => write!(
+                f,
+                "incoming frame of {}+ bytes is over the read limit of {} bytes",
+                self.size, self.limit
+            ),
+            Direction::Write => write!(
+                f,
+                "write would queue {} bytes, over the write limit of {} bytes",
+                self.size, self.limit
+            ),
+        }
+    }
+}
+
+impl std::error::Error for OverflowError {}
+
+impl From<OverflowError> for io::Error {
+    fn from(err: OverflowError) -> io::Error {
+        io::Error::new(io::ErrorKind::OutOfMemory, err)
+    }
+}
+
+/// A read delimiter or read limit refused when it was set. Nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DelimiterError {
+    /// A byte-string delimiter must have at least one byte.
+    EmptyBytes,
+    /// A count delimiter must be at least 1.
+    ZeroCount,
+    /// A count delimiter, or a length prefix's header, larger than the channel's hard read limit.
+    OverHardLimit {
+        /// The count or header length asked for.
+        size: usize,
+        /// The hard limit it exceeds.
+        hard_limit: usize,
+    },
+    /// A length field must be 1, 2, 4 or 8 bytes long.
+    FieldLength(usize),
+    /// A length prefix may strip at most its header (offset plus field).
+    StripBeyondHeader {
+        /// The bytes to strip that were asked for.
+        strip: usize,
+        /// The header length.
+        header: usize,
+    },
+    /// A read limit must be at least 1 and at most the hard limit.
+    Limit {
+        /// The read limit asked for.
+        limit: usize,
+        /// The hard limit in force.
+        hard_limit: usize,
+    },
+    /// A regular expression that does not compile.
+    #[cfg(feature = "regex")]
+    Regex(String),
+    /// A regular expression that can match the empty string would cut empty frames forever.
+    #[cfg(feature = "regex")]
+    EmptyMatch,
+    /// A regular expression with no bound on its match length cannot be searched incrementally
+    /// or limited exactly; bound its repetitions (`\n{1,8}` rather than `\n+`).
+    #[cfg(feature = "regex")]
+    UnboundedMatch,
+}
+
+impl fmt::Display for DelimiterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EmptyBytes => f.write_str("a byte-string read delimiter must not be empty"),
+            Self::ZeroCount => f.write_str("a count read delimiter must be at least 1"),
+            Self::OverHardLimit { size, hard_limit } => write!(
+                f,
+                "a read delimiter needing {size} bytes is over the hard read limit of {hard_limit}"
+            ),
+            Self::FieldLength(len) => {
+                write!(f, "a length field must be 1, 2, 4 or 8 bytes, not {len}")
+            }
+            Self::StripBeyondHeader { strip, header } => write!(
+                f,
+                "a length prefix cannot strip {strip} bytes from a {header}-byte header"
+            ),
+            Self::Limit { limit, hard_limit } => write!(
+                f,
+                "a read limit of {limit} bytes is not within 1..={hard_limit} (the hard limit)"
+            ),
+            #[cfg(feature = "regex")]
+            Self::Regex(msg) => write!(f, "invalid read delimiter pattern: {msg}"),
+            #[cfg(feature = "regex")]
+            Self::EmptyMatch => {
+                f.write_str("a read delimiter pattern must not match the empty string")
+            }
+            #[cfg(feature = "regex")]
+            Self::UnboundedMatch => f.write_str(
+                "a read delimiter pattern needs a maximum match length: bound its repetitions",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DelimiterError {}
+
+impl From<DelimiterError> for io::Error {
+    fn from(err: DelimiterError) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidInput, err)
+    }
+}
+
+/// A length prefix whose value, after adjustment, cannot describe a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FrameLengthError {
+    pub(crate) value: u64,
+    pub(crate) adjustment: i64,
+}
+
+impl FrameLengthError {
+    /// The value the peer sent in the length field.
+    pub fn value(&self) -> u64 {
+        self.value
+    }
+}
+
+impl fmt::Display for FrameLengthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "length field {} with adjustment {} gives no valid frame length",
+            self.value, self.adjustment
+        )
+    }
+}
+
+impl std::error::Error for FrameLengthError {}
+
+/// Why the framer could not produce the next frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameError {
+    /// The frame is over the read limit. The framer discards it and carries on after it.
+    Overflow(OverflowError),
+    /// The peer sent a length prefix that describes no frame. The framer stops: nothing after
+    /// it can be trusted to be aligned on a frame.
+    Length(FrameLengthError),
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Overflow(err) => err.fmt(f),
+            Self::Length(err) => err.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+/// The peer closed its side in the middle of a frame. The bytes it did send are kept here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TruncatedFrame {
+    pub(crate) bytes: Bytes,
+}
+
+impl TruncatedFrame {
+    /// How many bytes of the unfinished frame arrived.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Always false: a truncated frame has at least one byte.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The bytes of the unfinished frame.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+}
+
+impl fmt::Display for TruncatedFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "peer closed in the middle of a frame ({} bytes received)",
+            self.len()
+        )
+    }
+}
+
+/// An error on an established channel (Pants' `on_error`). The channel closes after it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The peer reset the connection (`ECONNRESET`, `ECONNABORTED`, `EPIPE`).
+    Reset,
+    /// The peer closed its side with an unfinished frame in the read buffer.
+    TruncatedFrame(TruncatedFrame),
+    /// The peer sent a length prefix that describes no frame.
+    FrameLength(FrameLengthError),
+    /// Any other I/O error reported by the driver.
+    Io(io::Error),
+}
+
+impl Error {
+    /// Classifies an I/O error from a read, write or shutdown on an established channel.
+    pub fn from_io(err: io::Error) -> Self {
+        match err.kind() {
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe => Self::Reset,
+            _ => Self::Io(err),
+        }
+    }
+
+    /// The unfinished frame's bytes, when this is a [`Error::TruncatedFrame`].
+    pub fn truncated_frame(&self) -> Option<&TruncatedFrame> {
+        match self {
+            Self::TruncatedFrame(frame) => Some(frame),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Reset => f.write_str("connection reset by peer"),
+            Self::TruncatedFrame(frame) => frame.fmt(f),
+            Self::FrameLength(err) => err.fmt(f),
+            Self::Io(err) => err.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(err: Error) -> io::Error {
+        match err {
+            Error::Reset => io::ErrorKind::ConnectionReset.into(),
+            Error::TruncatedFrame(frame) => {
+                io::Error::new(io::ErrorKind::UnexpectedEof, frame.to_string())
+            }
+            Error::FrameLength(err) => io::Error::new(io::ErrorKind::InvalidData, err),
+            Error::Io(err) => err,
+        }
+    }
+}
+
+/// Why a connection attempt failed (Pants' `on_connect_error`). The channel closes after it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// Nothing listens at the address (`ECONNREFUSED`).
+    Refused,
+    /// The connect timeout passed before the connection was established.
+    TimedOut,
+    /// No route to the host or network.
+    Unreachable,
+    /// The host name could not be resolved.
+    Resolve(io::Error),
+    /// Any other I/O error.
+    Io(io::Error),
+}
+
+impl ConnectError {
+    /// Classifies an I/O error from a non-blocking connect.
+    pub fn from_io(err: io::Error) -> Self {
+        match err.kind() {
+            io::ErrorKind::ConnectionRefused => Self::Refused,
+            io::ErrorKind::TimedOut => Self::TimedOut,
+            io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => Self::Unreachable,
+            _ => Self::Io(err),
+        }
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Refused => f.write_str("connection refused"),
+            Self::TimedOut => f.write_str("connect timed out"),
+            Self::Unreachable => f.write_str("host or network unreachable"),
+            Self::Resolve(err) => write!(f, "could not resolve host: {err}"),
+            Self::Io(err) => write!(f, "connect failed: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Resolve(err) | Self::Io(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl From<ConnectError> for io::Error {
+    fn from(err: ConnectError) -> io::Error {
+        match err {
+            ConnectError::Refused => io::ErrorKind::ConnectionRefused.into(),
+            ConnectError::TimedOut => io::ErrorKind::TimedOut.into(),
+            ConnectError::Unreachable => io::ErrorKind::HostUnreachable.into(),
+            ConnectError::Resolve(err) | ConnectError::Io(err) => err,
+        }
+    }
+}
+
+/// A write the channel refused. Nothing of it was queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// The channel is closing or closed: it takes no more writes.
+    Closed,
+    /// The write would take the queue over its hard limit (an overflow event is raised too).
+    Overflow(OverflowError),
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Closed => f.write_str("channel is closing or closed"),
+            Self::Overflow(err) => err.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+impl From<WriteError> for io::Error {
+    fn from(err: WriteError) -> io::Error {
+        match err {
+            WriteError::Closed => io::Error::new(io::ErrorKind::NotConnected, err),
+            WriteError::Overflow(err) => err.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_kinds_classify_as_reset() {
+        for kind in [
+            io::ErrorKind::ConnectionReset,
+            io::ErrorKind::ConnectionAborted,
+            io::ErrorKind::BrokenPipe,
+        ] {
+            assert!(matches!(Error::from_io(kind.into()), Error::Reset));
+        }
+        assert!(matches!(
+            Error::from_io(io::ErrorKind::Other.into()),
+            Error::Io(_)
+        ));
+    }
+
+    #[test]
+    fn connect_errors_classify_by_kind() {
+        let refused = ConnectError::from_io(io::ErrorKind::ConnectionRefused.into());
+        assert!(matches!(refused, ConnectError::Refused));
+        let unreachable = ConnectError::from_io(io::ErrorKind::NetworkUnreachable.into());
+        assert!(matches!(unreachable, ConnectError::Unreachable));
+        let back: io::Error = ConnectError::Refused.into();
+        assert_eq!(back.kind(), io::ErrorKind::ConnectionRefused);
+    }
+
+    #[test]
+    fn overflow_message_names_limit_and_size() {
+        let err = OverflowError {
+            direction: Direction::Read,
+            limit: 10,
+            size: 12,
+        };
+        assert_eq!(
+            err.to_string(),
+            "incoming frame of 12+ bytes is over the read limit of 10 bytes"
+        );
+    }
+}

@@ -1,0 +1,324 @@
+//! The read side of a channel: buffering received bytes and cutting them into frames by the
+//! read delimiter, within the read limits.
+
+mod read_buf;
+#[cfg(test)]
+mod tests;
+
+use bytes::Bytes;
+
+use crate::delimiter::{Kind, ReadDelimiter};
+use crate::error::{DelimiterError, Direction, FrameError, OverflowError};
+use read_buf::{Located, ReadBuf};
+
+/// How many bytes a channel may buffer for one incoming frame.
+///
+/// The `limit` (default 64 KiB, as in Pants) bounds frames cut by a byte-string or regex
+/// delimiter: a frame whose body (the bytes before the delimiter) is longer is an overflow. Count
+/// and length-prefix delimiters announce their frame size in advance, so for them the limit is
+/// that size, up to the `hard_limit` (default 8 MiB): a count above it is refused when set, and a
+/// length prefix announcing a larger body is an overflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReadLimits {
+    limit: usize,
+    hard_limit: usize,
+}
+
+impl ReadLimits {
+    /// The default read limit: 64 KiB.
+    pub const DEFAULT_LIMIT: usize = 64 * 1024;
+    /// The default hard read limit: 8 MiB.
+    pub const DEFAULT_HARD_LIMIT: usize = 8 * 1024 * 1024;
+
+    /// Limits of `limit` bytes for delimited frames and `hard_limit` for announced ones;
+    /// `limit` must be within `1..=hard_limit`.
+    pub fn new(limit: usize, hard_limit: usize) -> Result<Self, DelimiterError> {
+        if limit == 0 || limit > hard_limit {
+            return Err(DelimiterError::Limit { limit, hard_limit });
+        }
+        Ok(Self { limit, hard_limit })
+    }
+
+    /// The limit for frames cut by a byte-string or regex delimiter.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The limit for count and length-prefix frames.
+    pub fn hard_limit(&self) -> usize {
+        self.hard_limit
+    }
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        Self {
+            limit: Self::DEFAULT_LIMIT,
+            hard_limit: Self::DEFAULT_HARD_LIMIT,
+        }
+    }
+}
+
+/// Cuts a byte stream into frames by a [`ReadDelimiter`], without I/O.
+///
+/// Push bytes in with [`push`](Self::push) as they arrive, in any chunking, then take frames with
+/// [`next_frame`](Self::next_frame) until it returns `None`. Frames are slices of the pushed
+/// [`Bytes`] (no copy) unless a frame spans two pushes; only such partial frames are copied,
+/// and an idle framer holds no allocation. Searches resume where they stopped, so a long line
+/// arriving a byte at a time costs linear time.
+///
+/// The delimiter may change at any time, also between two frames of the same push: the next
+/// call to `next_frame` parses what is left with the new one.
+///
+/// ```
+/// use bytes::Bytes;
+/// use pants_core::{Framer, ReadDelimiter, ReadLimits};
+///
+/// let mut framer = Framer::new(ReadLimits::default());
+/// framer.set_delimiter(ReadDelimiter::bytes(b"\r\n")?)?;
+/// framer.push(Bytes::from_static(b"SET k 5\r\nhel"));
+/// assert_eq!(framer.next_frame().unwrap().unwrap(), "SET k 5");
+/// framer.set_delimiter(ReadDelimiter::count(5)?)?;
+/// assert!(framer.next_frame().is_none()); // 3 of the 5 bytes are here
+/// framer.push(Bytes::from_static(b"lo"));
+/// assert_eq!(framer.next_frame().unwrap().unwrap(), "hello");
+/// # Ok::<(), pants_core::DelimiterError>(())
+/// ```
+///
+/// An overflow ([`FrameError::Overflow`]) is reported once per oversized frame, as soon as it
+/// is certain, whatever the chunking; the framer then discards that frame (up to the next
+/// delimiter, or the announced length) and carries on. A length prefix that describes no frame
+/// ([`FrameError::Length`]) stops the framer for good.
+#[derive(Default)]
+pub struct Framer {
+    delimiter: ReadDelimiter,
+    limits: ReadLimits,
+    buf: ReadBuf,
+    mode: Mode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Mode {
+    #[default]
+    Framing,
+    /// Dropping an oversized frame up to the next delimiter match.
+    DiscardUntilDelimiter,
+    /// Dropping the rest of an oversized announced frame: this many bytes.
+    DiscardBytes(u64),
+    /// A corrupt length prefix was seen: nothing more is framed.
+    Failed,
+}
+
+impl Framer {
+    /// A framer with no delimiter (pass-through) and the given limits.
+    pub fn new(limits: ReadLimits) -> Self {
+        Self {
+            limits,
+            ..Self::default()
+        }
+    }
+
+    /// Appends received bytes. Bytes pushed after a [`FrameError::Length`] are dropped.
+    pub fn push(&mut self, data: Bytes) {
+        if self.mode != Mode::Failed {
+            self.buf.push(data);
+        }
+    }
+
+    /// The next frame, an error about it, or `None` when more bytes are needed.
+    ///
+    /// When it returns `None`, the framer no longer refers to any pushed `Bytes`: what it kept
+    /// of them (a partial frame) it copied.
+    pub fn next_frame(&mut self) -> Option<Result<Bytes, FrameError>> {
+        loop {
+            match self.mode {
+                Mode::Framing => {}
+                Mode::Failed => return None,
+                Mode::DiscardUntilDelimiter | Mode::DiscardBytes(_) => {
+                    if self.discard() {
+                        continue;
+                    }
+                    self.buf.settle();
+                    return None;
+                }
+            }
+            let limit = self.frame_limit();
+            let located = match &self.delimiter.kind {
+                Kind::None => return self.buf.take_chunk().map(Ok),
+                Kind::Bytes(search) => self.buf.locate_bytes(search, Some(limit)),
+                Kind::Count(n) => self.buf.locate_count(*n),
+                Kind::LengthPrefix(prefix) => self.buf.locate_prefix(prefix, limit),
+                #[cfg(feature = "regex")]
+                Kind::Regex(regex) => self.buf.locate_regex(regex, Some(limit)),
+            };
+            return match located {
+                Located::Frame { len, end, .. } if len > limit => {
+                    self.buf.consume(end);
+                    Some(Err(self.overflow(len)))
+                }
+                Located::Frame { skip, len, end } => Some(Ok(self.buf.extract(skip, len, end))),
+                Located::Overflow { size, frame_end } => {
+                    self.mode = match frame_end {
+                        Some(end) => Mode::DiscardBytes(end),
+                        None => Mode::DiscardUntilDelimiter,
+                    };
+                    Some(Err(self.overflow(size)))
+                }
+                Located::NeedMore { scan_from } => {
+                    self.buf.settle();
+                    self.buf.set_scan_from(scan_from);
+                    None
+                }
+                Located::Invalid(err) => {
+                    self.buf.clear();
+                    self.mode = Mode::Failed;
+                    Some(Err(FrameError::Length(err)))
+                }
+            };
+        }
+    }
+
+    /// Sets the delimiter for the next frame; what is buffered is parsed with it. Ends the
+    /// discarding of an oversized frame. Refuses a count or length-prefix header over the hard
+    /// limit.
+    pub fn set_delimiter(&mut self, delimiter: ReadDelimiter) -> Result<(), DelimiterError> {
+        let needs = match &delimiter.kind {
+            Kind::Count(n) => *n,
+            Kind::LengthPrefix(prefix) => prefix.header_len(),
+            _ => 0,
+        };
+        if needs > self.limits.hard_limit {
+            return Err(DelimiterError::OverHardLimit {
+                size: needs,
+                hard_limit: self.limits.hard_limit,
+            });
+        }
+        self.delimiter = delimiter;
+        self.buf.set_scan_from(0);
+        if self.mode != Mode::Failed {
+            self.mode = Mode::Framing;
+        }
+        Ok(())
+    }
+
+    /// Sets the limits; refused when the current delimiter needs more than the new hard limit.
+    pub fn set_limits(&mut self, limits: ReadLimits) -> Result<(), DelimiterError> {
+        let old = std::mem::replace(&mut self.limits, limits);
+        if let Err(err) = self.set_delimiter(self.delimiter.clone()) {
+            self.limits = old;
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// Takes the bytes of an unfinished frame, if any: at EOF, they are the truncated frame.
+    /// Bytes of an oversized frame being discarded are not returned (it was reported already).
+    pub fn take_partial(&mut self) -> Option<Bytes> {
+        if self.mode != Mode::Framing {
+            self.buf.clear();
+            return None;
+        }
+        let partial = self.buf.take_all();
+        (!partial.is_empty()).then_some(partial)
+    }
+
+    /// Copies unparsed input into the framer's own buffer, so the caller's buffer is released
+    /// (for a channel that stops taking frames for a while).
+    pub fn settle(&mut self) {
+        self.buf.settle();
+    }
+
+    /// Drops everything buffered and releases its memory.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        if self.mode != Mode::Failed {
+            self.mode = Mode::Framing;
+        }
+    }
+
+    /// The current delimiter.
+    pub fn delimiter(&self) -> &ReadDelimiter {
+        &self.delimiter
+    }
+
+    /// The current limits.
+    pub fn limits(&self) -> ReadLimits {
+        self.limits
+    }
+
+    /// Bytes buffered and not yet delivered as frames.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// True when the framer owns a buffer allocation (only while a partial frame is pending).
+    pub fn holds_allocation(&self) -> bool {
+        self.buf.holds_allocation()
+    }
+
+    /// True while an oversized frame is being discarded.
+    pub fn is_discarding(&self) -> bool {
+        matches!(
+            self.mode,
+            Mode::DiscardUntilDelimiter | Mode::DiscardBytes(_)
+        )
+    }
+
+    /// The largest frame body accepted under the current delimiter.
+    fn frame_limit(&self) -> usize {
+        match self.delimiter.kind {
+            Kind::Count(n) => n,
+            Kind::LengthPrefix(_) => self.limits.hard_limit,
+            _ => self.limits.limit,
+        }
+    }
+
+    fn overflow(&self, size: usize) -> FrameError {
+        FrameError::Overflow(OverflowError {
+            direction: Direction::Read,
+            limit: self.frame_limit(),
+            size,
+        })
+    }
+
+    /// Drops bytes of an oversized frame; true when its end was reached.
+    fn discard(&mut self) -> bool {
+        if let Mode::DiscardBytes(rest) = self.mode {
+            let n = rest.min(self.buf.len() as u64);
+            // n <= buffered length, a usize.
+            self.buf.consume(n as usize);
+            self.mode = if n == rest {
+                Mode::Framing
+            } else {
+                Mode::DiscardBytes(rest - n)
+            };
+            return n == rest;
+        }
+        let (located, max_match) = match &self.delimiter.kind {
+            Kind::Bytes(search) => (self.buf.locate_bytes(search, None), search.needle().len()),
+            #[cfg(feature = "regex")]
+            Kind::Regex(regex) => (self.buf.locate_regex(regex, None), regex.max_len()),
+            _ => (
+                Located::Frame {
+                    skip: 0,
+                    len: 0,
+                    end: 0,
+                },
+                1,
+            ),
+        };
+        match located {
+            Located::Frame { end, .. } => {
+                self.buf.consume(end);
+                self.mode = Mode::Framing;
+                true
+            }
+            _ => {
+                // Keep only what could be the start of the next match.
+                let keep = (max_match - 1).min(self.buf.len());
+                self.buf.consume(self.buf.len() - keep);
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! The read buffer behind a [`Framer`](super::Framer): one logical byte string made of bytes the
+//! channel owns (`pending`) followed by the latest input it has not parsed yet (`input`).
+//!
+//! Frames are cut from `input` without copying whenever no partial frame is pending. Only the
+//! bytes of a frame that spans two inputs are copied into `pending`, and `pending` is dropped as
+//! soon as it empties, so an idle channel owns no allocation.
+
+use std::mem;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::delimiter::ByteSearch;
+use crate::error::FrameLengthError;
+use crate::length_prefix::LengthPrefix;
+#[cfg(feature = "regex")]
+use crate::regex_delimiter::RegexDelimiter;
+
+/// Where the next frame lies in the logical buffer, as the search found it.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Located {
+    /// The frame is `[skip, skip + len)`; the first `end` bytes are consumed by it.
+    Frame { skip: usize, len: usize, end: usize },
+    /// The frame is certainly over the limit. `size` is its length as far as known; `frame_end`
+    /// is where it ends when the delimiter says so in advance (length prefix).
+    Overflow { size: usize, frame_end: Option<u64> },
+    /// No complete frame; searches may resume at `scan_from` once more bytes arrive.
+    NeedMore { scan_from: usize },
+    /// The peer sent a length prefix that describes no frame.
+    Invalid(FrameLengthError),
+}
+
+#[derive(Default)]
+pub(super) struct ReadBuf {
+    /// Bytes of a partial frame, owned by the channel. Never holds an allocation while empty.
+    pending: BytesMut,
+    /// The unparsed rest of the latest input, shared with the buffer the driver read into.
+    input: Bytes,
+    /// In `pending`, no delimiter match starts before this offset (searches resume here).
+    scan_from: usize,
+}
+
+impl ReadBuf {
+    /// Appends `data` behind everything buffered.
+    pub(super) fn push(&mut self, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        if !self.input.is_empty() {
+            self.settle();
+        }
+        self.input = data;
+    }
+
+    /// Moves unparsed input into `pending`, releasing the driver's buffer; drops an empty
+    /// `pending` allocation.
+    pub(super) fn settle(&mut self) {
+        if !self.input.is_empty() {
+            if self.pending.is_empty() {
+                self.pending = BytesMut::from(&self.input[..]);
+            } else {
+                self.pending.extend_from_slice(&self.input);
+            }
+            self.input = Bytes::new();
+        }
+        if self.pending.is_empty() {
+            self.pending = BytesMut::new();
+        }
+    }
+
+    /// Discards everything and releases the memory.
+    pub(super) fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.pending.len() + self.input.len()
+    }
+
+    pub(super) fn set_scan_from(&mut self, scan_from: usize) {
+        self.scan_from = scan_from;
+    }
+
+    /// True when the buffer holds an allocation of its own (a partial frame is pending).
+    pub(super) fn holds_allocation(&self) -> bool {
+        self.pending.capacity() > 0
+    }
+
+    /// Takes everything buffered as one frame.
+    pub(super) fn take_all(&mut self) -> Bytes {
+        self.settle();
+        self.scan_from = 0;
+        mem::take(&mut self.pending).freeze()
+    }
+
+    /// Takes the next chunk as it arrived: the pending bytes first, then the input (no copy).
+    pub(super) fn take_chunk(&mut self) -> Option<Bytes> {
+        self.scan_from = 0;
+        if !self.pending.is_empty() {
+            return Some(mem::take(&mut self.pending).freeze());
+        }
+        if !self.input.is_empty() {
+            return Some(mem::take(&mut self.input));
+        }
+        None
+    }
+
+    /// Drops the first `n` bytes.
+    pub(super) fn consume(&mut self, n: usize) {
+        debug_assert!(n <= self.len());
+        self.scan_from = 0;
+        let from_pending = n.min(self.pending.len());
+        if from_pending == self.pending.len() {
+            self.pending = BytesMut::new();
+        } else {
+            self.pending.advance(from_pending);
+        }
+        self.input.advance(n - from_pending);
+    }
+
+    /// Removes the frame `[skip, skip + len)` and the rest of its `end` bytes, returning the
+    /// frame. Zero-copy when nothing is pending; otherwise the frame is completed in `pending`,
+    /// whose allocation the frame then takes over.
+    pub(super) fn extract(&mut self, skip: usize, len: usize, end: usize) -> Bytes {
+        debug_assert!(skip + len <= end && end <= self.len());
+        self.scan_from = 0;
+        if self.pending.is_empty() {
+            let frame = self.input.slice(skip..skip + len);
+            self.input.advance(end);
+            return frame;
+        }
+        let upto = skip + len;
+        if upto > self.pending.len() {
+            let need = upto - self.pending.len();
+            self.pending.extend_from_slice(&self.input[..need]);
+            self.input.advance(need);
+        }
+        let mut frame = if upto == self.pending.len() {
+            mem::take(&mut self.pending)
+        } else {
+            self.pending.split_to(upto)
+        };
+        frame.advance(skip);
+        self.consume(end - upto);
+        frame.freeze()
+    }
+
+    /// Finds the first `search` match. With a `limit`, only matches starting at or before it
+    /// count, and their absence is an overflow once `limit + delimiter length` bytes are here.
+    pub(super) fn locate_bytes(&mut self, search: &ByteSearch, limit: Option<usize>) -> Located {
+        let d = search.needle().len();
+        let total = self.len();
+        let window = limit.map_or(total, |limit| total.min(limit.saturating_add(d)));
+        let old = self.pending.len();
+        if old > 0 {
+            // Matches starting in `pending`: borrow the first d-1 input bytes for the ones
+            // that straddle into the input, then give them back.
+            let start = self.scan_from.min(old);
+            let probe = (d - 1)
+                .min(self.input.len())
+                .min(window.saturating_sub(old));
+            self.pending.extend_from_slice(&self.input[..probe]);
+            let end = (old + probe).min(window);
+            let found = if start < end {
+                search.find(&self.pending[start..end])
+            } else {
+                None
+            };
+            self.pending.truncate(old);
+            if let Some(at) = found {
+                return Located::Frame {
+                    skip: 0,
+                    len: start + at,
+                    end: start + at + d,
+                };
+            }
+            if window > old {
+                if let Some(at) = search.find(&self.input[..window - old]) {
+                    return Located::Frame {
+                        skip: 0,
+                        len: old + at,
+                        end: old + at + d,
+                    };
+                }
+            }
+        } else if let Some(at) = search.find(&self.input[..window]) {
+            return Located::Frame {
+                skip: 0,
+                len: at,
+                end: at + d,
+            };
+        }
+        Self::not_found(total, d, limit)
+    }
+
+    /// Finds the first `regex` match; see [`locate_bytes`](Self::locate_bytes) for `limit`.
+    #[cfg(feature = "regex")]
+    pub(super) fn locate_regex(&mut self, regex: &RegexDelimiter, limit: Option<usize>) -> Located {
+        let m = regex.max_len();
+        let total = self.len();
+        let window = limit.map_or(total, |limit| total.min(limit.saturating_add(m)));
+        if self.pending.is_empty() {
+            if let Some((start, end)) = regex.find_at(&self.input[..window], 0) {
+                return Located::Frame {
+                    skip: 0,
+                    len: start,
+                    end,
+                };
+            }
+        } else {
+            // Regex matches may look around them: search one contiguous copy of the window.
+            let take = window
+                .saturating_sub(self.pending.len())
+                .min(self.input.len());
+            self.pending.extend_from_slice(&self.input[..take]);
+            self.input.advance(take);
+            let end = window.min(self.pending.len());
+            let start = self.scan_from.min(end);
+            if let Some((start, end)) = regex.find_at(&self.pending[..end], start) {
+                return Located::Frame {
+                    skip: 0,
+                    len: start,
+                    end,
+                };
+            }
+        }
+        Self::not_found(total, m, limit)
+    }
+
+    fn not_found(total: usize, max_match: usize, limit: Option<usize>) -> Located {
+        match limit {
+            Some(limit) if total >= limit.saturating_add(max_match) => Located::Overflow {
+                size: total,
+                frame_end: None,
+            },
+            _ => Located::NeedMore {
+                scan_from: total.saturating_sub(max_match - 1),
+            },
+        }
+    }
+
+    /// A frame of exactly `n` bytes.
+    pub(super) fn locate_count(&self, n: usize) -> Located {
+        if self.len() >= n {
+            Located::Frame {
+                skip: 0,
+                len: n,
+                end: n,
+            }
+        } else {
+            Located::NeedMore { scan_from: 0 }
+        }
+    }
+
+    /// A frame announced by a length field; bodies over `hard_limit` overflow.
+    pub(super) fn locate_prefix(&self, prefix: &LengthPrefix, hard_limit: usize) -> Located {
+        if self.len() < prefix.header_len() {
+            return Located::NeedMore { scan_from: 0 };
+        }
+        let (offset, field_len) = prefix.field_offset_len();
+        let mut field = [0u8; 8];
+        let field = &mut field[..field_len];
+        self.peek(offset, field);
+        let frame_len = match prefix.frame_len(field) {
+            Ok(frame_len) => frame_len,
+            Err(err) => return Located::Invalid(err),
+        };
+        let strip = prefix.strip_len();
+        // strip <= header <= frame_len, checked when the delimiter was set.
+        let body = frame_len - strip as u64;
+        if body > hard_limit as u64 {
+            let size = usize::try_from(body).unwrap_or(usize::MAX);
+            return Located::Overflow {
+                size,
+                frame_end: Some(frame_len),
+            };
+        }
+        // body <= hard_limit, so the frame length fits in usize.
+        let frame_len = strip + body as usize;
+        if self.len() >= frame_len {
+            Located::Frame {
+                skip: strip,
+                len: body as usize,
+                end: frame_len,
+            }
+        } else {
+            Located::NeedMore { scan_from: 0 }
+        }
+    }
+
+    /// Copies `out.len()` bytes starting at `at` out of the logical buffer.
+    fn peek(&self, at: usize, out: &mut [u8]) {
+        let pending = &self.pending[..];
+        for (i, byte) in out.iter_mut().enumerate() {
+            let pos = at + i;
+            *byte = match pending.get(pos) {
+                Some(&b) => b,
+                None => self.input[pos - pending.len()],
+            };
+        }
+    }
+}

@@ -1,0 +1,319 @@
+use bytes::Bytes;
+
+use super::*;
+use crate::LengthPrefix;
+
+fn framer(delimiter: ReadDelimiter, limit: usize) -> Framer {
+    let mut framer = Framer::new(ReadLimits::new(limit, limit.max(1 << 20)).unwrap());
+    framer.set_delimiter(delimiter).unwrap();
+    framer
+}
+
+fn line() -> ReadDelimiter {
+    ReadDelimiter::bytes(b"\r\n").unwrap()
+}
+
+/// Pushes `chunks` one at a time, collecting frames (as strings) and errors (as "!size").
+fn feed(framer: &mut Framer, chunks: &[&[u8]]) -> Vec<String> {
+    let mut out = Vec::new();
+    for chunk in chunks {
+        framer.push(Bytes::copy_from_slice(chunk));
+        drain(framer, &mut out);
+    }
+    out
+}
+
+fn drain(framer: &mut Framer, out: &mut Vec<String>) {
+    while let Some(frame) = framer.next_frame() {
+        out.push(match frame {
+            Ok(frame) => String::from_utf8_lossy(&frame).into_owned(),
+            Err(FrameError::Overflow(err)) => format!("!{}", err.size()),
+            Err(FrameError::Length(err)) => format!("!len {}", err.value()),
+        });
+    }
+}
+
+#[test]
+fn none_delivers_each_push_as_it_arrived_without_copying() {
+    let mut framer = Framer::default();
+    let data = Bytes::from_static(b"abc");
+    framer.push(data.clone());
+    let frame = framer.next_frame().unwrap().unwrap();
+    assert_eq!(frame.as_ptr(), data.as_ptr());
+    assert!(framer.next_frame().is_none());
+}
+
+#[test]
+fn byte_delimiter_frames_from_one_push_share_its_memory() {
+    let mut framer = framer(line(), 100);
+    let data = Bytes::from_static(b"ab\r\ncd\r\n");
+    framer.push(data.clone());
+    let first = framer.next_frame().unwrap().unwrap();
+    let second = framer.next_frame().unwrap().unwrap();
+    assert_eq!((&first[..], &second[..]), (&b"ab"[..], &b"cd"[..]));
+    assert_eq!(second.as_ptr(), data[4..].as_ptr());
+    assert!(framer.next_frame().is_none());
+    assert!(!framer.holds_allocation());
+}
+
+#[test]
+fn delimiter_split_across_pushes_is_found() {
+    let mut framer = framer(line(), 100);
+    assert_eq!(
+        feed(&mut framer, &[b"ab\r", b"\ncd\r", b"\n"]),
+        ["ab", "cd"]
+    );
+}
+
+#[test]
+fn long_delimiter_straddling_three_pushes_is_found() {
+    let mut framer = framer(ReadDelimiter::bytes(b"<END>").unwrap(), 100);
+    assert_eq!(feed(&mut framer, &[b"x<E", b"N", b"D>y<END>"]), ["x", "y"]);
+}
+
+#[test]
+fn partial_delimiter_that_fails_is_part_of_the_frame() {
+    let mut framer = framer(line(), 100);
+    assert_eq!(feed(&mut framer, &[b"a\r", b"b\r\n"]), ["a\rb"]);
+}
+
+#[test]
+fn empty_frames_between_adjacent_delimiters() {
+    let mut framer = framer(line(), 100);
+    assert_eq!(feed(&mut framer, &[b"\r\n\r\nx\r\n"]), ["", "", "x"]);
+}
+
+#[test]
+fn line_of_exactly_the_limit_is_accepted_however_it_arrives() {
+    let line_bytes = [b"abcde".as_slice(), b"\r\n"].concat();
+    for split in 0..=line_bytes.len() {
+        let mut framer = framer(line(), 5);
+        let (a, b) = line_bytes.split_at(split);
+        assert_eq!(feed(&mut framer, &[a, b]), ["abcde"], "split at {split}");
+    }
+}
+
+#[test]
+fn line_one_over_the_limit_overflows_however_it_arrives() {
+    let line_bytes = b"abcdef\r\nok\r\n";
+    for split in 0..=line_bytes.len() {
+        let mut framer = framer(line(), 5);
+        let (a, b) = line_bytes.split_at(split);
+        let out = feed(&mut framer, &[a, b]);
+        assert_eq!(out.len(), 2, "split at {split}: {out:?}");
+        assert!(out[0].starts_with('!'), "split at {split}: {out:?}");
+        assert_eq!(out[1], "ok", "split at {split}");
+    }
+}
+
+#[test]
+fn overflow_fires_as_soon_as_limit_plus_delimiter_bytes_hold_no_delimiter() {
+    let mut framer = framer(line(), 4);
+    assert!(feed(&mut framer, &[b"abcde"]).is_empty());
+    assert_eq!(feed(&mut framer, &[b"f"]), ["!6"]);
+}
+
+#[test]
+fn overflow_fires_once_then_discards_up_to_the_delimiter() {
+    let mut framer = framer(line(), 4);
+    let out = feed(
+        &mut framer,
+        &[b"0123456789", b"0123456789", b"01\r", b"\nnext\r\n"],
+    );
+    assert_eq!(out, ["!10", "next"]);
+    assert!(!framer.is_discarding());
+}
+
+#[test]
+fn discarding_holds_at_most_a_delimiter_of_bytes() {
+    let mut framer = framer(ReadDelimiter::bytes(b"<END>").unwrap(), 4);
+    feed(&mut framer, &[&[b'x'; 1000]]);
+    assert!(framer.is_discarding());
+    assert!(framer.buffered() <= 4);
+}
+
+#[test]
+fn count_delivers_exact_sizes_across_pushes() {
+    let mut framer = framer(ReadDelimiter::count(3).unwrap(), 100);
+    assert_eq!(
+        feed(&mut framer, &[b"ab", b"cdefg", b"hi"]),
+        ["abc", "def", "ghi"]
+    );
+}
+
+#[test]
+fn count_larger_than_the_limit_is_allowed_up_to_the_hard_limit() {
+    let mut framer = Framer::new(ReadLimits::new(4, 16).unwrap());
+    framer
+        .set_delimiter(ReadDelimiter::count(10).unwrap())
+        .unwrap();
+    assert_eq!(feed(&mut framer, &[b"0123456789"]), ["0123456789"]);
+    let err = framer
+        .set_delimiter(ReadDelimiter::count(17).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        DelimiterError::OverHardLimit {
+            size: 17,
+            hard_limit: 16
+        }
+    );
+    assert_eq!(
+        framer.delimiter().as_count(),
+        Some(10),
+        "a refused delimiter changes nothing"
+    );
+}
+
+#[test]
+fn delimiter_change_inside_a_push_reparses_the_rest_at_once() {
+    let mut framer = framer(line(), 100);
+    framer.push(Bytes::from_static(b"$5\r\nhello\r\n$2\r\nhi\r\n"));
+    let mut bodies = Vec::new();
+    while let Some(Ok(header)) = framer.next_frame() {
+        let n: usize = std::str::from_utf8(&header[1..]).unwrap().parse().unwrap();
+        framer
+            .set_delimiter(ReadDelimiter::count(n + 2).unwrap())
+            .unwrap();
+        let body = framer.next_frame().unwrap().unwrap();
+        bodies.push(body.slice(..n));
+        framer.set_delimiter(line()).unwrap();
+    }
+    assert_eq!(bodies, ["hello", "hi"]);
+}
+
+#[test]
+fn delimiter_set_between_pushes_applies_to_buffered_bytes() {
+    let mut framer = framer(ReadDelimiter::count(100).unwrap(), 100);
+    framer.push(Bytes::from_static(b"a\nb\nc"));
+    assert!(framer.next_frame().is_none());
+    framer
+        .set_delimiter(ReadDelimiter::bytes(b"\n").unwrap())
+        .unwrap();
+    let mut out = Vec::new();
+    drain(&mut framer, &mut out);
+    assert_eq!(out, ["a", "b"]);
+    assert_eq!(framer.take_partial().unwrap(), "c");
+}
+
+#[test]
+fn switching_to_none_delivers_the_pending_bytes_first() {
+    let mut framer = framer(line(), 100);
+    assert!(feed(&mut framer, &[b"partial"]).is_empty());
+    framer.set_delimiter(ReadDelimiter::none()).unwrap();
+    assert_eq!(feed(&mut framer, &[b"more"]), ["partial", "more"]);
+}
+
+#[test]
+fn length_prefix_frames_across_pushes() {
+    let prefix = ReadDelimiter::length_prefix(LengthPrefix::new(2)).unwrap();
+    let mut framer = framer(prefix, 100);
+    let out = feed(&mut framer, &[b"\x00", b"\x03ab", b"c\x00\x00\x00\x01z"]);
+    assert_eq!(out, ["abc", "", "z"]);
+}
+
+#[test]
+fn length_prefix_with_offset_adjustment_and_kept_header() {
+    // type byte, 2-byte little-endian length counting the whole frame, header kept
+    let layout = LengthPrefix::new(2)
+        .field_offset(1)
+        .endian(crate::Endian::Little)
+        .adjustment(-3)
+        .strip(0);
+    let mut framer = framer(ReadDelimiter::length_prefix(layout).unwrap(), 100);
+    assert_eq!(
+        feed(&mut framer, &[b"T\x05\x00hiT\x03\x00"]),
+        ["T\u{5}\0hi", "T\u{3}\0"]
+    );
+}
+
+#[test]
+fn length_prefix_over_the_hard_limit_overflows_and_skips_the_frame() {
+    let mut framer = Framer::new(ReadLimits::new(2, 4).unwrap());
+    framer
+        .set_delimiter(ReadDelimiter::length_prefix(LengthPrefix::new(1)).unwrap())
+        .unwrap();
+    let out = feed(&mut framer, &[b"\x05abc", b"de\x02ok"]);
+    assert_eq!(
+        out,
+        ["!5", "ok"],
+        "a 4-byte frame over the 2-byte soft limit is fine"
+    );
+    assert_eq!(feed(&mut framer, &[b"\x04abcd"]), ["abcd"]);
+}
+
+#[test]
+fn negative_adjusted_length_fails_the_framer_for_good() {
+    let layout = LengthPrefix::new(1).adjustment(-2);
+    let mut framer = framer(ReadDelimiter::length_prefix(layout).unwrap(), 100);
+    assert_eq!(feed(&mut framer, &[b"\x01abc"]), ["!len 1"]);
+    assert!(feed(&mut framer, &[b"\x05abcdefg"]).is_empty());
+    assert_eq!(framer.buffered(), 0);
+}
+
+#[test]
+fn partial_frame_is_retrievable_at_eof() {
+    let mut framer = framer(line(), 100);
+    assert_eq!(feed(&mut framer, &[b"one\r\ntw"]), ["one"]);
+    assert_eq!(framer.take_partial().unwrap(), "tw");
+    assert!(framer.take_partial().is_none());
+}
+
+#[test]
+fn oversized_frame_being_discarded_is_not_a_partial_frame() {
+    let mut framer = framer(line(), 2);
+    assert_eq!(feed(&mut framer, &[b"abcdef"]), ["!6"]);
+    assert!(framer.take_partial().is_none());
+}
+
+#[test]
+fn capacity_is_released_after_a_large_frame() {
+    let mut framer = framer(ReadDelimiter::count(1 << 16).unwrap(), 1 << 17);
+    for chunk in vec![vec![7u8; 1 << 12]; 16] {
+        framer.push(Bytes::from(chunk));
+        if let Some(frame) = framer.next_frame() {
+            assert_eq!(frame.unwrap().len(), 1 << 16);
+        }
+    }
+    assert!(!framer.holds_allocation());
+}
+
+#[test]
+fn long_line_one_byte_at_a_time_resumes_its_search() {
+    // 1 MiB arriving byte by byte: linear, or this test would take minutes.
+    let mut framer = framer(line(), 2 << 20);
+    for _ in 0..(1 << 20) {
+        framer.push(Bytes::from_static(b"x"));
+        assert!(framer.next_frame().is_none());
+    }
+    framer.push(Bytes::from_static(b"\r"));
+    assert!(framer.next_frame().is_none());
+    framer.push(Bytes::from_static(b"\n"));
+    assert_eq!(framer.next_frame().unwrap().unwrap().len(), 1 << 20);
+}
+
+#[test]
+fn limits_below_one_or_above_the_hard_limit_are_refused() {
+    assert!(ReadLimits::new(0, 10).is_err());
+    assert!(ReadLimits::new(11, 10).is_err());
+    let mut framer = framer(ReadDelimiter::count(8).unwrap(), 10);
+    assert!(framer.set_limits(ReadLimits::new(4, 4).unwrap()).is_err());
+    assert_eq!(framer.limits().hard_limit(), 1 << 20);
+}
+
+#[cfg(feature = "regex")]
+mod regex {
+    use super::*;
+
+    #[test]
+    fn regex_frames_end_at_each_match() {
+        let mut framer = framer(ReadDelimiter::regex(r"\r?\n").unwrap(), 100);
+        assert_eq!(feed(&mut framer, &[b"a\nb\r", b"\nc\n"]), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn regex_overflow_discards_to_the_next_match() {
+        let mut framer = framer(ReadDelimiter::regex(r"[;,]").unwrap(), 3);
+        assert_eq!(feed(&mut framer, &[b"abcdefg", b"h;ok,"]), ["!7", "ok"]);
+    }
+}

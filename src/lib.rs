@@ -1,0 +1,4 @@
+//! pants: event-driven networking channels with callbacks.
+#![warn(missing_docs)]
+
+pub use pants_core::*;
