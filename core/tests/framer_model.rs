@@ -242,27 +242,6 @@ fn scenario_from(
         .boxed()
 }
 
-/// True when the scenario may switch from a regex delimiter to `none`: see
-/// `known_bug_regex_search_splits_the_buffered_bytes_that_none_delivers`.
-fn may_switch_from_regex_to_none(scenario: &Scenario) -> bool {
-    #[cfg(feature = "regex")]
-    {
-        let mut delimiters = vec![&scenario.delimiter];
-        for step in scenario.script.iter().chain(&scenario.idle) {
-            if let Step::Delimiter(d) = step {
-                delimiters.push(d);
-            }
-        }
-        delimiters.iter().any(|d| matches!(d, Delim::Regex(_)))
-            && delimiters.iter().any(|d| matches!(d, Delim::None))
-    }
-    #[cfg(not(feature = "regex"))]
-    {
-        let _ = scenario;
-        false
-    }
-}
-
 fn check_overflow_errors(overflows: &[pants_core::OverflowError]) -> Result<(), TestCaseError> {
     for err in overflows {
         prop_assert_eq!(err.direction(), Direction::Read);
@@ -285,13 +264,10 @@ proptest! {
     /// up before frames are taken, `settle` calls, and delimiter and limit changes after
     /// delivered frames and while idle, the framer produces the model's frames, overflows,
     /// length errors, refusals and "discarding" states, after the same pushes, and the same
-    /// partial frame at EOF. (Regex then `none` is a known bug, tested apart below.)
+    /// partial frame at EOF.
     #[test]
     fn framer_matches_the_model_with_delimiter_changes_at_frame_boundaries(
-        scenario in scenario(true).prop_filter(
-            "known bug: regex then none",
-            |scenario| !may_switch_from_regex_to_none(scenario),
-        ),
+        scenario in scenario(true),
     ) {
         let expected = run_model(&scenario);
         let (actual, overflows) = run_framer(&scenario, &mut no_idle_checks());
@@ -330,10 +306,8 @@ proptest! {
     /// Property 3, overflow sizes: `size()` is "the length of the offending frame as far as it
     /// was known when the overflow became certain", so it is over the limit and never more than
     /// the frame's body, give or take the start of a terminator at the end of what was
-    /// buffered (`abcd\r` of `abcd\r\n` may count as 5). Run with `--ignored`; see
-    /// `known_bug_overflow_size_counts_the_bytes_after_the_frame`.
+    /// buffered (`abcd\r` of `abcd\r\n` may count as 5).
     #[test]
-    #[ignore = "framer bug: an overflow's size counts every buffered byte, later frames included"]
     fn overflow_size_is_over_the_limit_and_within_the_frame(
         (scenario, data) in overflow_scenario(),
     ) {
@@ -352,11 +326,10 @@ proptest! {
         }
     }
 
-    /// Property 1, known framer bug: a regex delimiter followed by `none`. Run with
-    /// `--ignored`; see `known_bug_regex_search_splits_the_buffered_bytes_that_none_delivers`.
+    /// Property 1, focused on a regex delimiter followed by `none` (a regex search copies
+    /// part of the input into the framer's buffer; `none` must still deliver it whole).
     #[cfg(feature = "regex")]
     #[test]
-    #[ignore = "framer bug: a regex search moves input into the owned buffer, so `none` splits it"]
     fn framer_matches_the_model_switching_from_regex_to_none(
         scenario in regex_then_none_scenario(),
     ) {
@@ -383,11 +356,9 @@ proptest! {
         prop_assert!(violations.is_empty(), "{:?}\ntrace: {:?}", violations, actual);
     }
 
-    /// Property 4, known framer bug: an idle framer must not keep a reference to a pushed
-    /// chunk ("When it returns `None`, the framer no longer refers to any pushed `Bytes`").
-    /// Run with `--ignored`; see `known_bug_idle_framer_keeps_the_consumed_chunk_alive`.
+    /// Property 4, references: an idle framer keeps no reference to a pushed chunk ("When it
+    /// returns `None`, the framer no longer refers to any pushed `Bytes`").
     #[test]
-    #[ignore = "framer bug: a fully consumed input chunk stays referenced by an empty `Bytes`"]
     fn idle_framer_keeps_no_reference_to_pushed_chunks(scenario in scenario(true)) {
         let mut violations = Vec::new();
         let (actual, _) = run_framer(&scenario, &mut |idle| {
@@ -551,13 +522,13 @@ fn idle_violation(idle: &model::framer::Idle<'_>, references: bool) -> Option<St
     if buffered == 0 && framer.holds_allocation() {
         return Some("holds an allocation with nothing buffered".into());
     }
-    if let Some(chunk) = idle.last_chunk.filter(|_| references) {
-        if !chunk.is_unique() {
-            return Some(format!(
-                "still refers to the last pushed chunk {:?}",
-                Esc(chunk)
-            ));
-        }
+    if let Some(chunk) = idle.last_chunk.filter(|_| references)
+        && !chunk.is_unique()
+    {
+        return Some(format!(
+            "still refers to the last pushed chunk {:?}",
+            Esc(chunk)
+        ));
     }
     let limits = framer.limits();
     let terminator = idle.delimiter.max_terminator_len();
@@ -759,18 +730,16 @@ mod model_self_checks {
     }
 }
 
-/// Minimal cases of the framer bugs the ignored properties find; run with `--ignored`.
-mod known_bugs {
+/// Minimal cases of the framer bugs these properties found, kept as regressions.
+mod regressions {
     use super::*;
 
     /// `Framer::next_frame`: "When it returns `None`, the framer no longer refers to any pushed
-    /// `Bytes`". After a frame that ends exactly at the end of a push, the read buffer's input
-    /// is an empty `Bytes` that still shares the pushed allocation (`Bytes::advance` to the end
-    /// keeps the reference, and `settle` skips an empty input), so an idle framer pins the
-    /// driver's read buffer until the next push.
+    /// `Bytes`". Was: after a frame that ends exactly at the end of a push, the read buffer's
+    /// input was an empty `Bytes` still sharing the pushed allocation, so an idle framer pinned
+    /// the driver's read buffer until the next push.
     #[test]
-    #[ignore = "framer bug"]
-    fn known_bug_idle_framer_keeps_the_consumed_chunk_alive() {
+    fn regression_idle_framer_keeps_the_consumed_chunk_alive() {
         let mut framer = Framer::new(ReadLimits::default());
         set_framer_delimiter(&mut framer, &Delim::Bytes(b"\n".to_vec())).unwrap();
         let chunk = Bytes::from(b"a\n".to_vec());
@@ -784,15 +753,13 @@ mod known_bugs {
         );
     }
 
-    /// Switching to `none` delivers the buffered bytes as one frame, then the latest push as it
-    /// arrived. A regex search over a partial frame moves the first `limit + longest match`
-    /// bytes of the latest push into the framer's own buffer, so after a regex frame the
-    /// switch to `none` splits the latest push at that arbitrary point: `a`, `b`, `c` instead
-    /// of `a`, `bc`.
+    /// Switching to `none` delivers everything buffered as one frame. Was: a regex search over
+    /// a partial frame moved part of the latest push into the framer's own buffer, so the
+    /// switch to `none` split the push at that arbitrary point: `a`, `b`, `c` instead of `a`,
+    /// `bc`.
     #[cfg(feature = "regex")]
     #[test]
-    #[ignore = "framer bug"]
-    fn known_bug_regex_search_splits_the_buffered_bytes_that_none_delivers() {
+    fn regression_regex_search_splits_the_buffered_bytes_that_none_delivers() {
         let semicolon = &model::framer::REGEXES[1];
         assert_eq!(semicolon.pattern, "[;,]");
         let scenario = Scenario {
@@ -810,12 +777,10 @@ mod known_bugs {
     }
 
     /// `OverflowError::size`: "the length of the offending frame as far as it was known when
-    /// the overflow became certain". The framer reports every buffered byte instead, bytes of
-    /// the frames after it included: here 4 for the 2-byte body `xx`, and the message reads
-    /// "incoming frame of 4+ bytes", which is false.
+    /// the overflow became certain". Was: every buffered byte, bytes of the frames after it
+    /// included: 4 for the 2-byte body `xx`.
     #[test]
-    #[ignore = "framer bug"]
-    fn known_bug_overflow_size_counts_the_bytes_after_the_frame() {
+    fn regression_overflow_size_counts_the_bytes_after_the_frame() {
         let mut framer = Framer::new(ReadLimits::new(1, 1).unwrap());
         set_framer_delimiter(&mut framer, &Delim::Bytes(b"\n".to_vec())).unwrap();
         framer.push(Bytes::from_static(b"xx\nx"));

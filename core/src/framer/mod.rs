@@ -109,6 +109,17 @@ enum Mode {
     Failed,
 }
 
+impl std::fmt::Debug for Framer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Framer")
+            .field("delimiter", &self.delimiter)
+            .field("limits", &self.limits)
+            .field("buffered", &self.buf.len())
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
 impl Framer {
     /// A framer with no delimiter (pass-through) and the given limits.
     pub fn new(limits: ReadLimits) -> Self {
@@ -130,6 +141,11 @@ impl Framer {
     /// When it returns `None`, the framer no longer refers to any pushed `Bytes`: what it kept
     /// of them (a partial frame) it copied.
     pub fn next_frame(&mut self) -> Option<Result<Bytes, FrameError>> {
+        if let (Mode::Framing, Kind::Bytes(search)) = (self.mode, &self.delimiter.kind)
+            && let Some(frame) = self.buf.cut_from_input(search, self.limits.limit)
+        {
+            return Some(Ok(frame));
+        }
         loop {
             match self.mode {
                 Mode::Framing => {}
@@ -144,7 +160,11 @@ impl Framer {
             }
             let limit = self.frame_limit();
             let located = match &self.delimiter.kind {
-                Kind::None => return self.buf.take_chunk().map(Ok),
+                Kind::None => {
+                    let chunk = self.buf.take_chunk();
+                    self.buf.settle();
+                    return chunk.map(Ok);
+                }
                 Kind::Bytes(search) => self.buf.locate_bytes(search, Some(limit)),
                 Kind::Count(n) => self.buf.locate_count(*n),
                 Kind::LengthPrefix(prefix) => self.buf.locate_prefix(prefix, limit),
@@ -157,13 +177,16 @@ impl Framer {
                     Some(Err(self.overflow(len)))
                 }
                 Located::Frame { skip, len, end } => Some(Ok(self.buf.extract(skip, len, end))),
-                Located::Overflow { size, frame_end } => {
-                    self.mode = match frame_end {
-                        Some(end) => Mode::DiscardBytes(end),
-                        None => Mode::DiscardUntilDelimiter,
-                    };
+                Located::Overflow {
+                    size,
+                    frame_end: Some(end),
+                } => {
+                    self.mode = Mode::DiscardBytes(end);
                     Some(Err(self.overflow(size)))
                 }
+                Located::Overflow {
+                    frame_end: None, ..
+                } => Some(Err(self.skip_oversized())),
                 Located::NeedMore { scan_from } => {
                     self.buf.settle();
                     self.buf.set_scan_from(scan_from);
@@ -281,6 +304,42 @@ impl Framer {
         })
     }
 
+    /// A delimited frame is certainly over the limit: skips it if its end is buffered already
+    /// (reporting its exact size), or else starts discarding up to its end.
+    fn skip_oversized(&mut self) -> FrameError {
+        let (located, max_match) = self.locate_unbounded();
+        let size = match located {
+            Located::Frame { len, end, .. } => {
+                self.buf.consume(end);
+                len
+            }
+            _ => {
+                self.mode = Mode::DiscardUntilDelimiter;
+                // The last bytes may be the start of the delimiter.
+                self.buf.len() - (max_match - 1).min(self.buf.len())
+            }
+        };
+        self.overflow(size.max(self.frame_limit().saturating_add(1)))
+    }
+
+    /// The next delimiter match with no limit on the frame before it, and the delimiter's
+    /// longest match. Counts as found at once for delimiters that are not searched.
+    fn locate_unbounded(&mut self) -> (Located, usize) {
+        match &self.delimiter.kind {
+            Kind::Bytes(search) => (self.buf.locate_bytes(search, None), search.needle().len()),
+            #[cfg(feature = "regex")]
+            Kind::Regex(regex) => (self.buf.locate_regex(regex, None), regex.max_len()),
+            _ => (
+                Located::Frame {
+                    skip: 0,
+                    len: 0,
+                    end: 0,
+                },
+                1,
+            ),
+        }
+    }
+
     /// Drops bytes of an oversized frame; true when its end was reached.
     fn discard(&mut self) -> bool {
         if let Mode::DiscardBytes(rest) = self.mode {
@@ -294,19 +353,7 @@ impl Framer {
             };
             return n == rest;
         }
-        let (located, max_match) = match &self.delimiter.kind {
-            Kind::Bytes(search) => (self.buf.locate_bytes(search, None), search.needle().len()),
-            #[cfg(feature = "regex")]
-            Kind::Regex(regex) => (self.buf.locate_regex(regex, None), regex.max_len()),
-            _ => (
-                Located::Frame {
-                    skip: 0,
-                    len: 0,
-                    end: 0,
-                },
-                1,
-            ),
-        };
+        let (located, max_match) = self.locate_unbounded();
         match located {
             Located::Frame { end, .. } => {
                 self.buf.consume(end);

@@ -54,7 +54,10 @@ impl ReadBuf {
     /// Moves unparsed input into `pending`, releasing the driver's buffer; drops an empty
     /// `pending` allocation.
     pub(super) fn settle(&mut self) {
-        if !self.input.is_empty() {
+        if self.input.is_empty() {
+            // An empty slice still holds a reference to the driver's buffer: let go of it.
+            self.input = Bytes::new();
+        } else {
             if self.pending.is_empty() {
                 self.pending = BytesMut::from(&self.input[..]);
             } else {
@@ -92,11 +95,12 @@ impl ReadBuf {
         mem::take(&mut self.pending).freeze()
     }
 
-    /// Takes the next chunk as it arrived: the pending bytes first, then the input (no copy).
+    /// Takes the next chunk as it arrived: what is pending together with the input behind it,
+    /// or else the input alone, without copying.
     pub(super) fn take_chunk(&mut self) -> Option<Bytes> {
         self.scan_from = 0;
         if !self.pending.is_empty() {
-            return Some(mem::take(&mut self.pending).freeze());
+            return Some(self.take_all());
         }
         if !self.input.is_empty() {
             return Some(mem::take(&mut self.input));
@@ -144,6 +148,22 @@ impl ReadBuf {
         frame.freeze()
     }
 
+    /// The common case, kept short: with nothing pending, cuts a byte-string frame straight
+    /// from the input. `None` when the general path must decide.
+    #[inline]
+    pub(super) fn cut_from_input(&mut self, search: &ByteSearch, limit: usize) -> Option<Bytes> {
+        if !self.pending.is_empty() {
+            return None;
+        }
+        let d = search.needle().len();
+        let window = self.input.len().min(limit.saturating_add(d));
+        // A match inside the window starts at or before `limit`: the frame is within it.
+        let at = search.find(&self.input[..window])?;
+        let frame = self.input.split_to(at);
+        self.input.advance(d);
+        Some(frame)
+    }
+
     /// Finds the first `search` match. With a `limit`, only matches starting at or before it
     /// count, and their absence is an overflow once `limit + delimiter length` bytes are here.
     pub(super) fn locate_bytes(&mut self, search: &ByteSearch, limit: Option<usize>) -> Located {
@@ -173,14 +193,14 @@ impl ReadBuf {
                     end: start + at + d,
                 };
             }
-            if window > old {
-                if let Some(at) = search.find(&self.input[..window - old]) {
-                    return Located::Frame {
-                        skip: 0,
-                        len: old + at,
-                        end: old + at + d,
-                    };
-                }
+            if window > old
+                && let Some(at) = search.find(&self.input[..window - old])
+            {
+                return Located::Frame {
+                    skip: 0,
+                    len: old + at,
+                    end: old + at + d,
+                };
             }
         } else if let Some(at) = search.find(&self.input[..window]) {
             return Located::Frame {

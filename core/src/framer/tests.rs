@@ -110,7 +110,25 @@ fn line_one_over_the_limit_overflows_however_it_arrives() {
 fn overflow_fires_as_soon_as_limit_plus_delimiter_bytes_hold_no_delimiter() {
     let mut framer = framer(line(), 4);
     assert!(feed(&mut framer, &[b"abcde"]).is_empty());
-    assert_eq!(feed(&mut framer, &[b"f"]), ["!6"]);
+    assert_eq!(feed(&mut framer, &[b"f"]), ["!5"]);
+}
+
+#[test]
+fn overflow_reports_the_frame_size_when_its_end_is_buffered() {
+    let mut framer = framer(line(), 1);
+    assert_eq!(feed(&mut framer, &[b"xx\r\nx\r\n"]), ["!2", "x"]);
+}
+
+#[test]
+fn idle_framer_keeps_no_reference_to_the_pushed_bytes() {
+    for delimiter in [line(), ReadDelimiter::none()] {
+        let mut framer = framer(delimiter, 10);
+        let data = Bytes::from(b"ab\r\n".to_vec());
+        framer.push(data.clone());
+        let mut out = Vec::new();
+        drain(&mut framer, &mut out);
+        assert!(data.is_unique());
+    }
 }
 
 #[test]
@@ -120,7 +138,11 @@ fn overflow_fires_once_then_discards_up_to_the_delimiter() {
         &mut framer,
         &[b"0123456789", b"0123456789", b"01\r", b"\nnext\r\n"],
     );
-    assert_eq!(out, ["!10", "next"]);
+    assert_eq!(
+        out,
+        ["!9", "next"],
+        "9 bytes were certainly the frame's when it overflowed"
+    );
     assert!(!framer.is_discarding());
 }
 
@@ -201,7 +223,12 @@ fn switching_to_none_delivers_the_pending_bytes_first() {
     let mut framer = framer(line(), 100);
     assert!(feed(&mut framer, &[b"partial"]).is_empty());
     framer.set_delimiter(ReadDelimiter::none()).unwrap();
-    assert_eq!(feed(&mut framer, &[b"more"]), ["partial", "more"]);
+    assert_eq!(
+        feed(&mut framer, &[b"more"]),
+        ["partialmore"],
+        "buffered bytes come as one"
+    );
+    assert_eq!(feed(&mut framer, &[b"next"]), ["next"]);
 }
 
 #[test]
@@ -262,7 +289,11 @@ fn partial_frame_is_retrievable_at_eof() {
 #[test]
 fn oversized_frame_being_discarded_is_not_a_partial_frame() {
     let mut framer = framer(line(), 2);
-    assert_eq!(feed(&mut framer, &[b"abcdef"]), ["!6"]);
+    assert_eq!(
+        feed(&mut framer, &[b"abcdef"]),
+        ["!5"],
+        "the last byte may start the delimiter"
+    );
     assert!(framer.take_partial().is_none());
 }
 
@@ -315,5 +346,11 @@ mod regex {
     fn regex_overflow_discards_to_the_next_match() {
         let mut framer = framer(ReadDelimiter::regex(r"[;,]").unwrap(), 3);
         assert_eq!(feed(&mut framer, &[b"abcdefg", b"h;ok,"]), ["!7", "ok"]);
+        let mut lines = super::framer(ReadDelimiter::regex(r"\r?\n").unwrap(), 1);
+        assert_eq!(
+            feed(&mut lines, &[b"xx\r\ny\n"]),
+            ["!2", "y"],
+            "size is the frame's"
+        );
     }
 }

@@ -10,11 +10,9 @@
 //! The semantics it encodes, from the docs of `Framer`, `ReadDelimiter`, `LengthPrefix` and the
 //! read buffer, and section 3 of the design:
 //!
-//! - **none**: each push is one frame, as it arrived. Bytes still buffered when the delimiter
-//!   becomes none, or pushed while frames were not taken, come out first: those the framer
-//!   holds in its own buffer as one frame, then the rest of the latest push as another. The
-//!   framer's own buffer holds what arrived before the latest push, and the latest push too
-//!   once `next_frame` has returned `None` or `settle` was called (both copy it there).
+//! - **none**: each call to `next_frame` delivers everything buffered as one frame: a push as
+//!   it arrived when frames are taken after each push; bytes still buffered when the delimiter
+//!   becomes none come out together with whatever arrived after them.
 //! - **byte string `d`**: a frame is the bytes before the first occurrence of `d`, which is
 //!   consumed. With the read limit `limit`, a frame whose body is longer than `limit` is an
 //!   overflow; it is reported once, as soon as it is certain: `limit + d.len()` bytes of the
@@ -356,8 +354,6 @@ enum State {
 pub struct FramerModel {
     /// Every byte received (until a length error).
     received: Vec<u8>,
-    /// Where the latest non-empty push starts in `received`.
-    latest_push: usize,
     /// Everything before this was delivered or discarded.
     pos: usize,
     state: State,
@@ -370,7 +366,6 @@ impl FramerModel {
     pub fn new(limits: ReadLimits) -> Self {
         Self {
             received: Vec::new(),
-            latest_push: 0,
             pos: 0,
             state: State::Framing,
             delimiter: Delim::None,
@@ -403,16 +398,12 @@ impl FramerModel {
         if self.state == State::Failed || data.is_empty() {
             return;
         }
-        self.latest_push = self.received.len();
         self.received.extend_from_slice(data);
     }
 
-    /// `Framer::settle`: the latest push joins the bytes buffered before it, which matters to
-    /// `none` only (they then come out as one frame). `next_frame` does it before returning
-    /// `None`.
-    pub fn settle(&mut self) {
-        self.latest_push = self.received.len();
-    }
+    /// `Framer::settle`: it only moves bytes into the framer's own buffer, which changes no
+    /// frame, so the model does nothing.
+    pub fn settle(&mut self) {}
 
     /// Sets the delimiter, or refuses it as the framer does. Ends nothing: the model must not be
     /// changed while it is discarding (see the module docs).
@@ -447,12 +438,7 @@ impl FramerModel {
 
     /// The next event, or `None` when more bytes are needed.
     pub fn next_frame(&mut self) -> Option<Event> {
-        let event = self.next_event();
-        if event.is_none() {
-            // What the framer keeps when it needs more, it copies into its own buffer.
-            self.settle();
-        }
-        event
+        self.next_event()
     }
 
     fn next_event(&mut self) -> Option<Event> {
@@ -478,13 +464,8 @@ impl FramerModel {
         }
         match self.delimiter.clone() {
             Delim::None => {
-                let end = if self.pos < self.latest_push {
-                    self.latest_push
-                } else {
-                    self.received.len()
-                };
-                let frame = self.received[self.pos..end].to_vec();
-                self.pos = end;
+                let frame = self.received[self.pos..].to_vec();
+                self.pos = self.received.len();
                 Some(Event::Frame(frame))
             }
             Delim::Count(n) => {
@@ -535,7 +516,6 @@ impl FramerModel {
             self.state = State::Failed;
             self.received.clear();
             self.pos = 0;
-            self.latest_push = 0;
             return Some(Event::LengthError { value });
         }
         let total = header as i128 + after;

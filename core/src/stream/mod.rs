@@ -1,0 +1,535 @@
+//! The stream channel: one connected byte stream (TCP, Unix stream socket) as a state machine.
+
+mod config;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+pub use config::{OverflowPolicy, StreamConfig};
+
+use crate::delimiter::ReadDelimiter;
+use crate::error::{ConnectError, DelimiterError, Error, FrameError, TruncatedFrame, WriteError};
+use crate::event::{Action, Event, Idle};
+use crate::framer::{Framer, ReadLimits};
+use crate::write_queue::{FileRange, Transmit, WriteLimits, WriteQueue, WriteStatus};
+
+/// A connected byte stream as a sans-IO state machine: Pants' `Stream` without the socket.
+///
+/// The driver feeds it what happened on the socket (`handle_*`), the application gives it
+/// commands (`write`, `close`, `set_read_delimiter`, ...), and both drain its outputs (`poll_*`)
+/// in the order given on the [crate page](crate#the-drive-order). It reads no clock: every input
+/// carries the time, and [`poll_timeout`](Self::poll_timeout) says when to call
+/// [`handle_timeout`](Self::handle_timeout).
+///
+/// ```
+/// use std::time::Instant;
+/// use bytes::Bytes;
+/// use pants_core::{Event, Stream, StreamConfig};
+///
+/// let now = Instant::now();
+/// let mut stream = Stream::accepted(StreamConfig::default(), now);
+/// stream.set_read_delimiter(b"\n")?;
+/// stream.handle_data(now, Bytes::from_static(b"ping\n"));
+/// assert!(matches!(stream.poll_event(), Some(Event::Connected)));
+/// let Some(Event::Read(line)) = stream.poll_event() else { unreachable!() };
+/// assert_eq!(line, "ping");
+/// stream.write("pong\n")?;
+/// assert!(stream.wants_write());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Stream {
+    phase: Phase,
+    framer: Framer,
+    writes: WriteQueue,
+    /// Events other than frames and EOF, which are drawn from the framer when polled.
+    events: VecDeque<Event>,
+    shutdown_pending: bool,
+    close_pending: bool,
+    read_paused: bool,
+    /// The peer shut down its side (read returned 0).
+    peer_eof: bool,
+    /// [`Event::Eof`] was handed out: with `half_open` off, the stream now closes once flushed.
+    eof_delivered: bool,
+    /// Bits of [`Idle`] kinds that fired and saw no activity since.
+    idle_fired: u8,
+    config: Arc<StreamConfig>,
+    /// The latest time given with an input.
+    now: Instant,
+    last_read: Instant,
+    last_write: Instant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the driver's connect to complete; `then_close` once `close` was called.
+    Connecting { then_close: bool },
+    /// Reading and writing.
+    Open,
+    /// `close` was called: flushing the queue; input is discarded.
+    Closing,
+    /// The write side is shut down: waiting for the peer's EOF, discarding input.
+    Lingering,
+    /// Done: [`Event::Closed`] was queued.
+    Closed,
+}
+
+impl Stream {
+    /// A stream whose connect the driver has started.
+    pub fn connecting(config: impl Into<Arc<StreamConfig>>, now: Instant) -> Self {
+        Self::new(config.into(), now, Phase::Connecting { then_close: false })
+    }
+
+    /// A stream for a connection a server accepted: open at once, [`Event::Connected`] queued.
+    pub fn accepted(config: impl Into<Arc<StreamConfig>>, now: Instant) -> Self {
+        let mut stream = Self::new(config.into(), now, Phase::Open);
+        stream.events.push_back(Event::Connected);
+        stream
+    }
+
+    fn new(config: Arc<StreamConfig>, now: Instant, phase: Phase) -> Self {
+        Self {
+            phase,
+            framer: Framer::new(config.read_limits),
+            writes: WriteQueue::new(config.write_limits),
+            events: VecDeque::new(),
+            shutdown_pending: false,
+            close_pending: false,
+            read_paused: false,
+            peer_eof: false,
+            eof_delivered: false,
+            idle_fired: 0,
+            config,
+            now,
+            last_read: now,
+            last_write: now,
+        }
+    }
+
+    // ---- Inputs from the driver -------------------------------------------------------------
+
+    /// The connect completed.
+    pub fn handle_connected(&mut self, now: Instant) {
+        self.observe(now);
+        self.connect_done();
+    }
+
+    /// The connect failed: [`Event::ConnectFailed`] then [`Event::Closed`].
+    pub fn handle_connect_error(&mut self, now: Instant, err: ConnectError) {
+        self.observe(now);
+        if matches!(self.phase, Phase::Connecting { .. }) {
+            self.fail(Event::ConnectFailed(err));
+        }
+    }
+
+    /// Bytes were received. Data while connecting means the connect completed.
+    pub fn handle_data(&mut self, now: Instant, data: Bytes) {
+        self.observe(now);
+        self.connect_done();
+        debug_assert!(
+            !self.read_paused,
+            "drive order: read while wants_read() was false"
+        );
+        self.last_read = now;
+        self.idle_fired &= !(Idle::Read.bit() | Idle::Both.bit());
+        if self.phase == Phase::Open && !self.peer_eof {
+            self.framer.push(data);
+        }
+    }
+
+    /// The peer shut down its side (a read returned 0 bytes).
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.observe(now);
+        self.connect_done();
+        self.peer_eof = true;
+        if self.phase == Phase::Lingering {
+            self.finish();
+        }
+    }
+
+    /// The driver wrote `n` bytes of what [`poll_transmit`](Self::poll_transmit) offered.
+    pub fn handle_written(&mut self, now: Instant, n: usize) {
+        self.observe(now);
+        if n == 0 || !matches!(self.phase, Phase::Open | Phase::Closing) {
+            return;
+        }
+        self.last_write = now;
+        self.idle_fired &= !(Idle::Write.bit() | Idle::Both.bit());
+        if self.writes.handle_written(n) && self.phase == Phase::Open && !self.closes_after_eof() {
+            self.push_event(Event::Drained);
+        }
+    }
+
+    /// A read, write or shutdown failed: [`Event::Error`] (or [`Event::ConnectFailed`] while
+    /// connecting), then [`Event::Closed`]. What was queued is dropped.
+    pub fn handle_error(&mut self, now: Instant, err: io::Error) {
+        self.observe(now);
+        match self.phase {
+            Phase::Connecting { .. } => self.fail(Event::ConnectFailed(ConnectError::from_io(err))),
+            Phase::Closed => {}
+            _ => self.fail(Event::Error(Error::from_io(err))),
+        }
+    }
+
+    /// Time passed: fires the timeouts due at `now` (see [`poll_timeout`](Self::poll_timeout)).
+    /// Calling it early is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.observe(now);
+        match self.phase {
+            Phase::Connecting { .. } => {
+                if self
+                    .connect_deadline()
+                    .is_some_and(|deadline| now >= deadline)
+                {
+                    self.fail(Event::ConnectFailed(ConnectError::TimedOut));
+                }
+            }
+            Phase::Open => {
+                for kind in Idle::ALL {
+                    if self
+                        .idle_deadline(kind)
+                        .is_some_and(|deadline| now >= deadline)
+                    {
+                        self.idle_fired |= kind.bit();
+                        self.push_event(Event::Idle(kind));
+                    }
+                }
+            }
+            Phase::Closing | Phase::Lingering => {
+                if self
+                    .linger_deadline()
+                    .is_some_and(|deadline| now >= deadline)
+                {
+                    self.finish();
+                }
+            }
+            Phase::Closed => {}
+        }
+    }
+
+    // ---- Commands from the application ------------------------------------------------------
+
+    /// Queues `data` to send. Refused after [`close`](Self::close), and when it would take the
+    /// queue over its hard limit (then an [`Event::Overflow`] is raised too, and the stream
+    /// closes unless its overflow policy is `Discard`).
+    pub fn write(&mut self, data: impl Into<Bytes>) -> Result<WriteStatus, WriteError> {
+        if !self.takes_writes() {
+            return Err(WriteError::Closed);
+        }
+        self.writes.push(data.into()).map_err(|err| {
+            self.push_event(Event::Overflow(err));
+            self.after_overflow();
+            WriteError::Overflow(err)
+        })
+    }
+
+    /// Queues a file range to send (with `sendfile` where the OS has it). Refused after
+    /// [`close`](Self::close).
+    pub fn write_file(&mut self, range: FileRange) -> Result<WriteStatus, WriteError> {
+        if !self.takes_writes() {
+            return Err(WriteError::Closed);
+        }
+        Ok(self.writes.push_file(range))
+    }
+
+    /// Closes after flushing: takes no more writes, delivers no more frames, sends what is
+    /// queued, shuts down the write side, waits (at most the linger time) for the peer's EOF,
+    /// then closes. Idempotent.
+    pub fn close(&mut self) {
+        match self.phase {
+            Phase::Connecting { .. } => self.phase = Phase::Connecting { then_close: true },
+            Phase::Open => {
+                self.phase = Phase::Closing;
+                self.framer.clear();
+            }
+            _ => {}
+        }
+    }
+
+    /// Closes at once, dropping what is queued (Pants' `close(flush=False)`). Idempotent.
+    pub fn close_now(&mut self) {
+        self.finish();
+    }
+
+    /// Sets how incoming bytes are cut into frames. It applies at once to the bytes already
+    /// buffered, also between two frames of one read. Invalid delimiters are refused.
+    pub fn set_read_delimiter<D>(&mut self, delimiter: D) -> Result<(), DelimiterError>
+    where
+        D: TryInto<ReadDelimiter, Error = DelimiterError>,
+    {
+        self.framer.set_delimiter(delimiter.try_into()?)
+    }
+
+    /// Sets the read limits for the following frames.
+    pub fn set_read_limits(&mut self, limits: ReadLimits) -> Result<(), DelimiterError> {
+        self.framer.set_limits(limits)
+    }
+
+    /// Sets the write queue's limits; what is queued already stays.
+    pub fn set_write_limits(&mut self, limits: WriteLimits) {
+        self.writes.set_limits(limits);
+    }
+
+    /// Stops delivering frames and asks the driver to stop reading, so the kernel's window
+    /// slows the peer down. Idempotent.
+    pub fn pause_reading(&mut self) {
+        self.read_paused = true;
+        self.framer.settle();
+    }
+
+    /// Delivers frames and reads again. Idempotent.
+    pub fn resume_reading(&mut self) {
+        self.read_paused = false;
+    }
+
+    // ---- Outputs ----------------------------------------------------------------------------
+
+    /// The next order for the driver. Drain it (until `None`) before the next input.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.advance_close();
+        if std::mem::take(&mut self.shutdown_pending) {
+            return Some(Action::Shutdown);
+        }
+        if std::mem::take(&mut self.close_pending) {
+            return Some(Action::Close);
+        }
+        None
+    }
+
+    /// What to send next: fills `slices` for one vectored write, or names a file range. Report
+    /// what was sent with [`handle_written`](Self::handle_written).
+    pub fn poll_transmit<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> Option<Transmit<'a>> {
+        if !self.wants_write() {
+            return None;
+        }
+        self.writes.poll_transmit(slices)
+    }
+
+    /// The next event for the application. [`Event::Closed`] is the last one.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(event) = self.events.pop_front() {
+            return Some(event);
+        }
+        self.poll_read()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) is next due, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Connecting { .. } => self.connect_deadline(),
+            Phase::Open => Idle::ALL
+                .into_iter()
+                .filter_map(|kind| self.idle_deadline(kind))
+                .min(),
+            Phase::Closing | Phase::Lingering => self.linger_deadline(),
+            Phase::Closed => None,
+        }
+    }
+
+    /// Whether the driver should read from the socket now.
+    pub fn wants_read(&self) -> bool {
+        match self.phase {
+            Phase::Open => !self.read_paused && !self.peer_eof,
+            Phase::Closing | Phase::Lingering => !self.peer_eof,
+            _ => false,
+        }
+    }
+
+    /// Whether the driver has something to write now.
+    pub fn wants_write(&self) -> bool {
+        matches!(self.phase, Phase::Open | Phase::Closing) && !self.writes.is_empty()
+    }
+
+    // ---- State ------------------------------------------------------------------------------
+
+    /// True once the stream is closed ([`Event::Closed`] was queued).
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// True while the connect has not completed.
+    pub fn is_connecting(&self) -> bool {
+        matches!(self.phase, Phase::Connecting { .. })
+    }
+
+    /// True when reading is paused by [`pause_reading`](Self::pause_reading).
+    pub fn is_read_paused(&self) -> bool {
+        self.read_paused
+    }
+
+    /// The current read delimiter.
+    pub fn read_delimiter(&self) -> &ReadDelimiter {
+        self.framer.delimiter()
+    }
+
+    /// The read buffer (frames are cut from it); shows its size and whether it holds memory.
+    pub fn framer(&self) -> &Framer {
+        &self.framer
+    }
+
+    /// The write queue; shows its length and limits.
+    pub fn write_queue(&self) -> &WriteQueue {
+        &self.writes
+    }
+
+    /// The settings the stream was made with.
+    pub fn config(&self) -> &StreamConfig {
+        &self.config
+    }
+
+    // ---- Internals --------------------------------------------------------------------------
+
+    /// Records the time of an input and checks the drive order (debug builds).
+    fn observe(&mut self, now: Instant) {
+        debug_assert!(now >= self.now, "drive order: time went backwards");
+        debug_assert!(
+            !self.shutdown_pending && !self.close_pending,
+            "drive order: drain poll_action() before giving the next input"
+        );
+        self.now = self.now.max(now);
+    }
+
+    fn connect_done(&mut self) {
+        if let Phase::Connecting { then_close } = self.phase {
+            self.phase = Phase::Open;
+            self.last_read = self.now;
+            self.last_write = self.now;
+            self.push_event(Event::Connected);
+            if then_close {
+                self.close();
+            }
+        }
+    }
+
+    fn takes_writes(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Open | Phase::Connecting { then_close: false }
+        )
+    }
+
+    /// True when the peer's EOF was delivered and the stream will close once flushed.
+    fn closes_after_eof(&self) -> bool {
+        self.eof_delivered && !self.config.half_open
+    }
+
+    fn poll_read(&mut self) -> Option<Event> {
+        if self.phase != Phase::Open || self.read_paused {
+            return None;
+        }
+        if let Some(frame) = self.framer.next_frame() {
+            return Some(match frame {
+                Ok(frame) => Event::Read(frame),
+                Err(FrameError::Overflow(err)) => {
+                    self.after_overflow();
+                    Event::Overflow(err)
+                }
+                Err(FrameError::Length(err)) => {
+                    self.close();
+                    Event::Error(Error::FrameLength(err))
+                }
+            });
+        }
+        if !self.peer_eof || self.eof_delivered {
+            return None;
+        }
+        self.eof_delivered = true;
+        match self.framer.take_partial() {
+            Some(bytes) => {
+                self.push_event(Event::Eof);
+                Some(Event::Error(Error::TruncatedFrame(TruncatedFrame {
+                    bytes,
+                })))
+            }
+            None => Some(Event::Eof),
+        }
+    }
+
+    fn after_overflow(&mut self) {
+        if self.config.overflow == OverflowPolicy::Close {
+            self.close();
+        }
+    }
+
+    /// Moves a flushing stream on once its queue is empty: shut down the write side, then
+    /// close at the peer's EOF or after the linger time.
+    fn advance_close(&mut self) {
+        let flushing = match self.phase {
+            Phase::Closing => true,
+            Phase::Open => self.closes_after_eof(),
+            _ => false,
+        };
+        if !flushing || !self.writes.is_empty() {
+            return;
+        }
+        if self.peer_eof {
+            self.finish();
+        } else {
+            self.framer.clear();
+            self.phase = Phase::Lingering;
+            self.last_write = self.now;
+            self.shutdown_pending = true;
+        }
+    }
+
+    fn connect_deadline(&self) -> Option<Instant> {
+        self.config
+            .connect_timeout
+            .map(|timeout| self.last_write + timeout)
+    }
+
+    /// While closing: the queue's last progress (or the shutdown) plus the linger time.
+    fn linger_deadline(&self) -> Option<Instant> {
+        Some(self.last_write + self.config.linger)
+    }
+
+    fn idle_deadline(&self, kind: Idle) -> Option<Instant> {
+        if self.idle_fired & kind.bit() != 0 {
+            return None;
+        }
+        let (timeout, since) = match kind {
+            Idle::Read if !self.read_paused => (self.config.read_idle_timeout?, self.last_read),
+            Idle::Read => return None,
+            Idle::Write => (self.config.write_idle_timeout?, self.last_write),
+            Idle::Both => (
+                self.config.idle_timeout?,
+                self.last_read.max(self.last_write),
+            ),
+        };
+        Some(since + timeout)
+    }
+
+    fn push_event(&mut self, event: Event) {
+        if self.phase != Phase::Closed {
+            self.events.push_back(event);
+        }
+    }
+
+    /// Fails the stream at once: `event`, then [`Event::Closed`].
+    fn fail(&mut self, event: Event) {
+        if self.phase != Phase::Closed {
+            self.push_event(event);
+            self.finish();
+        }
+    }
+
+    /// Closes the stream at once: drops all buffers, orders the socket closed, queues
+    /// [`Event::Closed`] as the last event.
+    fn finish(&mut self) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.phase = Phase::Closed;
+        self.framer.clear();
+        self.writes.clear();
+        self.shutdown_pending = false;
+        self.close_pending = true;
+        self.events.push_back(Event::Closed);
+    }
+}

@@ -1,0 +1,377 @@
+//! The write side of a channel: queued bytes and file ranges, handed to the driver in order.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::fs::File;
+use std::io::IoSlice;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes};
+
+use crate::error::{Direction, OverflowError};
+
+/// Bounds on the bytes a channel holds for sending.
+///
+/// Above the `high_water` mark (default 64 KiB) a write still succeeds but says the producer
+/// should wait for the queue to drain (`on_write`). A write that would take the queue over the
+/// `limit` (default 16 MiB) is refused whole. Both count bytes held in memory; file ranges are
+/// sent from the file and do not count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WriteLimits {
+    high_water: usize,
+    limit: usize,
+}
+
+impl WriteLimits {
+    /// The default high-water mark: 64 KiB.
+    pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
+    /// The default hard limit: 16 MiB.
+    pub const DEFAULT_LIMIT: usize = 16 * 1024 * 1024;
+
+    /// A high-water mark and a hard limit; the mark is capped at the limit.
+    pub fn new(high_water: usize, limit: usize) -> Self {
+        Self {
+            high_water: high_water.min(limit),
+            limit,
+        }
+    }
+
+    /// The queue length above which producers should wait.
+    pub fn high_water(&self) -> usize {
+        self.high_water
+    }
+
+    /// The queue length no write may take the queue over.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
+impl Default for WriteLimits {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_HIGH_WATER, Self::DEFAULT_LIMIT)
+    }
+}
+
+/// What a producer should do after its write was queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WriteStatus {
+    /// The queue is at or below its high-water mark: keep writing.
+    Ready,
+    /// The queue is above its high-water mark: wait until it drains (`on_write`).
+    AboveHighWater,
+}
+
+/// A range of an open file to send, with `sendfile` where the OS has it.
+#[derive(Clone)]
+pub struct FileRange {
+    file: Arc<File>,
+    offset: u64,
+    len: u64,
+}
+
+impl FileRange {
+    /// `len` bytes of `file` starting at `offset`.
+    pub fn new(file: Arc<File>, offset: u64, len: u64) -> Self {
+        Self { file, offset, len }
+    }
+
+    /// The file to read from.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Where the unsent part of the range starts in the file.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// How many bytes of the range are still to send.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when nothing of the range is left to send.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl fmt::Debug for FileRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileRange")
+            .field("file", &self.file)
+            .field("offset", &self.offset)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+/// What the driver should send next; see [`WriteQueue::poll_transmit`].
+#[derive(Debug)]
+pub enum Transmit<'a> {
+    /// Write the first `n` slices of the array given, with one vectored write.
+    Vectored(usize),
+    /// Send this file range (`sendfile`, or read and write where there is none).
+    File(&'a FileRange),
+}
+
+/// Bytes and file ranges waiting to be sent, in the order they were written.
+///
+/// The driver takes the head of the queue with [`poll_transmit`](Self::poll_transmit), writes
+/// what it can, and reports how much with [`handle_written`](Self::handle_written); partial
+/// writes are normal.
+#[derive(Debug, Default)]
+pub struct WriteQueue {
+    chunks: VecDeque<Chunk>,
+    /// Bytes held in memory (the `Bytes` chunks), the quantity the limits bound.
+    in_memory: usize,
+    limits: WriteLimits,
+}
+
+#[derive(Debug)]
+enum Chunk {
+    Bytes(Bytes),
+    File(FileRange),
+}
+
+/// Queues that grew beyond this many chunks give their memory back once drained.
+const RETAINED_CHUNKS: usize = 8;
+
+impl WriteQueue {
+    /// An empty queue with the given limits.
+    pub fn new(limits: WriteLimits) -> Self {
+        Self {
+            limits,
+            ..Self::default()
+        }
+    }
+
+    /// Queues `data`, unless that would take the queue over its hard limit.
+    pub fn push(&mut self, data: Bytes) -> Result<WriteStatus, OverflowError> {
+        let size = self.in_memory.saturating_add(data.len());
+        if size > self.limits.limit {
+            return Err(OverflowError {
+                direction: Direction::Write,
+                limit: self.limits.limit,
+                size,
+            });
+        }
+        if !data.is_empty() {
+            self.in_memory = size;
+            self.chunks.push_back(Chunk::Bytes(data));
+        }
+        Ok(self.status())
+    }
+
+    /// Queues a file range (empty ranges are ignored).
+    pub fn push_file(&mut self, range: FileRange) -> WriteStatus {
+        if !range.is_empty() {
+            self.chunks.push_back(Chunk::File(range));
+        }
+        self.status()
+    }
+
+    /// Fills `slices` with the leading in-memory chunks (as many as fit), or names the file
+    /// range at the head of the queue. `None` when the queue is empty.
+    pub fn poll_transmit<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> Option<Transmit<'a>> {
+        if let Chunk::File(range) = self.chunks.front()? {
+            return Some(Transmit::File(range));
+        }
+        let mut n = 0;
+        for (slot, chunk) in slices.iter_mut().zip(&self.chunks) {
+            let Chunk::Bytes(bytes) = chunk else { break };
+            *slot = IoSlice::new(bytes);
+            n += 1;
+        }
+        Some(Transmit::Vectored(n))
+    }
+
+    /// Removes the first `n` bytes sent. Returns true when this emptied the queue.
+    ///
+    /// `n` must not exceed what the last [`poll_transmit`](Self::poll_transmit) offered
+    /// (asserted in debug builds; excess is ignored otherwise).
+    pub fn handle_written(&mut self, mut n: usize) -> bool {
+        let was_empty = self.chunks.is_empty();
+        while n > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                debug_assert!(false, "driver reported {n} bytes written beyond the queue");
+                break;
+            };
+            let taken = match front {
+                Chunk::Bytes(bytes) => {
+                    let taken = n.min(bytes.len());
+                    bytes.advance(taken);
+                    self.in_memory -= taken;
+                    taken
+                }
+                Chunk::File(range) => {
+                    let taken = (n as u64).min(range.len);
+                    range.offset += taken;
+                    range.len -= taken;
+                    // taken <= n, a usize.
+                    taken as usize
+                }
+            };
+            n -= taken;
+            let done = match front {
+                Chunk::Bytes(bytes) => bytes.is_empty(),
+                Chunk::File(range) => range.is_empty(),
+            };
+            if done {
+                self.chunks.pop_front();
+            }
+        }
+        let emptied = !was_empty && self.chunks.is_empty();
+        if emptied && self.chunks.capacity() > RETAINED_CHUNKS {
+            self.chunks = VecDeque::new();
+        }
+        emptied
+    }
+
+    /// Drops everything queued and releases the memory.
+    pub fn clear(&mut self) {
+        self.chunks = VecDeque::new();
+        self.in_memory = 0;
+    }
+
+    /// Sets new limits; what is queued already stays.
+    pub fn set_limits(&mut self, limits: WriteLimits) {
+        self.limits = limits;
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    /// Bytes queued in memory (file ranges not counted).
+    pub fn in_memory(&self) -> usize {
+        self.in_memory
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> WriteLimits {
+        self.limits
+    }
+
+    /// Whether producers should wait, at the current queue length.
+    pub fn status(&self) -> WriteStatus {
+        if self.in_memory > self.limits.high_water {
+            WriteStatus::AboveHighWater
+        } else {
+            WriteStatus::Ready
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(queue: &WriteQueue) -> Vec<u8> {
+        let mut slices = [IoSlice::new(&[]); 4];
+        match queue.poll_transmit(&mut slices) {
+            Some(Transmit::Vectored(n)) => slices[..n].iter().flat_map(|s| s.to_vec()).collect(),
+            other => panic!("expected bytes, got {other:?}"),
+        }
+    }
+
+    fn temp_file() -> Arc<File> {
+        Arc::new(File::open(std::env::current_exe().unwrap()).unwrap())
+    }
+
+    #[test]
+    fn chunks_are_offered_in_order_as_one_vectored_write() {
+        let mut queue = WriteQueue::default();
+        queue.push(Bytes::from_static(b"ab")).unwrap();
+        queue.push(Bytes::from_static(b"cd")).unwrap();
+        assert_eq!(sent(&queue), b"abcd");
+    }
+
+    #[test]
+    fn partial_writes_resume_mid_chunk() {
+        let mut queue = WriteQueue::default();
+        queue.push(Bytes::from_static(b"abc")).unwrap();
+        queue.push(Bytes::from_static(b"de")).unwrap();
+        assert!(!queue.handle_written(2));
+        assert_eq!(sent(&queue), b"cde");
+        assert!(!queue.handle_written(2));
+        assert_eq!(queue.in_memory(), 1);
+        assert!(queue.handle_written(1));
+        assert!(queue.poll_transmit(&mut []).is_none());
+    }
+
+    #[test]
+    fn vectored_offer_stops_at_a_file_range_and_at_the_slice_count() {
+        let mut queue = WriteQueue::default();
+        for chunk in [b"a", b"b", b"c", b"d", b"e"] {
+            queue.push(Bytes::from_static(chunk)).unwrap();
+        }
+        assert_eq!(sent(&queue), b"abcd", "four slices given, four filled");
+        queue.push_file(FileRange::new(temp_file(), 10, 5));
+        queue.push(Bytes::from_static(b"z")).unwrap();
+        queue.handle_written(5);
+        let Some(Transmit::File(range)) = queue.poll_transmit(&mut []) else {
+            panic!()
+        };
+        assert_eq!((range.offset(), range.len()), (10, 5));
+        queue.handle_written(3);
+        let Some(Transmit::File(range)) = queue.poll_transmit(&mut []) else {
+            panic!()
+        };
+        assert_eq!((range.offset(), range.len()), (13, 2));
+        queue.handle_written(2);
+        assert_eq!(sent(&queue), b"z");
+    }
+
+    #[test]
+    fn high_water_mark_asks_producers_to_wait() {
+        let mut queue = WriteQueue::new(WriteLimits::new(4, 100));
+        assert_eq!(
+            queue.push(Bytes::from_static(b"1234")),
+            Ok(WriteStatus::Ready)
+        );
+        assert_eq!(
+            queue.push(Bytes::from_static(b"5")),
+            Ok(WriteStatus::AboveHighWater)
+        );
+        queue.handle_written(1);
+        assert_eq!(queue.status(), WriteStatus::Ready);
+    }
+
+    #[test]
+    fn write_over_the_limit_is_refused_whole() {
+        let mut queue = WriteQueue::new(WriteLimits::new(4, 6));
+        queue.push(Bytes::from_static(b"1234")).unwrap();
+        let err = queue.push(Bytes::from_static(b"567")).unwrap_err();
+        assert_eq!(
+            (err.direction(), err.limit(), err.size()),
+            (Direction::Write, 6, 7)
+        );
+        assert_eq!(
+            queue.in_memory(),
+            4,
+            "nothing of the refused write was queued"
+        );
+    }
+
+    #[test]
+    fn file_ranges_do_not_count_against_memory_limits() {
+        let mut queue = WriteQueue::new(WriteLimits::new(1, 1));
+        assert_eq!(
+            queue.push_file(FileRange::new(temp_file(), 0, 1 << 30)),
+            WriteStatus::Ready
+        );
+    }
+
+    #[test]
+    fn a_long_queue_returns_its_memory_once_drained() {
+        let mut queue = WriteQueue::default();
+        for _ in 0..100 {
+            queue.push(Bytes::from_static(b"x")).unwrap();
+        }
+        assert!(queue.handle_written(100));
+        assert_eq!(queue.chunks.capacity(), 0);
+    }
+}
