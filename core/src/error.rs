@@ -249,6 +249,8 @@ pub enum Error {
     FrameLength(FrameLengthError),
     /// Any other I/O error reported by the driver.
     Io(io::Error),
+    /// The channel's handler panicked (with this message); the channel is closed at once.
+    Panic(String),
 }
 
 impl Error {
@@ -278,6 +280,7 @@ impl fmt::Display for Error {
             Self::TruncatedFrame(frame) => frame.fmt(f),
             Self::FrameLength(err) => err.fmt(f),
             Self::Io(err) => err.fmt(f),
+            Self::Panic(message) => write!(f, "handler panicked: {message}"),
         }
     }
 }
@@ -300,6 +303,7 @@ impl From<Error> for io::Error {
             }
             Error::FrameLength(err) => io::Error::new(io::ErrorKind::InvalidData, err),
             Error::Io(err) => err,
+            Error::Panic(message) => io::Error::other(format!("handler panicked: {message}")),
         }
     }
 }
@@ -372,6 +376,12 @@ pub enum WriteError {
     Closed,
     /// The write would take the queue over its hard limit (an overflow event is raised too).
     Overflow(OverflowError),
+    /// A datagram channel was written to outside `on_read`, with no sender to reply to: use
+    /// `write_to` with an address.
+    NoPeer,
+    /// This kind of channel takes no writes (a server), or not this kind (a file range on a
+    /// datagram channel).
+    Unsupported,
 }
 
 impl fmt::Display for WriteError {
@@ -379,6 +389,8 @@ impl fmt::Display for WriteError {
         match self {
             Self::Closed => f.write_str("channel is closing or closed"),
             Self::Overflow(err) => err.fmt(f),
+            Self::NoPeer => f.write_str("no datagram sender to reply to: give an address"),
+            Self::Unsupported => f.write_str("this channel does not take this write"),
         }
     }
 }
@@ -390,6 +402,8 @@ impl From<WriteError> for io::Error {
         match err {
             WriteError::Closed => io::Error::new(io::ErrorKind::NotConnected, err),
             WriteError::Overflow(err) => err.into(),
+            WriteError::NoPeer => io::Error::new(io::ErrorKind::InvalidInput, err),
+            WriteError::Unsupported => io::Error::new(io::ErrorKind::Unsupported, err),
         }
     }
 }

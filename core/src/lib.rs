@@ -107,23 +107,41 @@
 //! ```
 #![warn(missing_docs, unreachable_pub)]
 
+mod addr;
+mod datagram;
 mod delimiter;
+mod engine;
 mod error;
 mod event;
 mod framer;
+mod handler;
+mod id;
+mod io;
 mod length_prefix;
 #[cfg(feature = "regex")]
 mod regex_delimiter;
+mod server;
 mod stream;
+pub mod testing;
 mod write_queue;
 
+pub use addr::{Addr, AddrParseError};
+pub use datagram::{Datagram, DatagramConfig, DatagramEvent};
 pub use delimiter::ReadDelimiter;
+pub use engine::{
+    Bind, ChannelMut, Connect, Context, Engine, EngineConfig, EngineContext, IntoAddr, Listen,
+    TraceEntry,
+};
 pub use error::{
     ConnectError, DelimiterError, Direction, Error, FrameError, FrameLengthError, OverflowError,
     TruncatedFrame, WriteError,
 };
 pub use event::{Action, Event, Idle};
 pub use framer::{Framer, ReadLimits};
+pub use handler::Handler;
+pub use id::{ChannelId, TimerId};
+pub use io::{Endpoints, Io, Readiness, SocketOptions};
 pub use length_prefix::{Endian, LengthPrefix};
+pub use server::{Server, ServerEvent};
 pub use stream::{OverflowPolicy, Stream, StreamConfig};
 pub use write_queue::{FileRange, Transmit, WriteLimits, WriteQueue, WriteStatus};

@@ -1,0 +1,508 @@
+//! What callbacks and timers may do: command any channel, open channels, set timers.
+
+use std::fs::File;
+use std::io;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::open::{Bind, Connect, IntoAddr, Listen};
+use super::timers::{Schedule, Target};
+use super::{Addrs, Channel, EngineCore, ServerChannel};
+use crate::addr::Addr;
+use crate::datagram::Datagram;
+use crate::delimiter::ReadDelimiter;
+use crate::error::{ConnectError, DelimiterError, WriteError};
+use crate::handler::Handler;
+use crate::id::{ChannelId, TimerId};
+use crate::io::Io;
+use crate::server::Server;
+use crate::stream::Stream;
+use crate::write_queue::{FileRange, WriteStatus};
+
+/// The engine as seen from a timer's closure, or from outside any callback
+/// ([`Engine::context`](crate::Engine::context)): channels by id, opening channels, timers.
+pub struct EngineContext<'a> {
+    pub(crate) core: &'a mut EngineCore,
+    pub(crate) io: &'a mut dyn Io,
+}
+
+impl EngineContext<'_> {
+    /// The time of the current turn.
+    pub fn now(&self) -> Instant {
+        self.core.now
+    }
+
+    /// Channel `id`, to command it; `None` once it is gone. What you do takes effect at once;
+    /// its callbacks run after the current one returns.
+    pub fn channel(&mut self, id: ChannelId) -> Option<ChannelMut<'_>> {
+        self.core.channels.get(id)?;
+        Some(ChannelMut {
+            core: self.core,
+            id,
+        })
+    }
+
+    /// The open connections of server `server`, in id order (empty for other channels).
+    pub fn connections(&self, server: ChannelId) -> Vec<ChannelId> {
+        let Some(Channel::Server(server)) = self.core.channels.get(server).map(|e| &e.channel)
+        else {
+            return Vec::new();
+        };
+        let open = |id: &ChannelId| {
+            matches!(self.core.channels.get(*id).map(|e| &e.channel),
+                Some(Channel::Stream(stream)) if !stream.is_closed())
+        };
+        server.server.connections().filter(open).collect()
+    }
+
+    /// Writes `data` to every open connection of `server`; returns how many took it.
+    pub fn broadcast(&mut self, server: ChannelId, data: impl Into<Bytes>) -> usize {
+        let data = data.into();
+        let mut sent = 0;
+        for id in self.connections(server) {
+            if let Some(mut channel) = self.channel(id) {
+                sent += usize::from(channel.write(data.clone()).is_ok());
+            }
+        }
+        sent
+    }
+
+    /// Listens at `addr`; each accepted connection gets a handler from `factory`.
+    /// `on_listen` follows. Fails at once if the address cannot be bound.
+    pub fn listen<H: Handler>(
+        &mut self,
+        addr: impl IntoAddr,
+        factory: impl FnMut() -> H + 'static,
+    ) -> io::Result<ChannelId> {
+        self.listen_with(Listen::new(addr, factory))
+    }
+
+    /// Listens as `listen` says.
+    pub fn listen_with(&mut self, listen: Listen) -> io::Result<ChannelId> {
+        let addr = listen.addr?;
+        let socket = listen
+            .socket
+            .unwrap_or_else(|| self.core.config.socket.clone());
+        let id = self.core.channels.vacant_id();
+        let local = self.io.listen(id, &addr, &socket)?;
+        let server = ServerChannel {
+            server: Server::listening(),
+            factory: listen.factory,
+            stream_config: listen
+                .stream
+                .unwrap_or_else(|| self.core.config.stream.clone()),
+        };
+        let inserted = self.core.insert(Channel::Server(server), listen.handler);
+        self.set_addrs(inserted, Some(local), None);
+        Ok(inserted)
+    }
+
+    /// Connects to `addr` with `handler`: `on_connect`, or `on_connect_error` then `on_close`,
+    /// follows. Fails at once only for an address that does not parse.
+    pub fn connect(&mut self, addr: impl IntoAddr, handler: impl Handler) -> io::Result<ChannelId> {
+        self.connect_with(Connect::new(addr, handler))
+    }
+
+    /// Connects as `connect` says.
+    pub fn connect_with(&mut self, connect: Connect) -> io::Result<ChannelId> {
+        let addr = connect.addr?;
+        let socket = connect
+            .socket
+            .unwrap_or_else(|| self.core.config.socket.clone());
+        let config = connect
+            .stream
+            .unwrap_or_else(|| self.core.config.stream.clone());
+        let stream = Stream::connecting(config, self.core.now);
+        let id = self.core.insert(Channel::Stream(stream), connect.handler);
+        self.set_addrs(id, None, Some(addr.clone()));
+        let now = self.core.now;
+        if let Err(err) = self.io.connect(id, &addr, &socket)
+            && let Some(Channel::Stream(stream)) =
+                self.core.channels.get_mut(id).map(|e| &mut e.channel)
+        {
+            stream.handle_connect_error(now, ConnectError::from_io(err));
+        }
+        Ok(id)
+    }
+
+    /// Binds a datagram channel to `addr` with `handler`; `on_listen` follows. Fails at once if
+    /// the address cannot be bound.
+    pub fn datagram(
+        &mut self,
+        addr: impl IntoAddr,
+        handler: impl Handler,
+    ) -> io::Result<ChannelId> {
+        self.datagram_with(Bind::new(addr, handler))
+    }
+
+    /// Binds as `bind` says.
+    pub fn datagram_with(&mut self, bind: Bind) -> io::Result<ChannelId> {
+        let addr = bind.addr?;
+        let socket = bind
+            .socket
+            .unwrap_or_else(|| self.core.config.socket.clone());
+        let config = bind
+            .config
+            .unwrap_or_else(|| self.core.config.datagram.clone());
+        let id = self.core.channels.vacant_id();
+        let local = self.io.bind(id, &addr, &socket)?;
+        let inserted = self
+            .core
+            .insert(Channel::Datagram(Datagram::bound(config)), bind.handler);
+        self.set_addrs(inserted, Some(local), None);
+        Ok(inserted)
+    }
+
+    /// Runs `f` once, at the start of the next turn (Pants' `callback`).
+    pub fn callback(&mut self, f: impl FnMut(&mut EngineContext<'_>) + 'static) -> TimerId {
+        self.add_timer(
+            Target::Engine(Some(Box::new(f))),
+            Schedule::NextTurn,
+            Duration::ZERO,
+        )
+    }
+
+    /// Runs `f` at the start of every turn until cancelled (Pants' `loop`). The engine then
+    /// never waits: use it for work that must run constantly.
+    pub fn each_turn(&mut self, f: impl FnMut(&mut EngineContext<'_>) + 'static) -> TimerId {
+        self.add_timer(
+            Target::Engine(Some(Box::new(f))),
+            Schedule::EachTurn,
+            Duration::ZERO,
+        )
+    }
+
+    /// Runs `f` once, `delay` from now (Pants' `defer`).
+    pub fn defer(
+        &mut self,
+        delay: Duration,
+        f: impl FnMut(&mut EngineContext<'_>) + 'static,
+    ) -> TimerId {
+        self.add_timer(Target::Engine(Some(Box::new(f))), Schedule::Once, delay)
+    }
+
+    /// Runs `f` every `interval`, the first time `interval` from now (Pants' `cycle`).
+    pub fn cycle(
+        &mut self,
+        interval: Duration,
+        f: impl FnMut(&mut EngineContext<'_>) + 'static,
+    ) -> TimerId {
+        self.add_timer(
+            Target::Engine(Some(Box::new(f))),
+            Schedule::Every(interval),
+            interval,
+        )
+    }
+
+    /// Cancels a timer. Idempotent, and works from inside the timer's own callback.
+    pub fn cancel(&mut self, timer: TimerId) {
+        self.core.timers.cancel(timer);
+    }
+
+    /// Stops the engine gracefully (see [`Engine::stop`](crate::Engine::stop)).
+    pub fn stop(&mut self) {
+        self.core.stop();
+    }
+
+    fn add_timer(&mut self, target: Target, schedule: Schedule, delay: Duration) -> TimerId {
+        self.core.timers.add(self.core.now, target, schedule, delay)
+    }
+
+    fn set_addrs(&mut self, id: ChannelId, local: Option<Addr>, peer: Option<Addr>) {
+        if let Some(entry) = self.core.channels.get_mut(id) {
+            entry.addrs = Some(Box::new(Addrs { local, peer }));
+        }
+    }
+}
+
+/// A callback's view: its own channel, and the whole engine (through `Deref` to
+/// [`EngineContext`]).
+pub struct Context<'a> {
+    pub(crate) engine: EngineContext<'a>,
+    pub(crate) id: ChannelId,
+    /// For datagram reads and errors: the peer concerned.
+    pub(crate) sender: Option<Addr>,
+}
+
+impl<'a> Deref for Context<'a> {
+    type Target = EngineContext<'a>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.engine
+    }
+}
+
+impl DerefMut for Context<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.engine
+    }
+}
+
+impl Context<'_> {
+    /// This channel's id.
+    pub fn id(&self) -> ChannelId {
+        self.id
+    }
+
+    /// This channel, to command it like any other.
+    pub fn this(&mut self) -> ChannelMut<'_> {
+        ChannelMut {
+            core: self.engine.core,
+            id: self.id,
+        }
+    }
+
+    /// Queues `data` to send: on a stream, to its peer; on a datagram channel, back to the
+    /// sender of the datagram being handled.
+    pub fn write(&mut self, data: impl Into<Bytes>) -> Result<WriteStatus, WriteError> {
+        match self.sender.clone() {
+            Some(sender) => self.this().write_to(data, sender),
+            None => self.this().write(data),
+        }
+    }
+
+    /// Queues `len` bytes of `file` from `offset`, sent with `sendfile` where the OS has it.
+    pub fn write_file(
+        &mut self,
+        file: Arc<File>,
+        offset: u64,
+        len: u64,
+    ) -> Result<WriteStatus, WriteError> {
+        self.this().write_file(file, offset, len)
+    }
+
+    /// Closes after flushing what is queued. Idempotent.
+    pub fn close(&mut self) {
+        self.this().close();
+    }
+
+    /// Closes at once, dropping what is queued. Idempotent.
+    pub fn close_now(&mut self) {
+        self.this().close_now();
+    }
+
+    /// Sets how incoming bytes are cut into frames; applies at once to what is buffered.
+    pub fn set_read_delimiter<D>(&mut self, delimiter: D) -> Result<(), DelimiterError>
+    where
+        D: TryInto<ReadDelimiter, Error = DelimiterError>,
+    {
+        self.this().set_read_delimiter(delimiter)
+    }
+
+    /// Stops reading (and delivering frames) until [`resume_reading`](Self::resume_reading).
+    pub fn pause_reading(&mut self) {
+        self.this().pause_reading();
+    }
+
+    /// Reads again.
+    pub fn resume_reading(&mut self) {
+        self.this().resume_reading();
+    }
+
+    /// The peer: of a stream, its remote address; on a datagram channel, the sender of the
+    /// datagram being handled.
+    pub fn peer(&self) -> Option<&Addr> {
+        self.sender.as_ref().or_else(|| {
+            self.engine
+                .core
+                .addrs(self.id)
+                .and_then(|a| a.peer.as_ref())
+        })
+    }
+
+    /// This channel's local address.
+    pub fn local(&self) -> Option<&Addr> {
+        self.engine
+            .core
+            .addrs(self.id)
+            .and_then(|a| a.local.as_ref())
+    }
+
+    /// The server that accepted this stream.
+    pub fn server(&self) -> Option<ChannelId> {
+        self.engine
+            .core
+            .channels
+            .get(self.id)
+            .and_then(|entry| entry.owner)
+    }
+
+    /// Calls this channel's `on_timer` once, `delay` from now.
+    pub fn timer_after(&mut self, delay: Duration) -> TimerId {
+        let target = Target::Channel(self.id);
+        self.engine.add_timer(target, Schedule::Once, delay)
+    }
+
+    /// Calls this channel's `on_timer` every `interval` until cancelled or the channel closes.
+    pub fn timer_every(&mut self, interval: Duration) -> TimerId {
+        let target = Target::Channel(self.id);
+        self.engine
+            .add_timer(target, Schedule::Every(interval), interval)
+    }
+}
+
+/// One channel, to command: writes, closing, delimiters, reading. Obtained from
+/// [`EngineContext::channel`] or [`Context::this`].
+pub struct ChannelMut<'a> {
+    core: &'a mut EngineCore,
+    id: ChannelId,
+}
+
+impl ChannelMut<'_> {
+    /// The channel's id.
+    pub fn id(&self) -> ChannelId {
+        self.id
+    }
+
+    /// Queues `data` on a stream. A datagram channel needs [`write_to`](Self::write_to).
+    pub fn write(&mut self, data: impl Into<Bytes>) -> Result<WriteStatus, WriteError> {
+        let result = match self.channel() {
+            Some(Channel::Stream(stream)) => stream.write(data),
+            Some(Channel::Datagram(_)) => Err(WriteError::NoPeer),
+            Some(Channel::Server(_)) => Err(WriteError::Unsupported),
+            None => Err(WriteError::Closed),
+        };
+        self.touched(result)
+    }
+
+    /// Queues a datagram to `to` on a datagram channel.
+    pub fn write_to(
+        &mut self,
+        data: impl Into<Bytes>,
+        to: Addr,
+    ) -> Result<WriteStatus, WriteError> {
+        let result = match self.channel() {
+            Some(Channel::Datagram(datagram)) => datagram.write_to(data.into(), to),
+            Some(_) => Err(WriteError::Unsupported),
+            None => Err(WriteError::Closed),
+        };
+        self.touched(result)
+    }
+
+    /// Queues a file range on a stream.
+    pub fn write_file(
+        &mut self,
+        file: Arc<File>,
+        offset: u64,
+        len: u64,
+    ) -> Result<WriteStatus, WriteError> {
+        let result = match self.channel() {
+            Some(Channel::Stream(stream)) => stream.write_file(FileRange::new(file, offset, len)),
+            Some(_) => Err(WriteError::Unsupported),
+            None => Err(WriteError::Closed),
+        };
+        self.touched(result)
+    }
+
+    /// Closes gracefully: a stream after flushing, a server stops accepting (its connections
+    /// stay), a datagram channel after sending its queue. Idempotent.
+    pub fn close(&mut self) {
+        match self.channel() {
+            Some(Channel::Stream(stream)) => stream.close(),
+            Some(Channel::Server(server)) => server.server.close(),
+            Some(Channel::Datagram(datagram)) => datagram.end(),
+            None => {}
+        }
+        self.core.touch(self.id);
+    }
+
+    /// Closes at once, dropping what is queued. Idempotent.
+    pub fn close_now(&mut self) {
+        match self.channel() {
+            Some(Channel::Stream(stream)) => stream.close_now(),
+            Some(Channel::Server(server)) => server.server.close(),
+            Some(Channel::Datagram(datagram)) => datagram.close(),
+            None => {}
+        }
+        self.core.touch(self.id);
+    }
+
+    /// Sets the read delimiter of a stream or datagram channel.
+    pub fn set_read_delimiter<D>(&mut self, delimiter: D) -> Result<(), DelimiterError>
+    where
+        D: TryInto<ReadDelimiter, Error = DelimiterError>,
+    {
+        let result = match self.channel() {
+            Some(Channel::Stream(stream)) => stream.set_read_delimiter(delimiter),
+            Some(Channel::Datagram(datagram)) => datagram.set_read_delimiter(delimiter),
+            _ => delimiter.try_into().map(drop),
+        };
+        self.core.touch(self.id);
+        result
+    }
+
+    /// Stops reading and delivering frames. Idempotent.
+    pub fn pause_reading(&mut self) {
+        match self.channel() {
+            Some(Channel::Stream(stream)) => stream.pause_reading(),
+            Some(Channel::Datagram(datagram)) => datagram.pause_reading(),
+            _ => {}
+        }
+    }
+
+    /// Reads and delivers again. Idempotent.
+    pub fn resume_reading(&mut self) {
+        match self.channel() {
+            Some(Channel::Stream(stream)) => stream.resume_reading(),
+            Some(Channel::Datagram(datagram)) => datagram.resume_reading(),
+            _ => {}
+        }
+        self.core.touch(self.id);
+    }
+
+    /// The peer's address (streams).
+    pub fn peer(&self) -> Option<&Addr> {
+        self.core
+            .addrs(self.id)
+            .and_then(|addrs| addrs.peer.as_ref())
+    }
+
+    /// The local address.
+    pub fn local(&self) -> Option<&Addr> {
+        self.core
+            .addrs(self.id)
+            .and_then(|addrs| addrs.local.as_ref())
+    }
+
+    /// True once the channel is closed (or gone).
+    pub fn is_closed(&self) -> bool {
+        match self.core.channels.get(self.id).map(|entry| &entry.channel) {
+            Some(Channel::Stream(stream)) => stream.is_closed(),
+            Some(Channel::Server(server)) => server.server.is_closed(),
+            Some(Channel::Datagram(datagram)) => datagram.is_closed(),
+            None => true,
+        }
+    }
+
+    /// Bytes queued to send (in memory).
+    pub fn queued(&self) -> usize {
+        match self.core.channels.get(self.id).map(|entry| &entry.channel) {
+            Some(Channel::Stream(stream)) => stream.write_queue().in_memory(),
+            Some(Channel::Datagram(datagram)) => datagram.queued(),
+            _ => 0,
+        }
+    }
+
+    fn channel(&mut self) -> Option<&mut Channel> {
+        self.core
+            .channels
+            .get_mut(self.id)
+            .map(|entry| &mut entry.channel)
+    }
+
+    fn touched<T>(&mut self, result: T) -> T {
+        self.core.touch(self.id);
+        result
+    }
+}
+
+impl EngineCore {
+    pub(crate) fn addrs(&self, id: ChannelId) -> Option<&Addrs> {
+        self.channels
+            .get(id)
+            .and_then(|entry| entry.addrs.as_deref())
+    }
+}

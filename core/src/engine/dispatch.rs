@@ -1,0 +1,198 @@
+//! Running handlers: each event of a channel becomes one callback, with the handler taken out
+//! of its slot so that the context can lend every channel; a panic closes only its channel.
+
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+
+use bytes::Bytes;
+
+use super::timers::TimerFn;
+use super::{Channel, EngineContext, EngineCore};
+use crate::addr::Addr;
+use crate::datagram::DatagramEvent;
+use crate::engine::Context;
+use crate::error::{ConnectError, Error, OverflowError};
+use crate::event::{Event, Idle};
+use crate::handler::Handler;
+use crate::id::{ChannelId, TimerId};
+use crate::io::Io;
+use crate::server::ServerEvent;
+
+/// One callback to run.
+pub(crate) enum Callback {
+    Connect,
+    Read(Bytes, Option<Addr>),
+    Write,
+    Listen,
+    Accept(ChannelId),
+    Close,
+    ConnectError(ConnectError),
+    Overflow(OverflowError),
+    Error(Error, Option<Addr>),
+    Timer(TimerId),
+    Eof,
+    Idle(Idle),
+}
+
+impl Callback {
+    fn name(&self) -> &'static str {
+        match self {
+            Callback::Connect => "on_connect",
+            Callback::Read(..) => "on_read",
+            Callback::Write => "on_write",
+            Callback::Listen => "on_listen",
+            Callback::Accept(_) => "on_accept",
+            Callback::Close => "on_close",
+            Callback::ConnectError(_) => "on_connect_error",
+            Callback::Overflow(_) => "on_overflow_error",
+            Callback::Error(..) => "on_error",
+            Callback::Timer(_) => "on_timer",
+            Callback::Eof => "on_eof",
+            Callback::Idle(_) => "on_idle",
+        }
+    }
+
+    /// The datagram peer the callback is about, shown as `cx.peer()`.
+    fn take_sender(&mut self) -> Option<Addr> {
+        match self {
+            Callback::Read(_, sender) | Callback::Error(_, sender) => sender.take(),
+            _ => None,
+        }
+    }
+
+    fn invoke(self, handler: &mut dyn Handler, cx: &mut Context<'_>) {
+        match self {
+            Callback::Connect => handler.on_connect(cx),
+            Callback::Read(frame, _) => handler.on_read(cx, frame),
+            Callback::Write => handler.on_write(cx),
+            Callback::Listen => handler.on_listen(cx),
+            Callback::Accept(conn) => handler.on_accept(cx, conn),
+            Callback::Close => handler.on_close(cx),
+            Callback::ConnectError(err) => handler.on_connect_error(cx, &err),
+            Callback::Overflow(err) => handler.on_overflow_error(cx, &err),
+            Callback::Error(err, _) => handler.on_error(cx, &err),
+            Callback::Timer(timer) => handler.on_timer(cx, timer),
+            Callback::Eof => handler.on_eof(cx),
+            Callback::Idle(kind) => handler.on_idle(cx, kind),
+        }
+    }
+
+    fn from_stream(event: Event) -> Self {
+        match event {
+            Event::Connected => Callback::Connect,
+            Event::Read(frame) => Callback::Read(frame, None),
+            Event::Drained => Callback::Write,
+            Event::Eof => Callback::Eof,
+            Event::Overflow(err) => Callback::Overflow(err),
+            Event::ConnectFailed(err) => Callback::ConnectError(err),
+            Event::Error(err) => Callback::Error(err, None),
+            Event::Idle(kind) => Callback::Idle(kind),
+            Event::Closed => Callback::Close,
+        }
+    }
+
+    fn from_server(event: ServerEvent) -> Self {
+        match event {
+            ServerEvent::Listening => Callback::Listen,
+            ServerEvent::Accepted(conn) => Callback::Accept(conn),
+            ServerEvent::Error(err) => Callback::Error(err, None),
+            ServerEvent::Closed => Callback::Close,
+        }
+    }
+
+    fn from_datagram(event: DatagramEvent) -> Self {
+        match event {
+            DatagramEvent::Listening => Callback::Listen,
+            DatagramEvent::Read { data, from } => Callback::Read(data, Some(from)),
+            DatagramEvent::Drained => Callback::Write,
+            DatagramEvent::Overflow(err) => Callback::Overflow(err),
+            DatagramEvent::Error { error, peer } => Callback::Error(error, peer),
+            DatagramEvent::Closed => Callback::Close,
+        }
+    }
+}
+
+/// Runs the callbacks for every event the channel has, in order; forgets the channel after
+/// `on_close`.
+pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
+    loop {
+        let Some(entry) = core.channels.get_mut(id) else {
+            return;
+        };
+        let callback = match &mut entry.channel {
+            Channel::Stream(stream) => stream.poll_event().map(Callback::from_stream),
+            Channel::Server(server) => server.server.poll_event().map(Callback::from_server),
+            Channel::Datagram(datagram) => datagram.poll_event().map(Callback::from_datagram),
+        };
+        let Some(callback) = callback else { return };
+        let closed = matches!(callback, Callback::Close);
+        call(core, io, id, callback);
+        if closed {
+            remove(core, io, id);
+            return;
+        }
+    }
+}
+
+/// Runs one callback of channel `id`'s handler.
+pub(crate) fn call(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId, mut callback: Callback) {
+    let Some(entry) = core.channels.get_mut(id) else {
+        return;
+    };
+    // Absent only while the handler runs: callbacks never nest.
+    let Some(mut handler) = entry.handler.take() else {
+        return;
+    };
+    core.record(id, callback.name());
+    let propagate = core.config.propagate_panics;
+    let sender = callback.take_sender();
+    let mut cx = Context {
+        engine: EngineContext { core, io },
+        id,
+        sender,
+    };
+    let result = panic::catch_unwind(AssertUnwindSafe(|| callback.invoke(&mut *handler, &mut cx)));
+    if let Err(payload) = result {
+        if propagate {
+            panic::resume_unwind(payload);
+        }
+        let error = Error::Panic(panic_message(&*payload));
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| handler.on_error(&mut cx, &error)));
+        cx.close_now();
+    }
+    if let Some(entry) = cx.engine.core.channels.get_mut(id) {
+        entry.handler = Some(handler);
+    }
+}
+
+/// Runs an engine timer's closure; a panic in it ends that timer (or unwinds, if configured).
+pub(crate) fn run_engine_timer(
+    core: &mut EngineCore,
+    io: &mut dyn Io,
+    closure: &mut TimerFn,
+) -> bool {
+    let propagate = core.config.propagate_panics;
+    let mut cx = EngineContext { core, io };
+    match panic::catch_unwind(AssertUnwindSafe(|| closure(&mut cx))) {
+        Ok(()) => true,
+        Err(payload) if propagate => panic::resume_unwind(payload),
+        Err(_) => false,
+    }
+}
+
+/// Forgets a closed channel, closing its socket if that order was not carried out yet.
+fn remove(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
+    let owner = core.channels.get(id).and_then(|entry| entry.owner);
+    core.close_socket(io, id, owner);
+    core.channels.remove(id);
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "handler panicked".to_owned()
+    }
+}

@@ -1,0 +1,386 @@
+//! The engine: every channel and its handler, the timers, and the turn that drives them.
+
+mod context;
+mod dispatch;
+mod open;
+mod slab;
+mod timers;
+mod turn;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use context::{ChannelMut, Context, EngineContext};
+pub use open::{Bind, Connect, IntoAddr, Listen};
+
+use crate::addr::Addr;
+use crate::datagram::{Datagram, DatagramConfig};
+use crate::handler::Handler;
+use crate::id::ChannelId;
+use crate::io::{Endpoints, Io, Readiness, SocketOptions};
+use crate::server::Server;
+use crate::stream::{Stream, StreamConfig};
+use slab::Slab;
+use timers::{Due, Timers};
+
+/// Settings of an engine, and the defaults of the channels it opens.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Settings of streams, connected or accepted, unless given when opening them.
+    pub stream: Arc<StreamConfig>,
+    /// Settings of datagram channels, unless given when opening them.
+    pub datagram: Arc<DatagramConfig>,
+    /// Socket options, unless given when opening a channel.
+    pub socket: SocketOptions,
+    /// Bytes a channel may read in one turn before the others get theirs (default 256 KiB).
+    pub read_budget: usize,
+    /// Connections a server may accept in one turn (default 128).
+    pub accept_budget: usize,
+    /// Let a panic in a callback unwind out of the engine instead of closing the channel.
+    pub propagate_panics: bool,
+    /// Record every callback run, for tests (see [`Engine::take_trace`]).
+    pub trace: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            stream: Arc::default(),
+            datagram: Arc::default(),
+            socket: SocketOptions::default(),
+            read_budget: 256 * 1024,
+            accept_budget: 128,
+            propagate_panics: false,
+            trace: false,
+        }
+    }
+}
+
+/// One callback that ran, as recorded when [`EngineConfig::trace`] is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceEntry {
+    /// The channel whose handler ran.
+    pub channel: ChannelId,
+    /// The callback's name, such as `"on_read"`.
+    pub callback: &'static str,
+}
+
+/// All channels and handlers of one event loop, as a sans-IO state machine.
+///
+/// A driver owns an engine and an [`Io`], and runs a loop of three steps:
+///
+/// ```text
+///   wait for readiness, at most until poll_timeout()  ->  handle_readiness(id, ...) for each
+///        ^                                                        |
+///        +--------------------------- turn(io, now) <-------------+
+/// ```
+///
+/// [`turn`](Self::turn) does everything that needs no waiting: it fires due timers, carries out
+/// orders (shut down, close), writes what channels have queued, reads and accepts what the
+/// readiness allows (each channel within a budget, so one busy peer cannot starve the others),
+/// and runs the handlers' callbacks, until nothing is left. Sockets are edge-triggered: a
+/// channel reads until its socket says `WouldBlock`.
+///
+/// Applications open channels through [`context`](Self::context) (or the driver's wrappers),
+/// and from inside callbacks through their [`Context`].
+pub struct Engine {
+    core: EngineCore,
+}
+
+/// What callbacks may touch: everything but the handler that is running.
+pub(crate) struct EngineCore {
+    pub(crate) channels: Slab<ChannelId, Entry>,
+    pub(crate) timers: Timers,
+    pub(crate) now: Instant,
+    pub(crate) config: EngineConfig,
+    /// Channels that may have I/O to do.
+    io_queue: VecDeque<ChannelId>,
+    /// Channels that may have events to dispatch.
+    event_queue: VecDeque<ChannelId>,
+    /// Channels whose budget ran out with more to read: first in line next turn.
+    carry_over: Vec<ChannelId>,
+    pub(crate) stopping: bool,
+    trace: Option<Vec<TraceEntry>>,
+}
+
+/// A channel, its handler and its socket's state.
+pub(crate) struct Entry {
+    pub(crate) channel: Channel,
+    /// `None` while it runs.
+    pub(crate) handler: Option<Box<dyn Handler>>,
+    pub(crate) flags: u8,
+    /// The server that accepted this stream.
+    pub(crate) owner: Option<ChannelId>,
+    pub(crate) addrs: Option<Box<Addrs>>,
+    /// The deadline pushed for this channel's own timeout.
+    pub(crate) deadline: Option<Instant>,
+}
+
+/// A channel's addresses, as far as known.
+#[derive(Debug, Default)]
+pub(crate) struct Addrs {
+    pub(crate) local: Option<Addr>,
+    pub(crate) peer: Option<Addr>,
+}
+
+impl Addrs {
+    pub(crate) fn of(endpoints: Endpoints) -> Option<Box<Addrs>> {
+        Some(Box::new(Addrs {
+            local: Some(endpoints.local),
+            peer: Some(endpoints.peer),
+        }))
+    }
+}
+
+pub(crate) enum Channel {
+    Stream(Stream),
+    Server(ServerChannel),
+    Datagram(Datagram),
+}
+
+pub(crate) struct ServerChannel {
+    pub(crate) server: Server,
+    pub(crate) factory: Box<dyn FnMut() -> Box<dyn Handler>>,
+    pub(crate) stream_config: Arc<StreamConfig>,
+}
+
+/// Entry flags.
+pub(crate) mod flag {
+    /// The poller said readable, and no read has said `WouldBlock` since.
+    pub(crate) const READABLE: u8 = 1;
+    /// The poller said writable, and no write has said `WouldBlock` since.
+    pub(crate) const WRITABLE: u8 = 2;
+    pub(crate) const IN_IO_QUEUE: u8 = 4;
+    pub(crate) const IN_EVENT_QUEUE: u8 = 8;
+    /// The driver has a socket for this channel.
+    pub(crate) const OPEN: u8 = 16;
+}
+
+impl Engine {
+    /// An engine with no channels; `now` is the time it starts at.
+    pub fn new(config: EngineConfig, now: Instant) -> Self {
+        let trace = config.trace.then(Vec::new);
+        Self {
+            core: EngineCore {
+                channels: Slab::new(),
+                timers: Timers::new(),
+                now,
+                config,
+                io_queue: VecDeque::new(),
+                event_queue: VecDeque::new(),
+                carry_over: Vec::new(),
+                stopping: false,
+                trace,
+            },
+        }
+    }
+
+    /// A context for opening channels, commanding them and setting timers from outside any
+    /// callback (at `now`).
+    pub fn context<'a>(&'a mut self, io: &'a mut dyn Io, now: Instant) -> EngineContext<'a> {
+        self.core.observe(now);
+        EngineContext {
+            core: &mut self.core,
+            io,
+        }
+    }
+
+    /// The poller reported readiness for channel `id`'s socket. Unknown ids are ignored.
+    pub fn handle_readiness(&mut self, id: ChannelId, readiness: Readiness) {
+        let Some(entry) = self.core.channels.get_mut(id) else {
+            return;
+        };
+        if readiness.readable {
+            entry.flags |= flag::READABLE;
+        }
+        if readiness.writable {
+            entry.flags |= flag::WRITABLE;
+        }
+        self.core.touch(id);
+    }
+
+    /// Does everything that needs no waiting: due timers, orders, writes, reads, accepts and
+    /// callbacks, until nothing is left or every channel has had its budget.
+    pub fn turn(&mut self, io: &mut dyn Io, now: Instant) {
+        self.core.observe(now);
+        turn::run(&mut self.core, io);
+    }
+
+    /// When to run the next turn at the latest, if ever: `now` when work is left over.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let core = &self.core;
+        let busy = !core.io_queue.is_empty()
+            || !core.event_queue.is_empty()
+            || !core.carry_over.is_empty()
+            || core.timers.has_per_turn();
+        if busy {
+            return Some(core.now);
+        }
+        core.timers.next_deadline()
+    }
+
+    /// Shuts down gracefully: servers stop accepting, streams close after flushing (bounded by
+    /// their linger time), datagram channels close once their queue is sent. The engine is
+    /// [finished](Self::is_finished) when every channel is closed.
+    pub fn stop(&mut self) {
+        self.core.stop();
+    }
+
+    /// True after [`stop`](Self::stop) once every channel has closed.
+    pub fn is_finished(&self) -> bool {
+        self.core.stopping && self.core.channels.len() == 0
+    }
+
+    /// How many channels are open.
+    pub fn channel_count(&self) -> usize {
+        self.core.channels.len()
+    }
+
+    /// The callbacks run since the last call, when [`EngineConfig::trace`] is on.
+    pub fn take_trace(&mut self) -> Vec<TraceEntry> {
+        self.core
+            .trace
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+}
+
+impl EngineCore {
+    fn observe(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+    }
+
+    /// Queues channel `id` for I/O and event dispatch this turn.
+    pub(crate) fn touch(&mut self, id: ChannelId) {
+        self.queue_io(id);
+        self.queue_events(id);
+    }
+
+    pub(crate) fn queue_io(&mut self, id: ChannelId) {
+        let Some(entry) = self.channels.get_mut(id) else {
+            return;
+        };
+        if entry.flags & flag::IN_IO_QUEUE == 0 {
+            entry.flags |= flag::IN_IO_QUEUE;
+            self.io_queue.push_back(id);
+        }
+    }
+
+    pub(crate) fn queue_events(&mut self, id: ChannelId) {
+        let Some(entry) = self.channels.get_mut(id) else {
+            return;
+        };
+        if entry.flags & flag::IN_EVENT_QUEUE == 0 {
+            entry.flags |= flag::IN_EVENT_QUEUE;
+            self.event_queue.push_back(id);
+        }
+    }
+
+    fn clear_flag(&mut self, id: ChannelId, bit: u8) {
+        if let Some(entry) = self.channels.get_mut(id) {
+            entry.flags &= !bit;
+        }
+    }
+
+    /// Closes the channel's socket, once; a server forgets its connection at once.
+    pub(crate) fn close_socket(
+        &mut self,
+        io: &mut dyn Io,
+        id: ChannelId,
+        owner: Option<ChannelId>,
+    ) {
+        let Some(entry) = self.channels.get_mut(id) else {
+            return;
+        };
+        if entry.flags & flag::OPEN == 0 {
+            return;
+        }
+        entry.flags &= !(flag::OPEN | flag::READABLE | flag::WRITABLE);
+        io.close(id);
+        if let Some(Entry {
+            channel: Channel::Server(server),
+            ..
+        }) = owner.and_then(|owner| self.channels.get_mut(owner))
+        {
+            server.server.handle_connection_closed(id);
+        }
+    }
+
+    /// Adds a stream a server accepted.
+    fn insert_accepted(
+        &mut self,
+        config: Arc<StreamConfig>,
+        handler: Box<dyn Handler>,
+        endpoints: Endpoints,
+        server: ChannelId,
+    ) -> ChannelId {
+        let id = self.insert(Channel::Stream(Stream::accepted(config, self.now)), handler);
+        if let Some(entry) = self.channels.get_mut(id) {
+            entry.owner = Some(server);
+            entry.addrs = Addrs::of(endpoints);
+        }
+        id
+    }
+
+    pub(crate) fn record(&mut self, channel: ChannelId, callback: &'static str) {
+        if let Some(trace) = &mut self.trace {
+            trace.push(TraceEntry { channel, callback });
+        }
+    }
+
+    /// Pushes the channel's own next timeout into the heap, unless an earlier one is there.
+    pub(crate) fn sync_deadline(&mut self, id: ChannelId) {
+        let Some(entry) = self.channels.get_mut(id) else {
+            return;
+        };
+        let next = match &entry.channel {
+            Channel::Stream(stream) => stream.poll_timeout(),
+            Channel::Server(server) => server.server.poll_timeout(),
+            Channel::Datagram(_) => None,
+        };
+        let Some(next) = next else { return };
+        if entry.deadline.is_some_and(|pushed| pushed <= next) {
+            return;
+        }
+        entry.deadline = Some(next);
+        self.timers.push(next, Due::Channel(id));
+    }
+
+    fn stop(&mut self) {
+        self.stopping = true;
+        for id in self.channels.ids() {
+            if let Some(entry) = self.channels.get_mut(id) {
+                match &mut entry.channel {
+                    Channel::Stream(stream) if stream.is_connecting() => stream.close_now(),
+                    Channel::Stream(stream) => stream.close(),
+                    Channel::Server(server) => server.server.close(),
+                    Channel::Datagram(datagram) => datagram.end(),
+                }
+            }
+            self.touch(id);
+        }
+    }
+
+    pub(crate) fn insert(&mut self, channel: Channel, handler: Box<dyn Handler>) -> ChannelId {
+        let id = self.channels.insert(Entry {
+            channel,
+            handler: Some(handler),
+            flags: flag::OPEN,
+            owner: None,
+            addrs: None,
+            deadline: None,
+        });
+        self.touch(id);
+        id
+    }
+
+    fn take_io_queue(&mut self) -> VecDeque<ChannelId> {
+        std::mem::take(&mut self.io_queue)
+    }
+
+    fn take_event_queue(&mut self) -> VecDeque<ChannelId> {
+        std::mem::take(&mut self.event_queue)
+    }
+}

@@ -1,0 +1,334 @@
+//! One turn of the event loop: due timers, then rounds of I/O and callbacks until nothing is
+//! left that needs no waiting.
+
+use std::io::{self, IoSlice};
+
+use super::dispatch;
+use super::timers::{Due, Schedule, Target};
+use super::{Addrs, Channel, EngineCore, flag};
+use crate::error::ConnectError;
+use crate::event::Action;
+use crate::id::{ChannelId, TimerId};
+use crate::io::Io;
+use crate::write_queue::Transmit;
+
+/// Rounds of I/O and dispatch in one turn; work left after them waits for the next turn.
+const MAX_ROUNDS: usize = 32;
+/// Read calls a channel may make in one turn (besides its byte budget).
+const MAX_READS: usize = 64;
+/// Slices offered to one vectored write.
+const MAX_SLICES: usize = 64;
+
+pub(super) fn run(core: &mut EngineCore, io: &mut dyn Io) {
+    fire_timers(core, io);
+    for id in std::mem::take(&mut core.carry_over) {
+        core.queue_io(id);
+    }
+    for _ in 0..MAX_ROUNDS {
+        let ios = core.take_io_queue();
+        let events = core.take_event_queue();
+        if ios.is_empty() && events.is_empty() {
+            return;
+        }
+        for id in ios {
+            core.clear_flag(id, flag::IN_IO_QUEUE);
+            channel_io(core, io, id);
+            core.queue_events(id);
+        }
+        for id in events {
+            core.clear_flag(id, flag::IN_EVENT_QUEUE);
+            dispatch::channel_events(core, io, id);
+            core.sync_deadline(id);
+        }
+    }
+}
+
+fn fire_timers(core: &mut EngineCore, io: &mut dyn Io) {
+    for id in core.timers.take_per_turn() {
+        fire(core, io, id, None);
+    }
+    let mut due = Vec::new();
+    while let Some(entry) = core.timers.pop_due(core.now) {
+        due.push(entry);
+    }
+    for (deadline, due) in due {
+        match due {
+            Due::Channel(id) => channel_timeout(core, id, deadline),
+            Due::Timer(id) => {
+                let pushed = core.timers.entries.get(id).and_then(|timer| timer.deadline);
+                if pushed == Some(deadline) {
+                    fire(core, io, id, Some(deadline));
+                }
+            }
+        }
+    }
+}
+
+fn channel_timeout(core: &mut EngineCore, id: ChannelId, deadline: std::time::Instant) {
+    let now = core.now;
+    let Some(entry) = core.channels.get_mut(id) else {
+        return;
+    };
+    if entry.deadline != Some(deadline) {
+        return; // superseded by an earlier push, which already ran
+    }
+    entry.deadline = None;
+    match &mut entry.channel {
+        Channel::Stream(stream) => stream.handle_timeout(now),
+        Channel::Server(server) => server.server.handle_timeout(now),
+        Channel::Datagram(_) => {}
+    }
+    core.touch(id);
+    core.sync_deadline(id);
+}
+
+/// Runs an application timer, rescheduling or ending it first so that cancelling it from its
+/// own callback works.
+fn fire(core: &mut EngineCore, io: &mut dyn Io, id: TimerId, deadline: Option<std::time::Instant>) {
+    let now = core.now;
+    let Some(timer) = core.timers.entries.get_mut(id) else {
+        return;
+    };
+    let schedule = timer.schedule;
+    let channel = match &mut timer.target {
+        Target::Channel(channel) => Some(*channel),
+        Target::Engine(_) => None,
+    };
+    let closure = match &mut timer.target {
+        Target::Engine(closure) => closure.take(),
+        Target::Channel(_) => None,
+    };
+    match schedule {
+        Schedule::NextTurn | Schedule::Once => {
+            core.timers.cancel(id);
+        }
+        Schedule::EachTurn => core.timers.keep_per_turn(id),
+        Schedule::Every(interval) => {
+            let next = deadline.map_or(now, |d| d + interval).max(now);
+            timer.deadline = Some(next);
+            core.timers.push(next, Due::Timer(id));
+        }
+    }
+    if let Some(channel) = channel {
+        if core.channels.get(channel).is_none() {
+            core.timers.cancel(id); // its channel is gone
+            return;
+        }
+        dispatch::call(core, io, channel, dispatch::Callback::Timer(id));
+        core.touch(channel);
+        return;
+    }
+    let Some(mut closure) = closure else { return };
+    if !dispatch::run_engine_timer(core, io, &mut closure) {
+        core.timers.cancel(id); // it panicked
+        return;
+    }
+    if let Some(timer) = core.timers.entries.get_mut(id) {
+        timer.target = Target::Engine(Some(closure));
+    }
+}
+
+fn channel_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
+    match core.channels.get(id).map(|entry| &entry.channel) {
+        Some(Channel::Stream(_)) => stream_io(core, io, id),
+        Some(Channel::Server(_)) => server_io(core, io, id),
+        Some(Channel::Datagram(_)) => datagram_io(core, io, id),
+        None => {}
+    }
+}
+
+/// Retries a call interrupted by a signal.
+fn retry<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match call() {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            result => return result,
+        }
+    }
+}
+
+fn would_block(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::WouldBlock
+}
+
+fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
+    let now = core.now;
+    let mut budget = core.config.read_budget;
+    let mut reads = MAX_READS;
+    loop {
+        let Some(entry) = core.channels.get_mut(id) else {
+            return;
+        };
+        let Channel::Stream(stream) = &mut entry.channel else {
+            return;
+        };
+        // Orders first: the stream expects them carried out before more input.
+        if let Some(action) = stream.poll_action() {
+            match action {
+                Action::Shutdown => {
+                    if let Err(err) = retry(|| io.shutdown(id)) {
+                        stream.handle_error(now, err);
+                    }
+                }
+                Action::Close => {
+                    let owner = entry.owner;
+                    core.close_socket(io, id, owner);
+                }
+            }
+            continue;
+        }
+        let flags = entry.flags;
+        if flags & flag::OPEN == 0 {
+            return;
+        }
+        if stream.is_connecting() {
+            if flags & flag::WRITABLE == 0 {
+                return;
+            }
+            match retry(|| io.connect_result(id)) {
+                Ok(Some(endpoints)) => {
+                    entry.addrs = Addrs::of(endpoints);
+                    stream.handle_connected(now);
+                }
+                Ok(None) => entry.flags &= !flag::WRITABLE,
+                Err(err) => stream.handle_connect_error(now, ConnectError::from_io(err)),
+            }
+            continue;
+        }
+        if stream.wants_write() && flags & flag::WRITABLE != 0 {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let result = match stream.poll_transmit(&mut slices) {
+                Some(Transmit::Vectored(n)) => retry(|| io.write(id, &slices[..n])),
+                Some(Transmit::File(range)) => retry(|| io.send_file(id, range)),
+                None => Ok(0),
+            };
+            match result {
+                Ok(0) => stream.handle_error(now, io::ErrorKind::WriteZero.into()),
+                Ok(n) => stream.handle_written(now, n),
+                Err(err) if would_block(&err) => entry.flags &= !flag::WRITABLE,
+                Err(err) => stream.handle_error(now, err),
+            }
+            continue;
+        }
+        if stream.wants_read() && flags & flag::READABLE != 0 {
+            if budget == 0 || reads == 0 {
+                core.carry_over.push(id);
+                return;
+            }
+            reads -= 1;
+            match retry(|| io.read(id)) {
+                Ok(data) if data.is_empty() => stream.handle_eof(now),
+                Ok(data) => {
+                    budget = budget.saturating_sub(data.len());
+                    stream.handle_data(now, data);
+                }
+                Err(err) if would_block(&err) => {
+                    entry.flags &= !flag::READABLE;
+                    continue;
+                }
+                Err(err) => stream.handle_error(now, err),
+            }
+            // The frames of this read reach the handler before the next read.
+            dispatch::channel_events(core, io, id);
+            continue;
+        }
+        return;
+    }
+}
+
+fn server_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
+    let now = core.now;
+    for _ in 0..core.config.accept_budget {
+        let conn = core.channels.vacant_id();
+        let Some(entry) = core.channels.get_mut(id) else {
+            return;
+        };
+        let Channel::Server(server) = &mut entry.channel else {
+            return;
+        };
+        if server.server.is_closed() {
+            if entry.flags & flag::OPEN != 0 {
+                core.close_socket(io, id, None);
+            }
+            return;
+        }
+        if !server.server.wants_accept() || entry.flags & flag::READABLE == 0 {
+            return;
+        }
+        match retry(|| io.accept(id, conn)) {
+            Ok(endpoints) => {
+                let handler = (server.factory)();
+                let config = server.stream_config.clone();
+                server.server.handle_accepted(conn);
+                let accepted = core.insert_accepted(config, handler, endpoints, id);
+                debug_assert_eq!(
+                    accepted, conn,
+                    "the accepted socket is registered as `conn`"
+                );
+            }
+            Err(err) if would_block(&err) => {
+                entry.flags &= !flag::READABLE;
+                return;
+            }
+            Err(err) => {
+                if !server.server.handle_accept_error(now, err) {
+                    core.sync_deadline(id);
+                    return;
+                }
+            }
+        }
+    }
+    core.carry_over.push(id);
+}
+
+fn datagram_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
+    let mut budget = core.config.read_budget;
+    let mut reads = MAX_READS;
+    loop {
+        let Some(entry) = core.channels.get_mut(id) else {
+            return;
+        };
+        let Channel::Datagram(datagram) = &mut entry.channel else {
+            return;
+        };
+        if let Some(Action::Close) = datagram.poll_action() {
+            core.close_socket(io, id, None);
+            return;
+        }
+        let flags = entry.flags;
+        if flags & flag::OPEN == 0 {
+            return;
+        }
+        if flags & flag::WRITABLE != 0
+            && let Some((data, to)) = datagram.poll_transmit()
+        {
+            match retry(|| io.send_to(id, data, to)) {
+                Ok(_) => datagram.handle_sent(),
+                Err(err) if would_block(&err) => entry.flags &= !flag::WRITABLE,
+                Err(err) => datagram.handle_send_error(err),
+            }
+            continue;
+        }
+        if datagram.wants_read() && flags & flag::READABLE != 0 {
+            if budget == 0 || reads == 0 {
+                core.carry_over.push(id);
+                return;
+            }
+            reads -= 1;
+            match retry(|| io.recv_from(id)) {
+                Ok((data, from)) => {
+                    budget = budget.saturating_sub(data.len());
+                    datagram.handle_datagram(data, from);
+                }
+                Err(err) if would_block(&err) => {
+                    entry.flags &= !flag::READABLE;
+                    continue;
+                }
+                Err(err) => datagram.handle_recv_error(err),
+            }
+            dispatch::channel_events(core, io, id);
+            continue;
+        }
+        return;
+    }
+}

@@ -1,0 +1,86 @@
+//! The application's side of a channel: Pants' callbacks, as one trait.
+
+use bytes::Bytes;
+
+use crate::engine::Context;
+use crate::error::{ConnectError, Error, OverflowError};
+use crate::event::Idle;
+use crate::id::{ChannelId, TimerId};
+
+/// The callbacks of a channel, each with a no-op default (but [`on_idle`](Self::on_idle),
+/// which closes). Implement the ones your protocol needs.
+///
+/// Every callback gets a short-lived [`Context`]: its own channel (`cx.write`, `cx.close`,
+/// `cx.set_read_delimiter`, ...), any other channel by id (`cx.channel(id)`), the engine's
+/// timers, and opening new channels. Callbacks never run re-entrantly: what a callback does to
+/// another channel takes effect at once, and that channel's callbacks run after it returns.
+///
+/// The order of a channel's callbacks is fixed: `on_connect` (or `on_listen`) before any
+/// `on_read`; `on_close` exactly once and last, also after `on_connect_error`. A callback that
+/// panics closes its channel (`on_error` with [`Error::Panic`], then `on_close`) and the engine
+/// serves the others.
+///
+/// ```
+/// use bytes::Bytes;
+/// use pants_core::{Context, Handler};
+///
+/// /// Pants' "LineOriented" example: prints each line.
+/// struct LineOriented;
+///
+/// impl Handler for LineOriented {
+///     fn on_connect(&mut self, cx: &mut Context<'_>) {
+///         cx.set_read_delimiter("\r\n").expect("a valid delimiter");
+///     }
+///
+///     fn on_read(&mut self, cx: &mut Context<'_>, line: Bytes) {
+///         println!("{}: {}", cx.id(), String::from_utf8_lossy(&line));
+///     }
+/// }
+/// ```
+#[allow(unused_variables)]
+pub trait Handler: 'static {
+    /// The stream is connected: a connect completed, or a server accepted it.
+    fn on_connect(&mut self, cx: &mut Context<'_>) {}
+
+    /// A frame arrived, cut by the read delimiter. On a datagram channel, `cx.peer()` is
+    /// its sender.
+    fn on_read(&mut self, cx: &mut Context<'_>, frame: Bytes) {}
+
+    /// The write queue became empty: a producer waiting for it may write again.
+    fn on_write(&mut self, cx: &mut Context<'_>) {}
+
+    /// A server is listening, or a datagram socket is bound.
+    fn on_listen(&mut self, cx: &mut Context<'_>) {}
+
+    /// A server accepted the connection `conn` (its own handler's `on_connect` follows).
+    fn on_accept(&mut self, cx: &mut Context<'_>, conn: ChannelId) {}
+
+    /// The channel is closed; nothing follows.
+    fn on_close(&mut self, cx: &mut Context<'_>) {}
+
+    /// The connect failed; `on_close` follows.
+    fn on_connect_error(&mut self, cx: &mut Context<'_>, err: &ConnectError) {}
+
+    /// A read frame or a write went over its limit. The stream's overflow policy (by default:
+    /// close after flushing) has already been applied.
+    fn on_overflow_error(&mut self, cx: &mut Context<'_>, err: &OverflowError) {}
+
+    /// Something failed; for a stream, `on_close` follows unless the error was a truncated
+    /// frame at EOF.
+    fn on_error(&mut self, cx: &mut Context<'_>, err: &Error) {}
+
+    /// A timer set with `cx.timer_after` or `cx.timer_every` fired.
+    fn on_timer(&mut self, cx: &mut Context<'_>, timer: TimerId) {}
+
+    /// The peer shut down its side, after its last frame. Unless the stream is half-open, it
+    /// then closes once what is queued (including what this callback writes) is sent.
+    fn on_eof(&mut self, cx: &mut Context<'_>) {}
+
+    /// Nothing was received or sent (see [`Idle`]) for the configured time. Closes by default.
+    fn on_idle(&mut self, cx: &mut Context<'_>, kind: Idle) {
+        cx.close();
+    }
+}
+
+/// A handler that does nothing: the default for a server's own channel.
+impl Handler for () {}

@@ -1,0 +1,141 @@
+//! The socket calls an [`Engine`](crate::Engine) makes, provided by a driver: the whole surface
+//! between the pure core and the operating system (or the in-memory test network).
+
+use std::io::{self, IoSlice};
+
+use bytes::Bytes;
+
+use crate::addr::Addr;
+use crate::id::ChannelId;
+use crate::write_queue::FileRange;
+
+/// Non-blocking socket calls on behalf of channels, keyed by [`ChannelId`].
+///
+/// A driver implements it over real sockets (each registered with its poller under the
+/// channel's id), the test harness over in-memory pipes. Every call returns at once: an error
+/// of kind [`WouldBlock`](io::ErrorKind::WouldBlock) means "not now", and the driver reports
+/// later readiness with [`Engine::handle_readiness`](crate::Engine::handle_readiness). The
+/// engine retries [`Interrupted`](io::ErrorKind::Interrupted) calls itself.
+pub trait Io {
+    /// Opens a listening stream socket for channel `id` and returns the address it is bound to.
+    fn listen(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<Addr>;
+
+    /// Accepts one pending connection on listener `server` as channel `conn`
+    /// (`WouldBlock` when none is pending).
+    fn accept(&mut self, server: ChannelId, conn: ChannelId) -> io::Result<Endpoints>;
+
+    /// Starts connecting channel `id` to `addr` (host names are resolved without blocking).
+    /// Completion is reported as writable readiness, then read with
+    /// [`connect_result`](Self::connect_result).
+    fn connect(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<()>;
+
+    /// After writable readiness of a connecting channel: `Ok(Some(_))` once connected,
+    /// `Ok(None)` while still in progress, or the error that failed it.
+    fn connect_result(&mut self, id: ChannelId) -> io::Result<Option<Endpoints>>;
+
+    /// Reads what is available; an empty result is the peer's EOF.
+    fn read(&mut self, id: ChannelId) -> io::Result<Bytes>;
+
+    /// Writes from `slices` in order, with one vectored write where possible.
+    fn write(&mut self, id: ChannelId, slices: &[IoSlice<'_>]) -> io::Result<usize>;
+
+    /// Sends from a file range (`sendfile` where the OS has it).
+    fn send_file(&mut self, id: ChannelId, range: &FileRange) -> io::Result<usize>;
+
+    /// Shuts down the write side.
+    fn shutdown(&mut self, id: ChannelId) -> io::Result<()>;
+
+    /// Closes the socket and forgets it (deregistering it from the poller first).
+    fn close(&mut self, id: ChannelId);
+
+    /// Opens a datagram socket for channel `id` bound to `addr`; returns the bound address.
+    fn bind(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<Addr>;
+
+    /// Receives one whole datagram and its sender.
+    fn recv_from(&mut self, id: ChannelId) -> io::Result<(Bytes, Addr)>;
+
+    /// Sends one datagram to `to`.
+    fn send_to(&mut self, id: ChannelId, data: &[u8], to: &Addr) -> io::Result<usize>;
+}
+
+/// The two ends of a connected stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// This side's address.
+    pub local: Addr,
+    /// The peer's address.
+    pub peer: Addr,
+}
+
+/// What the poller reported for a channel's socket. Spurious reports are harmless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Readiness {
+    /// The socket may be read (or accepted from, or has an error or EOF to report).
+    pub readable: bool,
+    /// The socket may be written (or a connect completed).
+    pub writable: bool,
+}
+
+impl Readiness {
+    /// Readable and writable.
+    pub const BOTH: Readiness = Readiness {
+        readable: true,
+        writable: true,
+    };
+}
+
+/// Socket options for listening, connecting and binding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketOptions {
+    /// Listen backlog (default 1024).
+    pub backlog: u32,
+    /// `SO_REUSEPORT` on listeners and datagram sockets, for one engine per core (default off).
+    /// `SO_REUSEADDR` is always set on listeners.
+    pub reuse_port: bool,
+    /// `IPV6_V6ONLY` for IPv6 sockets: `Some(false)` makes `[::]` dual-stack; `None` keeps the
+    /// system's default.
+    pub only_v6: Option<bool>,
+    /// `TCP_NODELAY` on connected and accepted TCP streams (default on: the write queue
+    /// already batches writes into one vectored write per turn).
+    pub nodelay: bool,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        Self {
+            backlog: 1024,
+            reuse_port: false,
+            only_v6: None,
+            nodelay: true,
+        }
+    }
+}
+
+/// True for errors that say the process or system ran out of descriptors or buffers
+/// (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`): accepting again at once would only spin.
+pub(crate) fn is_resource_exhaustion(err: &io::Error) -> bool {
+    // errno values are fixed per platform; the core has no libc, so they are spelled here.
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    const ENOBUFS: i32 = 55;
+    #[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "freebsd")))]
+    const ENOBUFS: i32 = 105;
+    const ENOMEM: i32 = 12;
+    const ENFILE: i32 = 23;
+    const EMFILE: i32 = 24;
+    err.kind() == io::ErrorKind::OutOfMemory
+        || matches!(err.raw_os_error(), Some(EMFILE | ENFILE | ENOBUFS | ENOMEM))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptor_exhaustion_is_recognised_and_others_are_not() {
+        assert!(is_resource_exhaustion(&io::Error::from_raw_os_error(24)));
+        assert!(is_resource_exhaustion(&io::Error::from_raw_os_error(23)));
+        assert!(!is_resource_exhaustion(
+            &io::ErrorKind::ConnectionAborted.into()
+        ));
+    }
+}

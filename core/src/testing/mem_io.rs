@@ -1,0 +1,763 @@
+//! An in-memory [`Io`]: sockets as byte queues between two ends, with a virtual clock,
+//! partial reads and writes, latency, resets, descriptor exhaustion and datagram faults.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IoSlice};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::unix::fs::FileExt;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use super::rng::Rng;
+use super::{DatagramFaults, Peer};
+use crate::addr::Addr;
+use crate::id::ChannelId;
+use crate::io::{Endpoints, Io, Readiness, SocketOptions};
+use crate::write_queue::FileRange;
+
+/// The largest UDP payload over IPv4.
+const MAX_UDP_PAYLOAD: usize = 65_507;
+/// How many sockets may be open before `accept` fails with `EMFILE`, by default.
+const UNLIMITED: usize = usize::MAX;
+
+pub(crate) type SockId = usize;
+
+/// Who uses a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owner {
+    Channel(ChannelId),
+    Peer,
+    /// Accepted by the kernel, waiting in a listener's backlog.
+    Pending,
+}
+
+pub(crate) struct Sock {
+    pub(crate) owner: Owner,
+    pub(crate) local: Addr,
+    pub(crate) kind: Kind,
+}
+
+pub(crate) enum Kind {
+    Stream(StreamSock),
+    Listener {
+        backlog: VecDeque<SockId>,
+    },
+    Datagram {
+        inbox: VecDeque<(Instant, Bytes, Addr)>,
+    },
+}
+
+#[derive(Default)]
+pub(crate) struct StreamSock {
+    pub(crate) peer: Option<SockId>,
+    pub(crate) peer_addr: Option<Addr>,
+    /// Bytes sent to this socket, each visible from its instant.
+    pub(crate) inbox: VecDeque<(Instant, Bytes)>,
+    pub(crate) buffered: usize,
+    /// The peer shut down its write side; EOF is visible from this instant, after the inbox.
+    pub(crate) eof_at: Option<Instant>,
+    pub(crate) reset: bool,
+    pub(crate) write_shut: bool,
+    /// A write found the peer's window full: wake this socket when it drains.
+    pub(crate) blocked: bool,
+    /// For the connecting side: the outcome, once known.
+    pub(crate) connect: Option<io::Result<Endpoints>>,
+}
+
+/// Knobs of the in-memory network.
+#[derive(Debug, Clone)]
+pub(crate) struct Knobs {
+    pub(crate) read_chunk: usize,
+    pub(crate) write_chunk: usize,
+    pub(crate) window: usize,
+    pub(crate) latency: Duration,
+    pub(crate) faults: DatagramFaults,
+    pub(crate) fd_limit: usize,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Self {
+            read_chunk: 64 * 1024,
+            write_chunk: usize::MAX,
+            window: 4 * 1024 * 1024,
+            latency: Duration::ZERO,
+            faults: DatagramFaults::default(),
+            fd_limit: UNLIMITED,
+        }
+    }
+}
+
+/// Counts of calls, to check that nothing spins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IoStats {
+    /// `accept` calls, including those that failed or would block.
+    pub accepts: u64,
+    /// `read` and `recv_from` calls.
+    pub reads: u64,
+    /// `write`, `send_file` and `send_to` calls.
+    pub writes: u64,
+}
+
+pub(crate) struct MemIo {
+    socks: Vec<Option<Sock>>,
+    free: Vec<SockId>,
+    by_channel: HashMap<ChannelId, SockId>,
+    bound: HashMap<Addr, SockId>,
+    next_port: u16,
+    pub(crate) now: Instant,
+    pub(crate) knobs: Knobs,
+    pub(crate) rng: Rng,
+    pub(crate) wakeups: Vec<(ChannelId, Readiness)>,
+    pub(crate) accept_errors: VecDeque<io::Error>,
+    pub(crate) stats: IoStats,
+}
+
+impl MemIo {
+    pub(crate) fn new(now: Instant, seed: u64) -> Self {
+        Self {
+            socks: Vec::new(),
+            free: Vec::new(),
+            by_channel: HashMap::new(),
+            bound: HashMap::new(),
+            next_port: 40_000,
+            now,
+            knobs: Knobs::default(),
+            rng: Rng::new(seed),
+            wakeups: Vec::new(),
+            accept_errors: VecDeque::new(),
+            stats: IoStats::default(),
+        }
+    }
+
+    // ---- Sockets ----------------------------------------------------------------------------
+
+    pub(crate) fn sock(&self, id: SockId) -> Option<&Sock> {
+        self.socks.get(id).and_then(Option::as_ref)
+    }
+
+    pub(crate) fn sock_mut(&mut self, id: SockId) -> Option<&mut Sock> {
+        self.socks.get_mut(id).and_then(Option::as_mut)
+    }
+
+    pub(crate) fn stream_mut(&mut self, id: SockId) -> Option<&mut StreamSock> {
+        match &mut self.sock_mut(id)?.kind {
+            Kind::Stream(stream) => Some(stream),
+            _ => None,
+        }
+    }
+
+    fn add(&mut self, sock: Sock) -> SockId {
+        if let Owner::Channel(channel) = sock.owner {
+            let id = self.free.last().copied().unwrap_or(self.socks.len());
+            self.by_channel.insert(channel, id);
+        }
+        match self.free.pop() {
+            Some(id) => {
+                self.socks[id] = Some(sock);
+                id
+            }
+            None => {
+                self.socks.push(Some(sock));
+                self.socks.len() - 1
+            }
+        }
+    }
+
+    pub(crate) fn sock_count(&self) -> usize {
+        self.socks.len()
+    }
+
+    fn open_count(&self) -> usize {
+        self.socks.iter().filter(|sock| sock.is_some()).count()
+    }
+
+    fn of(&self, channel: ChannelId) -> io::Result<SockId> {
+        self.by_channel
+            .get(&channel)
+            .copied()
+            .ok_or_else(|| io::ErrorKind::NotConnected.into())
+    }
+
+    /// Tells the owner of `sock` (if an engine channel) that it may read or write.
+    pub(crate) fn wake(&mut self, sock: SockId, readiness: Readiness) {
+        if let Some(Sock {
+            owner: Owner::Channel(channel),
+            ..
+        }) = self.sock(sock)
+        {
+            self.wakeups.push((*channel, readiness));
+        }
+    }
+
+    fn ephemeral(&mut self, ip: IpAddr) -> Addr {
+        self.next_port = self.next_port.checked_add(1).unwrap_or(40_001);
+        Addr::Ip(SocketAddr::new(ip, self.next_port))
+    }
+
+    /// The address a bind to `addr` gets: port 0 picks a free port.
+    fn bind_addr(&mut self, addr: &Addr) -> io::Result<Addr> {
+        let addr = match addr {
+            Addr::Ip(ip) if ip.port() == 0 => self.ephemeral(ip.ip()),
+            Addr::Host { .. } => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "bind to an IP or Unix address",
+                ));
+            }
+            other => other.clone(),
+        };
+        if self.bound.contains_key(&addr) {
+            return Err(io::ErrorKind::AddrInUse.into());
+        }
+        Ok(addr)
+    }
+
+    /// Resolves `localhost` to 127.0.0.1; other host names do not resolve here.
+    fn resolve(addr: &Addr) -> io::Result<Addr> {
+        match addr {
+            Addr::Host { host, port } if host == "localhost" => Ok(Addr::Ip(SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                *port,
+            ))),
+            Addr::Host { host, .. } => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no address for {host}"),
+            )),
+            other => Ok(other.clone()),
+        }
+    }
+
+    pub(crate) fn listen_as(&mut self, owner: Owner, addr: &Addr) -> io::Result<(SockId, Addr)> {
+        let local = self.bind_addr(addr)?;
+        let id = self.add(Sock {
+            owner,
+            local: local.clone(),
+            kind: Kind::Listener {
+                backlog: VecDeque::new(),
+            },
+        });
+        self.bound.insert(local.clone(), id);
+        Ok((id, local))
+    }
+
+    pub(crate) fn bind_as(&mut self, owner: Owner, addr: &Addr) -> io::Result<(SockId, Addr)> {
+        let local = self.bind_addr(addr)?;
+        let id = self.add(Sock {
+            owner,
+            local: local.clone(),
+            kind: Kind::Datagram {
+                inbox: VecDeque::new(),
+            },
+        });
+        self.bound.insert(local.clone(), id);
+        Ok((id, local))
+    }
+
+    /// Connects a new socket owned by `owner` to `addr`; the outcome is stored on the socket.
+    pub(crate) fn connect_as(&mut self, owner: Owner, addr: &Addr) -> SockId {
+        let target = Self::resolve(addr);
+        let local = match &target {
+            Ok(Addr::Ip(ip)) => self.ephemeral(ip.ip()),
+            _ => Addr::Unix(Default::default()),
+        };
+        let client = self.add(Sock {
+            owner,
+            local: local.clone(),
+            kind: Kind::Stream(StreamSock::default()),
+        });
+        let listener = target
+            .as_ref()
+            .ok()
+            .and_then(|target| self.bound.get(target).copied());
+        let outcome = match (target, listener) {
+            (Err(err), _) => Err(err),
+            (Ok(target), Some(listener))
+                if matches!(
+                    self.sock(listener).map(|s| &s.kind),
+                    Some(Kind::Listener { .. })
+                ) =>
+            {
+                let server = self.add(Sock {
+                    owner: Owner::Pending,
+                    local: target.clone(),
+                    kind: Kind::Stream(StreamSock {
+                        peer: Some(client),
+                        peer_addr: Some(local.clone()),
+                        ..StreamSock::default()
+                    }),
+                });
+                if let Some(Sock {
+                    kind: Kind::Listener { backlog },
+                    ..
+                }) = self.sock_mut(listener)
+                {
+                    backlog.push_back(server);
+                }
+                self.wake(
+                    listener,
+                    Readiness {
+                        readable: true,
+                        writable: false,
+                    },
+                );
+                if let Some(stream) = self.stream_mut(client) {
+                    stream.peer = Some(server);
+                    stream.peer_addr = Some(target.clone());
+                }
+                Ok(Endpoints {
+                    local,
+                    peer: target,
+                })
+            }
+            (Ok(_), _) => Err(io::ErrorKind::ConnectionRefused.into()),
+        };
+        if let Some(stream) = self.stream_mut(client) {
+            stream.connect = Some(outcome);
+        }
+        self.wake(
+            client,
+            Readiness {
+                readable: false,
+                writable: true,
+            },
+        );
+        client
+    }
+
+    /// Takes the next connection from a listener's backlog for `owner`.
+    pub(crate) fn accept_as(
+        &mut self,
+        listener: SockId,
+        owner: Owner,
+    ) -> io::Result<(SockId, Endpoints)> {
+        if let Some(err) = self.accept_errors.pop_front() {
+            return Err(err);
+        }
+        let backlog_empty = match self.sock(listener).map(|s| &s.kind) {
+            Some(Kind::Listener { backlog }) => backlog.is_empty(),
+            _ => return Err(io::ErrorKind::InvalidInput.into()),
+        };
+        if backlog_empty {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        if self.open_count() >= self.knobs.fd_limit {
+            return Err(io::Error::from_raw_os_error(24)); // EMFILE
+        }
+        let Some(Sock {
+            kind: Kind::Listener { backlog },
+            ..
+        }) = self.sock_mut(listener)
+        else {
+            return Err(io::ErrorKind::InvalidInput.into());
+        };
+        let Some(conn) = backlog.pop_front() else {
+            return Err(io::ErrorKind::WouldBlock.into());
+        };
+        let sock = self
+            .sock_mut(conn)
+            .expect("backlog entries are open sockets");
+        sock.owner = owner;
+        let local = sock.local.clone();
+        let peer = match &sock.kind {
+            Kind::Stream(stream) => stream.peer_addr.clone().unwrap_or_else(|| local.clone()),
+            _ => local.clone(),
+        };
+        if let Owner::Channel(channel) = owner {
+            self.by_channel.insert(channel, conn);
+        }
+        // A new socket reports what it can do, as a poller does on registration.
+        self.wake(conn, Readiness::BOTH);
+        Ok((conn, Endpoints { local, peer }))
+    }
+
+    // ---- Data -------------------------------------------------------------------------------
+
+    /// Sends bytes from stream socket `from` to its peer, within the peer's window and the
+    /// write chunk. `WouldBlock` when nothing fits.
+    pub(crate) fn send_stream(&mut self, from: SockId, data: &[u8]) -> io::Result<usize> {
+        let (latency, chunk, window, now) = (
+            self.knobs.latency,
+            self.knobs.write_chunk,
+            self.knobs.window,
+            self.now,
+        );
+        let stream = self.stream_mut(from).ok_or(io::ErrorKind::NotConnected)?;
+        if stream.reset {
+            return Err(io::ErrorKind::ConnectionReset.into());
+        }
+        if stream.write_shut {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        let Some(peer) = stream.peer else {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        };
+        let Some(peer_stream) = self.stream_mut(peer) else {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        };
+        let room = window.saturating_sub(peer_stream.buffered);
+        let n = data.len().min(chunk).min(room);
+        if n == 0 && !data.is_empty() {
+            if let Some(stream) = self.stream_mut(from) {
+                stream.blocked = true;
+            }
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        peer_stream
+            .inbox
+            .push_back((now + latency, Bytes::copy_from_slice(&data[..n])));
+        peer_stream.buffered += n;
+        if latency.is_zero() {
+            self.wake(
+                peer,
+                Readiness {
+                    readable: true,
+                    writable: false,
+                },
+            );
+        }
+        Ok(n)
+    }
+
+    /// Takes what stream socket `id` may read now, up to `max` bytes; `Ok(empty)` at EOF.
+    pub(crate) fn recv_stream(&mut self, id: SockId, max: usize) -> io::Result<Bytes> {
+        let now = self.now;
+        let stream = self.stream_mut(id).ok_or(io::ErrorKind::NotConnected)?;
+        if stream.reset {
+            return Err(io::ErrorKind::ConnectionReset.into());
+        }
+        let mut out = BytesMut::new();
+        while out.len() < max {
+            let Some((at, front)) = stream.inbox.front_mut() else {
+                break;
+            };
+            if *at > now {
+                break;
+            }
+            let take = front.len().min(max - out.len());
+            out.extend_from_slice(&front.split_to(take));
+            if front.is_empty() {
+                stream.inbox.pop_front();
+            }
+        }
+        stream.buffered -= out.len();
+        if out.is_empty() {
+            let at_eof = stream.inbox.is_empty() && stream.eof_at.is_some_and(|at| at <= now);
+            return if at_eof {
+                Ok(Bytes::new())
+            } else {
+                Err(io::ErrorKind::WouldBlock.into())
+            };
+        }
+        // Room in the window again: a blocked writer may go on.
+        if let Some(peer) = stream.peer
+            && let Some(writer) = self.stream_mut(peer)
+            && std::mem::take(&mut writer.blocked)
+        {
+            self.wake(
+                peer,
+                Readiness {
+                    readable: false,
+                    writable: true,
+                },
+            );
+        }
+        Ok(out.freeze())
+    }
+
+    pub(crate) fn shutdown_sock(&mut self, id: SockId) -> io::Result<()> {
+        let eof_at = self.now + self.knobs.latency;
+        let stream = self.stream_mut(id).ok_or(io::ErrorKind::NotConnected)?;
+        stream.write_shut = true;
+        if let Some(peer) = stream.peer
+            && let Some(peer_stream) = self.stream_mut(peer)
+        {
+            peer_stream.eof_at = Some(eof_at);
+            self.wake(
+                peer,
+                Readiness {
+                    readable: true,
+                    writable: false,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Closes a socket. A stream closed with unread bytes resets its peer, as TCP does;
+    /// otherwise the peer sees EOF.
+    pub(crate) fn close_sock(&mut self, id: SockId) {
+        let Some(sock) = self.socks.get_mut(id).and_then(Option::take) else {
+            return;
+        };
+        self.free.push(id);
+        if let Owner::Channel(channel) = sock.owner {
+            self.by_channel.remove(&channel);
+        }
+        if self.bound.get(&sock.local) == Some(&id) {
+            self.bound.remove(&sock.local);
+        }
+        match sock.kind {
+            Kind::Stream(stream) => {
+                let unread = stream.buffered > 0;
+                let eof_at = self.now + self.knobs.latency;
+                if let Some(peer) = stream.peer
+                    && let Some(peer_stream) = self.stream_mut(peer)
+                {
+                    peer_stream.peer = None;
+                    if unread {
+                        peer_stream.reset = true;
+                    } else if peer_stream.eof_at.is_none() {
+                        peer_stream.eof_at = Some(eof_at);
+                    }
+                    self.wake(peer, Readiness::BOTH);
+                }
+            }
+            Kind::Listener { backlog } => {
+                for pending in backlog {
+                    if let Some(stream) = self.stream_mut(pending) {
+                        stream.buffered = 1; // unaccepted connections are reset
+                    }
+                    self.close_sock(pending);
+                }
+            }
+            Kind::Datagram { .. } => {}
+        }
+    }
+
+    /// Sends a datagram from `from` to whatever is bound at `to`, through the faults.
+    pub(crate) fn send_datagram(
+        &mut self,
+        from: &Addr,
+        data: &[u8],
+        to: &Addr,
+    ) -> io::Result<usize> {
+        let limit = if to.is_unix() {
+            212_992
+        } else {
+            MAX_UDP_PAYLOAD
+        };
+        if data.len() > limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "message too long",
+            ));
+        }
+        let Some(&target) = self.bound.get(to) else {
+            return Ok(data.len());
+        }; // lost, as UDP
+        let faults = self.knobs.faults;
+        if self.rng.chance(faults.loss) {
+            return Ok(data.len());
+        }
+        let copies = if self.rng.chance(faults.duplicate) {
+            2
+        } else {
+            1
+        };
+        let at = self.now + self.knobs.latency;
+        let reorder = self.rng.chance(faults.reorder);
+        let slot = self.rng.next_u64();
+        if let Some(Sock {
+            kind: Kind::Datagram { inbox },
+            ..
+        }) = self.sock_mut(target)
+        {
+            for _ in 0..copies {
+                let item = (at, Bytes::copy_from_slice(data), from.clone());
+                if reorder && !inbox.is_empty() {
+                    let position = (slot % (inbox.len() as u64 + 1)) as usize;
+                    inbox.insert(position, item);
+                } else {
+                    inbox.push_back(item);
+                }
+            }
+        }
+        if self.knobs.latency.is_zero() {
+            self.wake(
+                target,
+                Readiness {
+                    readable: true,
+                    writable: false,
+                },
+            );
+        }
+        Ok(data.len())
+    }
+
+    pub(crate) fn recv_datagram(&mut self, id: SockId) -> io::Result<(Bytes, Addr)> {
+        let now = self.now;
+        let Some(Sock {
+            kind: Kind::Datagram { inbox },
+            ..
+        }) = self.sock_mut(id)
+        else {
+            return Err(io::ErrorKind::NotConnected.into());
+        };
+        match inbox.front() {
+            Some((at, _, _)) if *at <= now => {
+                let (_, data, from) = inbox.pop_front().expect("front exists");
+                Ok((data, from))
+            }
+            _ => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    // ---- Time -------------------------------------------------------------------------------
+
+    /// The next instant at which delayed bytes, EOF or datagrams become visible.
+    pub(crate) fn next_delivery(&self) -> Option<Instant> {
+        let now = self.now;
+        let later = |at: Instant| (at > now).then_some(at);
+        self.socks
+            .iter()
+            .flatten()
+            .flat_map(|sock| -> Vec<Instant> {
+                match &sock.kind {
+                    Kind::Stream(s) => s
+                        .inbox
+                        .iter()
+                        .map(|(at, _)| *at)
+                        .chain(s.eof_at)
+                        .filter_map(later)
+                        .collect(),
+                    Kind::Datagram { inbox } => {
+                        inbox.iter().filter_map(|(at, _, _)| later(*at)).collect()
+                    }
+                    Kind::Listener { .. } => Vec::new(),
+                }
+            })
+            .min()
+    }
+
+    /// Moves the clock to `now`, waking channels whose delayed input became visible.
+    pub(crate) fn advance_to(&mut self, now: Instant) {
+        let before = self.now;
+        self.now = now;
+        let arrived = |at: Instant| at > before && at <= now;
+        let mut wake = Vec::new();
+        for (id, sock) in self.socks.iter().enumerate() {
+            let Some(sock) = sock else { continue };
+            let due = match &sock.kind {
+                Kind::Stream(s) => {
+                    s.inbox.iter().any(|(at, _)| arrived(*at)) || s.eof_at.is_some_and(arrived)
+                }
+                Kind::Datagram { inbox } => inbox.iter().any(|(at, _, _)| arrived(*at)),
+                Kind::Listener { .. } => false,
+            };
+            if due {
+                wake.push(id);
+            }
+        }
+        for id in wake {
+            self.wake(
+                id,
+                Readiness {
+                    readable: true,
+                    writable: false,
+                },
+            );
+        }
+    }
+
+    /// The socket of a scripted peer.
+    pub(crate) fn peer_sock(&self, peer: Peer) -> Option<SockId> {
+        self.sock(peer.0)
+            .filter(|sock| sock.owner == Owner::Peer)
+            .map(|_| peer.0)
+    }
+}
+
+impl Io for MemIo {
+    fn listen(&mut self, id: ChannelId, addr: &Addr, _options: &SocketOptions) -> io::Result<Addr> {
+        self.listen_as(Owner::Channel(id), addr)
+            .map(|(_, local)| local)
+    }
+
+    fn accept(&mut self, server: ChannelId, conn: ChannelId) -> io::Result<Endpoints> {
+        self.stats.accepts += 1;
+        let listener = self.of(server)?;
+        self.accept_as(listener, Owner::Channel(conn))
+            .map(|(_, endpoints)| endpoints)
+    }
+
+    fn connect(&mut self, id: ChannelId, addr: &Addr, _options: &SocketOptions) -> io::Result<()> {
+        self.connect_as(Owner::Channel(id), addr);
+        Ok(())
+    }
+
+    fn connect_result(&mut self, id: ChannelId) -> io::Result<Option<Endpoints>> {
+        let sock = self.of(id)?;
+        let stream = self.stream_mut(sock).ok_or(io::ErrorKind::NotConnected)?;
+        match stream.connect.take() {
+            Some(Ok(endpoints)) => Ok(Some(endpoints)),
+            Some(Err(err)) => Err(err),
+            None => Ok(None),
+        }
+    }
+
+    fn read(&mut self, id: ChannelId) -> io::Result<Bytes> {
+        self.stats.reads += 1;
+        let sock = self.of(id)?;
+        self.recv_stream(sock, self.knobs.read_chunk)
+    }
+
+    fn write(&mut self, id: ChannelId, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.stats.writes += 1;
+        let sock = self.of(id)?;
+        let data: Vec<u8> = slices
+            .iter()
+            .flat_map(|slice| slice.iter().copied())
+            .collect();
+        self.send_stream(sock, &data)
+    }
+
+    fn send_file(&mut self, id: ChannelId, range: &FileRange) -> io::Result<usize> {
+        self.stats.writes += 1;
+        let sock = self.of(id)?;
+        let len = range.len().min(self.knobs.write_chunk.min(1 << 20) as u64) as usize;
+        let mut data = vec![0; len];
+        let n = range.file().read_at(&mut data, range.offset())?;
+        self.send_stream(sock, &data[..n])
+    }
+
+    fn shutdown(&mut self, id: ChannelId) -> io::Result<()> {
+        let sock = self.of(id)?;
+        self.shutdown_sock(sock)
+    }
+
+    fn close(&mut self, id: ChannelId) {
+        if let Ok(sock) = self.of(id) {
+            self.close_sock(sock);
+        }
+    }
+
+    fn bind(&mut self, id: ChannelId, addr: &Addr, _options: &SocketOptions) -> io::Result<Addr> {
+        let (sock, local) = self.bind_as(Owner::Channel(id), addr)?;
+        self.wake(
+            sock,
+            Readiness {
+                readable: false,
+                writable: true,
+            },
+        );
+        Ok(local)
+    }
+
+    fn recv_from(&mut self, id: ChannelId) -> io::Result<(Bytes, Addr)> {
+        self.stats.reads += 1;
+        let sock = self.of(id)?;
+        self.recv_datagram(sock)
+    }
+
+    fn send_to(&mut self, id: ChannelId, data: &[u8], to: &Addr) -> io::Result<usize> {
+        self.stats.writes += 1;
+        let sock = self.of(id)?;
+        let from = self
+            .sock(sock)
+            .map(|s| s.local.clone())
+            .ok_or(io::ErrorKind::NotConnected)?;
+        self.send_datagram(&from, data, to)
+    }
+}
