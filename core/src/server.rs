@@ -17,7 +17,7 @@ pub enum ServerEvent {
     /// A connection was accepted as this stream channel (`on_accept`).
     Accepted(ChannelId),
     /// Accepting failed for want of descriptors or memory; the server pauses accepting and
-    /// retries after a backoff (`on_error`).
+    /// retries after a backoff (`on_error`, once until an accept succeeds again).
     Error(Error),
     /// The server is closed (`on_close`); nothing follows.
     Closed,
@@ -39,6 +39,8 @@ pub struct Server {
     paused_until: Option<Instant>,
     /// The next backoff; reset by a successful accept.
     backoff: Duration,
+    /// Accepting failed for want of resources, and has not succeeded since.
+    exhausted: bool,
 }
 
 impl Server {
@@ -55,6 +57,7 @@ impl Server {
             events: VecDeque::from([ServerEvent::Listening]),
             paused_until: None,
             backoff: Self::MIN_BACKOFF,
+            exhausted: false,
         }
     }
 
@@ -64,6 +67,7 @@ impl Server {
             return;
         }
         self.backoff = Self::MIN_BACKOFF;
+        self.exhausted = false;
         self.connections.insert(conn);
         self.events.push_back(ServerEvent::Accepted(conn));
     }
@@ -73,7 +77,8 @@ impl Server {
         if !is_resource_exhaustion(&err) {
             return true;
         }
-        if self.paused_until.is_none() {
+        if !self.exhausted {
+            self.exhausted = true;
             self.events.push_back(ServerEvent::Error(Error::Io(err)));
         }
         self.paused_until = Some(now + self.backoff);
@@ -166,8 +171,8 @@ mod tests {
         let events: Vec<_> = std::iter::from_fn(|| server.poll_event()).collect();
         assert_eq!(
             events.len(),
-            3,
-            "listening, then one error per pause: {events:?}"
+            2,
+            "listening, then one error until accepting works again: {events:?}"
         );
     }
 

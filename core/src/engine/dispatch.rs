@@ -157,6 +157,7 @@ pub(crate) fn call(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId, mut ca
             panic::resume_unwind(payload);
         }
         let error = Error::Panic(panic_message(&*payload));
+        cx.engine.core.record(id, "on_error");
         let _ = panic::catch_unwind(AssertUnwindSafe(|| handler.on_error(&mut cx, &error)));
         cx.close_now();
     }

@@ -177,13 +177,19 @@ impl Network {
         self.io.now
     }
 
+    /// Runs exactly one turn of the engine at the current virtual time.
+    pub fn turn(&mut self) {
+        self.deliver_wakeups();
+        let now = self.io.now;
+        self.engine.turn(&mut self.io, now);
+        self.collect_peer_input();
+    }
+
     /// Turns the engine until nothing is left to do at the current virtual time.
     pub fn run(&mut self) {
         for _ in 0..MAX_TURNS {
-            self.deliver_wakeups();
+            self.turn();
             let now = self.io.now;
-            self.engine.turn(&mut self.io, now);
-            self.collect_peer_input();
             let busy = !self.io.wakeups.is_empty()
                 || self.engine.poll_timeout().is_some_and(|at| at <= now);
             if !busy {
