@@ -178,8 +178,7 @@ fn a_panic_closes_only_its_channel_after_on_error() {
     let trace = net.take_trace();
     let doomed_id = trace
         .iter()
-        .filter(|e| e.callback == "on_connect")
-        .next()
+        .find(|e| e.callback == "on_connect")
         .unwrap()
         .channel;
     net.send(doomed, "boom");
