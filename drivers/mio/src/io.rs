@@ -1,0 +1,433 @@
+//! The engine's socket calls over mio sockets: the translation layer and nothing more.
+
+use std::io::{self, IoSlice, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use mio::net::{TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream};
+use mio::{Interest, Registry, Token, Waker};
+use pants_core::{Addr, ChannelId, Endpoints, FileRange, Io, Readiness, SocketOptions};
+
+use crate::resolver::Resolver;
+use crate::sockets;
+
+/// Bytes asked of the kernel per read, at most.
+const READ_SIZE: usize = 64 * 1024;
+/// Below this much spare room, the shared read buffer is renewed before a read.
+const MIN_READ: usize = 4 * 1024;
+/// Room for one whole datagram (the default Unix datagram maximum; UDP carries 65,507).
+const DATAGRAM_SIZE: usize = 212_992;
+
+enum Socket {
+    TcpListener {
+        listener: TcpListener,
+        nodelay: bool,
+    },
+    UnixListener {
+        listener: UnixListener,
+        path: Option<PathBuf>,
+    },
+    Tcp(TcpStream),
+    Unix(UnixStream),
+    Udp(UdpSocket),
+    UnixDatagram {
+        socket: UnixDatagram,
+        path: Option<PathBuf>,
+    },
+    /// Waiting for the resolver before connecting.
+    Resolving(SocketOptions),
+    /// A connect that failed before it started; `connect_result` reports it.
+    Failed(Option<io::Error>),
+}
+
+pub(crate) struct MioIo {
+    registry: Registry,
+    sockets: Vec<Option<(ChannelId, Socket)>>,
+    read_buf: BytesMut,
+    datagram_buf: Vec<u8>,
+    resolver: Resolver,
+}
+
+impl MioIo {
+    pub(crate) fn new(registry: Registry, waker: Arc<Waker>) -> Self {
+        Self {
+            registry,
+            sockets: Vec::new(),
+            read_buf: BytesMut::new(),
+            datagram_buf: Vec::new(),
+            resolver: Resolver::new(waker),
+        }
+    }
+
+    /// Starts the connects whose host names were resolved; returns the channels whose connect
+    /// failed at once, which the driver reports as writable so the engine asks for the result.
+    pub(crate) fn handle_resolved(&mut self) -> Vec<(ChannelId, Readiness)> {
+        let mut failed = Vec::new();
+        for (id, answer) in self.resolver.take_answers() {
+            let Some(Socket::Resolving(options)) = self.get(id) else {
+                continue;
+            };
+            let options = options.clone();
+            let outcome = answer.and_then(|addr| sockets::tcp_connect(addr, &options));
+            match outcome {
+                Ok(stream) => {
+                    if let Err(err) = self.insert(id, Socket::Tcp(stream)) {
+                        self.set(id, Socket::Failed(Some(err)));
+                        failed.push((
+                            id,
+                            Readiness {
+                                readable: false,
+                                writable: true,
+                            },
+                        ));
+                    }
+                }
+                Err(err) => {
+                    self.set(id, Socket::Failed(Some(err)));
+                    failed.push((
+                        id,
+                        Readiness {
+                            readable: false,
+                            writable: true,
+                        },
+                    ));
+                }
+            }
+        }
+        failed
+    }
+
+    fn get(&mut self, id: ChannelId) -> Option<&mut Socket> {
+        match self.sockets.get_mut(slot(id))? {
+            Some((owner, socket)) if *owner == id => Some(socket),
+            _ => None,
+        }
+    }
+
+    fn socket(&mut self, id: ChannelId) -> io::Result<&mut Socket> {
+        self.get(id).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotConnected, "no socket for this channel")
+        })
+    }
+
+    fn set(&mut self, id: ChannelId, socket: Socket) {
+        let index = slot(id);
+        if self.sockets.len() <= index {
+            self.sockets.resize_with(index + 1, || None);
+        }
+        self.sockets[index] = Some((id, socket));
+    }
+
+    /// Registers `socket` under the channel's id (edge-triggered) and keeps it.
+    fn insert(&mut self, id: ChannelId, mut socket: Socket) -> io::Result<()> {
+        let token = Token(id.to_bits() as usize);
+        let both = Interest::READABLE | Interest::WRITABLE;
+        match &mut socket {
+            Socket::TcpListener { listener, .. } => {
+                self.registry
+                    .register(listener, token, Interest::READABLE)?
+            }
+            Socket::UnixListener { listener, .. } => {
+                self.registry
+                    .register(listener, token, Interest::READABLE)?
+            }
+            Socket::Tcp(stream) => self.registry.register(stream, token, both)?,
+            Socket::Unix(stream) => self.registry.register(stream, token, both)?,
+            Socket::Udp(socket) => self.registry.register(socket, token, both)?,
+            Socket::UnixDatagram { socket, .. } => self.registry.register(socket, token, both)?,
+            Socket::Resolving(_) | Socket::Failed(_) => {}
+        }
+        self.set(id, socket);
+        Ok(())
+    }
+}
+
+fn slot(id: ChannelId) -> usize {
+    // The low half of the bits is the slot index.
+    (id.to_bits() & u64::from(u32::MAX)) as usize
+}
+
+fn ip_of(addr: &Addr) -> io::Result<SocketAddr> {
+    match addr {
+        Addr::Ip(addr) => Ok(*addr),
+        // Binding to a host name (rare: "localhost:0") resolves on the spot.
+        Addr::Host { host, port } => {
+            (host.as_str(), *port)
+                .to_socket_addrs()?
+                .next()
+                .ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::NotFound, format!("no address for {host}"))
+                })
+        }
+        _ => Err(io::ErrorKind::InvalidInput.into()),
+    }
+}
+
+fn unsupported() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "not possible on this kind of socket",
+    )
+}
+
+/// Reads what the socket has into the shared buffer and splits it off, without copying.
+fn read_shared(buf: &mut BytesMut, fd: impl AsFd) -> io::Result<Bytes> {
+    if buf.capacity() - buf.len() < MIN_READ {
+        buf.reserve(READ_SIZE);
+    }
+    let spare = buf.spare_capacity_mut();
+    let room = spare.len().min(READ_SIZE);
+    let (filled, _) = rustix::io::read(fd, &mut spare[..room])?;
+    let n = filled.len();
+    // SAFETY: `read` initialised the first `n` bytes of the spare capacity.
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(buf.split().freeze())
+}
+
+impl Io for MioIo {
+    fn listen(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<Addr> {
+        let (socket, local) = if addr.is_unix() {
+            let (listener, path) = sockets::unix_listener(addr)?;
+            let local = sockets::from_unix(&listener.local_addr()?);
+            (Socket::UnixListener { listener, path }, local)
+        } else {
+            let listener = sockets::tcp_listener(ip_of(addr)?, options)?;
+            let local = Addr::Ip(listener.local_addr()?);
+            (
+                Socket::TcpListener {
+                    listener,
+                    nodelay: options.nodelay,
+                },
+                local,
+            )
+        };
+        self.insert(id, socket)?;
+        Ok(local)
+    }
+
+    fn accept(&mut self, server: ChannelId, conn: ChannelId) -> io::Result<Endpoints> {
+        let (socket, endpoints) = match self.socket(server)? {
+            Socket::TcpListener { listener, nodelay } => {
+                let (stream, peer) = listener.accept()?;
+                stream.set_nodelay(*nodelay)?;
+                let local = Addr::Ip(stream.local_addr()?);
+                (
+                    Socket::Tcp(stream),
+                    Endpoints {
+                        local,
+                        peer: Addr::Ip(peer),
+                    },
+                )
+            }
+            Socket::UnixListener { listener, .. } => {
+                let (stream, peer) = listener.accept()?;
+                let local = sockets::from_unix(&stream.local_addr()?);
+                (
+                    Socket::Unix(stream),
+                    Endpoints {
+                        local,
+                        peer: sockets::from_unix(&peer),
+                    },
+                )
+            }
+            _ => return Err(unsupported()),
+        };
+        self.insert(conn, socket)?;
+        Ok(endpoints)
+    }
+
+    fn connect(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<()> {
+        let socket = match addr {
+            Addr::Ip(ip) => Socket::Tcp(sockets::tcp_connect(*ip, options)?),
+            Addr::Unix(_) | Addr::Abstract(_) => Socket::Unix(sockets::unix_connect(addr)?),
+            Addr::Host { host, port } => {
+                self.resolver.resolve(id, host, *port)?;
+                Socket::Resolving(options.clone())
+            }
+        };
+        self.insert(id, socket)
+    }
+
+    fn connect_result(&mut self, id: ChannelId) -> io::Result<Option<Endpoints>> {
+        let (local, peer) = match self.socket(id)? {
+            Socket::Tcp(stream) => {
+                if let Some(err) = stream.take_error()? {
+                    return Err(err);
+                }
+                match stream.peer_addr() {
+                    Ok(peer) => (Addr::Ip(stream.local_addr()?), Addr::Ip(peer)),
+                    Err(err) if err.kind() == io::ErrorKind::NotConnected => return Ok(None),
+                    Err(err) => return Err(err),
+                }
+            }
+            Socket::Unix(stream) => {
+                if let Some(err) = stream.take_error()? {
+                    return Err(err);
+                }
+                match stream.peer_addr() {
+                    Ok(peer) => (
+                        sockets::from_unix(&stream.local_addr()?),
+                        sockets::from_unix(&peer),
+                    ),
+                    Err(err) if err.kind() == io::ErrorKind::NotConnected => return Ok(None),
+                    Err(err) => return Err(err),
+                }
+            }
+            Socket::Resolving(_) => return Ok(None),
+            Socket::Failed(err) => {
+                return Err(err
+                    .take()
+                    .unwrap_or_else(|| io::ErrorKind::NotConnected.into()));
+            }
+            _ => return Err(unsupported()),
+        };
+        Ok(Some(Endpoints { local, peer }))
+    }
+
+    fn read(&mut self, id: ChannelId) -> io::Result<Bytes> {
+        let index = slot(id);
+        let buf = &mut self.read_buf;
+        match self.sockets.get(index) {
+            Some(Some((owner, Socket::Tcp(stream)))) if *owner == id => read_shared(buf, stream),
+            Some(Some((owner, Socket::Unix(stream)))) if *owner == id => read_shared(buf, stream),
+            _ => Err(unsupported()),
+        }
+    }
+
+    fn write(&mut self, id: ChannelId, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self.socket(id)? {
+            Socket::Tcp(stream) => stream.write_vectored(slices),
+            Socket::Unix(stream) => stream.write_vectored(slices),
+            _ => Err(unsupported()),
+        }
+    }
+
+    fn send_file(&mut self, id: ChannelId, range: &FileRange) -> io::Result<usize> {
+        let count = usize::try_from(range.len())
+            .unwrap_or(usize::MAX)
+            .min(1 << 30);
+        let result = match self.socket(id)? {
+            Socket::Tcp(stream) => send_file(stream, range, count),
+            Socket::Unix(stream) => send_file(stream, range, count),
+            _ => return Err(unsupported()),
+        };
+        match result {
+            Ok(0) => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file ended before the range queued for it",
+            )),
+            result => result,
+        }
+    }
+
+    fn shutdown(&mut self, id: ChannelId) -> io::Result<()> {
+        match self.socket(id)? {
+            Socket::Tcp(stream) => stream.shutdown(std::net::Shutdown::Write),
+            Socket::Unix(stream) => stream.shutdown(std::net::Shutdown::Write),
+            _ => Err(unsupported()),
+        }
+    }
+
+    fn close(&mut self, id: ChannelId) {
+        let index = slot(id);
+        let Some(Some((owner, _))) = self.sockets.get(index) else {
+            return;
+        };
+        if *owner != id {
+            return;
+        }
+        let Some((_, socket)) = self.sockets[index].take() else {
+            return;
+        };
+        // Deregistering can only fail for a socket that was never registered.
+        let path = match socket {
+            Socket::TcpListener { mut listener, .. } => {
+                self.registry.deregister(&mut listener).map(|_| None)
+            }
+            Socket::UnixListener { mut listener, path } => {
+                self.registry.deregister(&mut listener).map(|_| path)
+            }
+            Socket::Tcp(mut stream) => self.registry.deregister(&mut stream).map(|_| None),
+            Socket::Unix(mut stream) => self.registry.deregister(&mut stream).map(|_| None),
+            Socket::Udp(mut socket) => self.registry.deregister(&mut socket).map(|_| None),
+            Socket::UnixDatagram { mut socket, path } => {
+                self.registry.deregister(&mut socket).map(|_| path)
+            }
+            Socket::Resolving(_) | Socket::Failed(_) => Ok(None),
+        };
+        if let Ok(Some(path)) = path {
+            // The listener's own socket file goes with it.
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    fn bind(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<Addr> {
+        let (socket, local) = if addr.is_unix() {
+            let (socket, path) = sockets::unix_datagram(addr)?;
+            let local = sockets::from_unix(&socket.local_addr()?);
+            (Socket::UnixDatagram { socket, path }, local)
+        } else {
+            let socket = sockets::udp_socket(ip_of(addr)?, options)?;
+            let local = Addr::Ip(socket.local_addr()?);
+            (Socket::Udp(socket), local)
+        };
+        self.insert(id, socket)?;
+        Ok(local)
+    }
+
+    fn recv_from(&mut self, id: ChannelId) -> io::Result<(Bytes, Addr)> {
+        if self.datagram_buf.is_empty() {
+            self.datagram_buf = vec![0; DATAGRAM_SIZE];
+        }
+        let index = slot(id);
+        let buf = &mut self.datagram_buf;
+        let (n, from) = match self.sockets.get(index) {
+            Some(Some((owner, Socket::Udp(socket)))) if *owner == id => {
+                socket.recv_from(buf).map(|(n, from)| (n, Addr::Ip(from)))?
+            }
+            Some(Some((owner, Socket::UnixDatagram { socket, .. }))) if *owner == id => socket
+                .recv_from(buf)
+                .map(|(n, from)| (n, sockets::from_unix(&from)))?,
+            _ => return Err(unsupported()),
+        };
+        Ok((Bytes::copy_from_slice(&buf[..n]), from))
+    }
+
+    fn send_to(&mut self, id: ChannelId, data: &[u8], to: &Addr) -> io::Result<usize> {
+        match (self.socket(id)?, to) {
+            (Socket::Udp(socket), Addr::Ip(to)) => socket.send_to(data, *to),
+            (Socket::UnixDatagram { socket, .. }, Addr::Unix(path)) => socket.send_to(data, path),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("cannot send a datagram to {to} from this socket"),
+            )),
+        }
+    }
+}
+
+/// Sends from a file with `sendfile` where the OS has it, and by reading otherwise.
+fn send_file<S: AsFd + Write>(
+    stream: &mut S,
+    range: &FileRange,
+    count: usize,
+) -> io::Result<usize> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut offset = range.offset();
+        match rustix::fs::sendfile(&*stream, range.file(), Some(&mut offset), count) {
+            Ok(n) => return Ok(n),
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {} // not for this file
+            Err(err) => return Err(err.into()),
+        }
+    }
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0; count.min(READ_SIZE)];
+    let n = range.file().read_at(&mut buf, range.offset())?;
+    if n == 0 {
+        return Ok(0);
+    }
+    stream.write(&buf[..n])
+}
