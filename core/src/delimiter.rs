@@ -24,8 +24,9 @@ use crate::regex_delimiter::RegexDelimiter;
 /// that switches delimiters often (a header line, then a body by count) keeps one and clones it.
 /// Counts never allocate.
 ///
-/// Anything that converts into a delimiter can be given where one is set, and invalid values are
-/// refused there with a [`DelimiterError`]:
+/// Anything that converts into a delimiter can be given where one is set (a string, bytes, a
+/// count, a [`LengthPrefix`], or `&delimiter` for one kept by the handler), and invalid values
+/// are refused there with a [`DelimiterError`]:
 ///
 /// ```
 /// use pants_core::ReadDelimiter;
@@ -169,6 +170,15 @@ impl fmt::Debug for ReadDelimiter {
     }
 }
 
+/// A delimiter the handler keeps is set by reference: the clone shares its compiled searcher.
+impl TryFrom<&ReadDelimiter> for ReadDelimiter {
+    type Error = DelimiterError;
+
+    fn try_from(delimiter: &ReadDelimiter) -> Result<Self, DelimiterError> {
+        Ok(delimiter.clone())
+    }
+}
+
 impl TryFrom<&[u8]> for ReadDelimiter {
     type Error = DelimiterError;
 
@@ -250,6 +260,16 @@ mod tests {
         assert!(ReadDelimiter::default().is_none());
         let prefix = ReadDelimiter::try_from(LengthPrefix::new(2)).unwrap();
         assert_eq!(prefix.as_length_prefix(), Some(&LengthPrefix::new(2)));
+    }
+
+    #[test]
+    fn a_kept_delimiter_converts_by_reference_sharing_its_searcher() {
+        let line = ReadDelimiter::bytes(b"\n").unwrap();
+        let again = ReadDelimiter::try_from(&line).unwrap();
+        let (Kind::Bytes(a), Kind::Bytes(b)) = (&line.kind, &again.kind) else {
+            panic!()
+        };
+        assert!(Arc::ptr_eq(a, b));
     }
 
     #[test]
