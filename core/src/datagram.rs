@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::addr::Addr;
-use crate::delimiter::ReadDelimiter;
+use crate::delimiter::{IntoReadDelimiter, ReadDelimiter};
 use crate::error::{
     DelimiterError, Direction, Error, FrameError, OverflowError, TruncatedFrame, WriteError,
 };
@@ -186,9 +186,9 @@ impl Datagram {
     /// Sets the read delimiter for every sender's buffered bytes and what follows.
     pub fn set_read_delimiter<D>(&mut self, delimiter: D) -> Result<(), DelimiterError>
     where
-        D: TryInto<ReadDelimiter, Error = DelimiterError>,
+        D: IntoReadDelimiter,
     {
-        let delimiter = delimiter.try_into()?;
+        let delimiter = delimiter.into_read_delimiter()?;
         Framer::new(self.config.read_limits).set_delimiter(delimiter.clone())?;
         for (framer, _) in self.senders.values_mut() {
             framer.set_delimiter(delimiter.clone())?;
@@ -255,6 +255,10 @@ impl Datagram {
             return None;
         }
         loop {
+            // Buffering a datagram may have evicted a sender, which queues an event.
+            if let Some(event) = self.events.pop_front() {
+                return Some(event);
+            }
             if let Some(event) = self.next_frame_of_current() {
                 return Some(event);
             }

@@ -170,6 +170,25 @@ impl fmt::Debug for ReadDelimiter {
     }
 }
 
+/// What can be set as a read delimiter: a [`ReadDelimiter`] (by value or by reference), or
+/// anything that converts into one (`"\r\n"`, `b"\n"`, a count, a [`LengthPrefix`]).
+pub trait IntoReadDelimiter {
+    /// The delimiter, or why this value is not one.
+    fn into_read_delimiter(self) -> Result<ReadDelimiter, DelimiterError>;
+}
+
+impl<T: TryInto<ReadDelimiter, Error = DelimiterError>> IntoReadDelimiter for T {
+    fn into_read_delimiter(self) -> Result<ReadDelimiter, DelimiterError> {
+        self.try_into()
+    }
+}
+
+impl IntoReadDelimiter for ReadDelimiter {
+    fn into_read_delimiter(self) -> Result<ReadDelimiter, DelimiterError> {
+        Ok(self)
+    }
+}
+
 /// A delimiter the handler keeps is set by reference: the clone shares its compiled searcher.
 impl TryFrom<&ReadDelimiter> for ReadDelimiter {
     type Error = DelimiterError;

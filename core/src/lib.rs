@@ -127,7 +127,7 @@ mod write_queue;
 
 pub use addr::{Addr, AddrParseError};
 pub use datagram::{Datagram, DatagramConfig, DatagramEvent};
-pub use delimiter::ReadDelimiter;
+pub use delimiter::{IntoReadDelimiter, ReadDelimiter};
 pub use engine::{
     Bind, ChannelMut, Connect, Context, Engine, EngineConfig, EngineContext, IntoAddr, Listen,
     TraceEntry,

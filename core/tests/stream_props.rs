@@ -1357,8 +1357,8 @@ enum Phase {
 
 /// The timers as the docs describe them: the connect timeout counts from the start, each idle
 /// timeout from the last bytes received / drained to the socket / either (once, then re-armed
-/// by that activity; the read one not while paused), the linger from the queue's last progress
-/// while flushing and from the shutdown after.
+/// by that activity; the read one not while paused, and from the resume after a pause), the
+/// linger from the close or the queue's last progress since, and from the shutdown after.
 struct TimerModel {
     config: StreamConfig,
     phase: Phase,
@@ -1511,12 +1511,18 @@ fn run_timers(case: &Timers) {
             }
             TimerOp::Resume => {
                 driver.command(&Cmd::Resume);
+                if model.paused {
+                    // Read idle counts from the resume, not from before the pause.
+                    model.last_read = driver.now;
+                }
                 model.paused = false;
             }
             TimerOp::Close => {
                 if model.phase == Phase::Open {
                     driver.command(&Cmd::Close);
                     model.phase = Phase::Closing;
+                    // The linger counts the queue's progress from the close.
+                    model.last_write = driver.now;
                 }
             }
         }
@@ -1583,13 +1589,12 @@ proptest! {
     }
 }
 
-// ---- Known core bugs -----------------------------------------------------------------------
+// ---- Regressions: core bugs these properties found -------------------------------------------
 
 /// `wants_read()` stays true while closing even when reading is paused ("lingering reads to
-/// see the peer's EOF"), but `handle_data` then fails its debug assertion "read while
-/// wants_read() was false": a driver that follows the drive order panics.
+/// see the peer's EOF"). Was: `handle_data` then failed its debug assertion "read while
+/// wants_read() was false", so a driver that followed the drive order panicked.
 #[test]
-#[ignore = "bug: a paused stream wants to read while closing, and handle_data then panics"]
 fn reading_while_closing_after_pause_reading() {
     let now = Instant::now();
     let mut stream = Stream::accepted(StreamConfig::default(), now);
@@ -1605,11 +1610,10 @@ fn reading_while_closing_after_pause_reading() {
 
 /// After the peer's EOF a (not half-open) stream flushes its queue and closes; the lifecycle
 /// on the crate page sends it to "[closing: flush queue]", which the linger bounds ("while
-/// closing: how long the queue may make no progress"). But the stream stays `Open` while it
-/// flushes and `poll_timeout()` is `None`: a peer that shuts down its side and stops reading
-/// keeps the channel open forever.
+/// closing: how long the queue may make no progress"). Was: `poll_timeout()` stayed `None`
+/// while it flushed, so a peer that shut down its side and stopped reading kept the channel
+/// open forever.
 #[test]
-#[ignore = "bug: flushing after the peer's EOF has no linger deadline"]
 fn flushing_after_peer_eof_gives_up_after_the_linger_time() {
     let now = Instant::now();
     let mut stream = Stream::accepted(StreamConfig::default(), now);

@@ -13,7 +13,7 @@ use super::timers::{Schedule, Target};
 use super::{Addrs, Channel, EngineCore, ServerChannel};
 use crate::addr::Addr;
 use crate::datagram::Datagram;
-use crate::delimiter::ReadDelimiter;
+use crate::delimiter::{IntoReadDelimiter, ReadDelimiter};
 use crate::error::{ConnectError, DelimiterError, WriteError};
 use crate::handler::Handler;
 use crate::id::{ChannelId, TimerId};
@@ -287,7 +287,7 @@ impl Context<'_> {
     /// Sets how incoming bytes are cut into frames; applies at once to what is buffered.
     pub fn set_read_delimiter<D>(&mut self, delimiter: D) -> Result<(), DelimiterError>
     where
-        D: TryInto<ReadDelimiter, Error = DelimiterError>,
+        D: IntoReadDelimiter,
     {
         self.this().set_read_delimiter(delimiter)
     }
@@ -423,12 +423,12 @@ impl ChannelMut<'_> {
     /// Sets the read delimiter of a stream or datagram channel.
     pub fn set_read_delimiter<D>(&mut self, delimiter: D) -> Result<(), DelimiterError>
     where
-        D: TryInto<ReadDelimiter, Error = DelimiterError>,
+        D: IntoReadDelimiter,
     {
         let result = match self.channel() {
             Some(Channel::Stream(stream)) => stream.set_read_delimiter(delimiter),
             Some(Channel::Datagram(datagram)) => datagram.set_read_delimiter(delimiter),
-            _ => delimiter.try_into().map(drop),
+            _ => delimiter.into_read_delimiter().map(drop),
         };
         self.core.touch(self.id);
         result

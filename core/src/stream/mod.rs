@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 pub use config::{OverflowPolicy, StreamConfig};
 
-use crate::delimiter::ReadDelimiter;
+use crate::delimiter::{IntoReadDelimiter, ReadDelimiter};
 use crate::error::{ConnectError, DelimiterError, Error, FrameError, TruncatedFrame, WriteError};
 use crate::event::{Action, Event, Idle};
 use crate::framer::{Framer, ReadLimits};
@@ -62,7 +62,11 @@ pub struct Stream {
     config: Arc<StreamConfig>,
     /// The latest time given with an input.
     now: Instant,
+    /// When bytes last arrived (or reading resumed, or the stream opened): read idle counts
+    /// from here.
     last_read: Instant,
+    /// When the socket last took bytes (or the stream was made, connected, or began closing):
+    /// write idle, the connect timeout and the linger count from here.
     last_write: Instant,
 }
 
@@ -133,7 +137,7 @@ impl Stream {
         self.observe(now);
         self.connect_done();
         debug_assert!(
-            !self.read_paused,
+            !(self.phase == Phase::Open && self.read_paused),
             "drive order: read while wants_read() was false"
         );
         self.last_read = now;
@@ -190,6 +194,7 @@ impl Stream {
                     self.fail(Event::ConnectFailed(ConnectError::TimedOut));
                 }
             }
+            Phase::Open if self.closes_after_eof() && self.linger_due(now) => self.finish(),
             Phase::Open => {
                 for kind in Idle::ALL {
                     if self
@@ -202,10 +207,7 @@ impl Stream {
                 }
             }
             Phase::Closing | Phase::Lingering => {
-                if self
-                    .linger_deadline()
-                    .is_some_and(|deadline| now >= deadline)
-                {
+                if self.linger_due(now) {
                     self.finish();
                 }
             }
@@ -247,6 +249,8 @@ impl Stream {
             Phase::Open => {
                 self.phase = Phase::Closing;
                 self.framer.clear();
+                // The linger counts the queue's progress from now on.
+                self.last_write = self.now;
             }
             _ => {}
         }
@@ -261,9 +265,9 @@ impl Stream {
     /// buffered, also between two frames of one read. Invalid delimiters are refused.
     pub fn set_read_delimiter<D>(&mut self, delimiter: D) -> Result<(), DelimiterError>
     where
-        D: TryInto<ReadDelimiter, Error = DelimiterError>,
+        D: IntoReadDelimiter,
     {
-        self.framer.set_delimiter(delimiter.try_into()?)
+        self.framer.set_delimiter(delimiter.into_read_delimiter()?)
     }
 
     /// Sets the read limits for the following frames.
@@ -283,9 +287,12 @@ impl Stream {
         self.framer.settle();
     }
 
-    /// Delivers frames and reads again. Idempotent.
+    /// Delivers frames and reads again. Idempotent. The read idle timeout counts from here.
     pub fn resume_reading(&mut self) {
-        self.read_paused = false;
+        if self.read_paused {
+            self.read_paused = false;
+            self.last_read = self.now;
+        }
     }
 
     // ---- Outputs ----------------------------------------------------------------------------
@@ -323,16 +330,21 @@ impl Stream {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.phase {
             Phase::Connecting { .. } => self.connect_deadline(),
-            Phase::Open => Idle::ALL
-                .into_iter()
-                .filter_map(|kind| self.idle_deadline(kind))
-                .min(),
-            Phase::Closing | Phase::Lingering => self.linger_deadline(),
+            Phase::Open => {
+                // After the peer's EOF the stream is flushing to close: the linger bounds it.
+                let linger = self.closes_after_eof().then(|| self.linger_deadline());
+                let idle = Idle::ALL
+                    .into_iter()
+                    .filter_map(|kind| self.idle_deadline(kind));
+                idle.chain(linger).min()
+            }
+            Phase::Closing | Phase::Lingering => Some(self.linger_deadline()),
             Phase::Closed => None,
         }
     }
 
-    /// Whether the driver should read from the socket now.
+    /// Whether the driver should read from the socket now (never while connecting: the driver
+    /// completes the connect first; should data come anyway, it counts as connected).
     pub fn wants_read(&self) -> bool {
         match self.phase {
             Phase::Open => !self.read_paused && !self.peer_eof,
@@ -440,6 +452,10 @@ impl Stream {
             return None;
         }
         self.eof_delivered = true;
+        if !self.config.half_open {
+            // Flushing to close starts now; the linger bounds it.
+            self.last_write = self.now;
+        }
         match self.framer.take_partial() {
             Some(bytes) => {
                 self.push_event(Event::Eof);
@@ -485,8 +501,12 @@ impl Stream {
     }
 
     /// While closing: the queue's last progress (or the shutdown) plus the linger time.
-    fn linger_deadline(&self) -> Option<Instant> {
-        Some(self.last_write + self.config.linger)
+    fn linger_deadline(&self) -> Instant {
+        self.last_write + self.config.linger
+    }
+
+    fn linger_due(&self, now: Instant) -> bool {
+        now >= self.linger_deadline()
     }
 
     fn idle_deadline(&self, kind: Idle) -> Option<Instant> {
