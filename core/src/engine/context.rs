@@ -13,7 +13,7 @@ use super::timers::{Schedule, Target};
 use super::{Addrs, Channel, EngineCore, ServerChannel};
 use crate::addr::Addr;
 use crate::datagram::Datagram;
-use crate::delimiter::{IntoReadDelimiter, ReadDelimiter};
+use crate::delimiter::IntoReadDelimiter;
 use crate::error::{ConnectError, DelimiterError, WriteError};
 use crate::handler::Handler;
 use crate::id::{ChannelId, TimerId};
