@@ -1,0 +1,330 @@
+//! A small Redis-compatible server: RESP2, inline and multibulk requests, one shared key space.
+//!
+//! Commands: `PING [msg]`, `ECHO msg`, `SET key value`, `GET key`, `DEL key...`,
+//! `EXISTS key...`, `INCR key`, `DBSIZE`, `FLUSHALL [ASYNC|SYNC]`, `QUIT`, and of `CONFIG`
+//! just `CONFIG GET name...` for the names `redis-benchmark` asks about (`save` and
+//! `appendonly`, answered as a Redis without persistence does: `""` and `"no"`). Anything else
+//! gets Redis's own `-ERR unknown command '...', with args beginning with: ...`. `SET` takes no
+//! options (`EX`, `NX`, ... answer `-ERR syntax error`).
+//!
+//! # Framing: the read delimiter does it
+//!
+//! As Pants' HTTP server reads a header line and then a body by count, a connection here
+//! switches its read delimiter between two kinds and never parses a partial frame itself:
+//!
+//! ```text
+//!           line "\n"                      line "\n"                  count(n + 2)
+//!  [Command] --------> "*3" ----> [BulkLength] --------> "$5" ----> [BulkBody] -----> "hello\r\n"
+//!      ^  \                          ^                                  |
+//!      |   `--> "PING" (inline):     `---- more arguments to come ------+
+//!      |        run it                                                  |
+//!      `------------------- last argument: run the command -------------'
+//! ```
+//!
+//! Lines end at `\n` and an optional `\r` before it is stripped: Redis accepts a bare `\n`
+//! after an inline command (as `nc` sends), and is lenient about it here for the multibulk
+//! header lines too. The line delimiter is built once per server and cloned, so switching back
+//! to it after each bulk body allocates nothing.
+//!
+//! # Limits
+//!
+//! Everything the peer controls is bounded:
+//!
+//! | what | bound | when over |
+//! |---|---|---|
+//! | a line (inline command, `*n`, `$n`) | the stream's read limit (64 KiB by default, as Redis' 64 KiB inline limit) | `-ERR Protocol error: too big inline request` (or `... bulk count string`), close |
+//! | the multibulk count | 1024 * 1024, as Redis | `-ERR Protocol error: invalid multibulk length`, close |
+//! | a bulk length | the stream's hard read limit (8 MiB by default; Redis allows 512 MB) | `-ERR Protocol error: invalid bulk length`, close |
+//! | the bytes of one command's arguments | [`MAX_COMMAND_BYTES`] | `-ERR Protocol error: command over ... bytes`, close |
+//! | replies queued | the write queue's high-water mark, by pausing reading | (the peer's TCP window fills) |
+//!
+//! The line limits need the error reply to be written from `on_overflow_error`, which the
+//! stream's default overflow policy (close at once) does not allow: listen with
+//! [`stream_config`] (or [`listen`]), whose policy is `Discard`; the handler then replies and
+//! closes itself. Under the default policy the connection is closed without the reply.
+//!
+//! After a protocol error the reply is flushed and the connection closed, as Redis does.
+//! Pipelined commands are answered in order; each reply is one or a few writes, which the
+//! write queue sends together in one vectored write. Values are copied out of the read buffer
+//! when stored, so that a small value never pins a whole read chunk in the key space.
+
+mod commands;
+mod parse;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+
+use bytes::{Bytes, BytesMut};
+use pants_core::{
+    Context, DelimiterError, Direction, Handler, IntoAddr, Listen, OverflowError, OverflowPolicy,
+    ReadDelimiter, StreamConfig,
+};
+
+use commands::{Outcome, Replies};
+
+/// The most arguments one multibulk command may announce (Redis' own bound).
+pub const MAX_MULTIBULK: usize = 1024 * 1024;
+
+/// The most bytes the arguments of one command may hold, counting each argument's bookkeeping
+/// (a `Bytes` handle) as well as its bytes: bounds what a peer can make one connection hold.
+pub const MAX_COMMAND_BYTES: usize = 64 * 1024 * 1024;
+
+/// The key space shared by every connection of one server: cheap to clone (a shared handle).
+///
+/// The engine runs every handler on one thread, so a `Rc<RefCell<...>>` is enough.
+#[derive(Clone, Default)]
+pub struct Db {
+    map: Rc<RefCell<HashMap<Bytes, Bytes>>>,
+}
+
+impl Db {
+    /// An empty key space.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stores `value` at `key`, as `SET` does.
+    pub fn set(&self, key: impl Into<Bytes>, value: impl Into<Bytes>) {
+        self.map.borrow_mut().insert(key.into(), value.into());
+    }
+
+    /// The value at `key`, as `GET` sees it.
+    pub fn get(&self, key: &[u8]) -> Option<Bytes> {
+        self.map.borrow().get(key).cloned()
+    }
+
+    /// How many keys there are (`DBSIZE`).
+    pub fn len(&self) -> usize {
+        self.map.borrow().len()
+    }
+
+    /// True when there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.map.borrow().is_empty()
+    }
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db").field("keys", &self.len()).finish()
+    }
+}
+
+/// A factory of connections sharing `db` and one compiled line delimiter.
+///
+/// ```
+/// use pants_core::testing::Network;
+/// use pants_protocols::resp;
+///
+/// let db = resp::Db::new();
+/// let mut net = Network::new();
+/// net.listen("127.0.0.1:6379", resp::factory(db.clone()))?;
+/// let peer = net.peer_connect("127.0.0.1:6379")?;
+/// net.send(peer, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv1\r\nINCR n\r\n");
+/// net.run();
+/// assert_eq!(net.received(peer), "+OK\r\n:1\r\n");
+/// assert_eq!(db.get(b"k").unwrap(), "v1");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn factory(db: Db) -> impl FnMut() -> Resp + 'static {
+    let line = ReadDelimiter::bytes(b"\n").expect("a one-byte delimiter is valid");
+    move || Resp {
+        db: db.clone(),
+        line: line.clone(),
+        state: State::Command,
+        args: Vec::new(),
+        held: 0,
+        out: BytesMut::new(),
+    }
+}
+
+/// The stream settings this server wants: the defaults, with the overflow policy `Discard`, so
+/// that an overlong line can be answered with an error before the handler closes.
+pub fn stream_config() -> StreamConfig {
+    StreamConfig {
+        overflow: OverflowPolicy::Discard,
+        ..StreamConfig::default()
+    }
+}
+
+/// A server at `addr` on `db`, with [`stream_config`]: give it to `listen_with`.
+pub fn listen(addr: impl IntoAddr, db: Db) -> Listen {
+    Listen::new(addr, factory(db)).stream_config(stream_config())
+}
+
+/// One client's connection to the server. Made by [`factory`].
+pub struct Resp {
+    db: Db,
+    line: ReadDelimiter,
+    state: State,
+    /// The arguments of the multibulk command being read.
+    args: Vec<Bytes>,
+    /// What `args` holds, as counted against [`MAX_COMMAND_BYTES`].
+    held: usize,
+    /// Scratch for small replies; each command's replies leave it as one write.
+    out: BytesMut,
+}
+
+/// What the next frame is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// A command line: a multibulk header `*n`, or an inline command. Line delimiter.
+    Command,
+    /// The `$len` line of the next argument; `left` arguments to read, this one included.
+    BulkLength { left: usize },
+    /// An argument's bytes and their `\r\n`: a count delimiter of `len + 2`.
+    BulkBody { left: usize },
+    /// `QUIT` or a protocol error was answered: the stream is flushing, then closes.
+    Closing,
+}
+
+impl Handler for Resp {
+    fn on_connect(&mut self, cx: &mut Context<'_>) {
+        cx.set_read_delimiter(&self.line)
+            .expect("a byte delimiter fits any read limit");
+    }
+
+    fn on_read(&mut self, cx: &mut Context<'_>, frame: Bytes) {
+        match self.state {
+            State::Command => self.command_line(cx, frame),
+            State::BulkLength { left } => self.bulk_length(cx, &frame, left),
+            State::BulkBody { left } => self.bulk_body(cx, frame, left),
+            State::Closing => {}
+        }
+    }
+
+    fn on_write(&mut self, cx: &mut Context<'_>) {
+        cx.resume_reading();
+    }
+
+    fn on_overflow_error(&mut self, cx: &mut Context<'_>, err: &OverflowError) {
+        match (err.direction(), self.state) {
+            (Direction::Read, State::BulkLength { .. }) => {
+                self.protocol_error(cx, "too big bulk count string");
+            }
+            (Direction::Read, _) => self.protocol_error(cx, "too big inline request"),
+            // A reply was refused: the ones after it must not be sent out of order.
+            (Direction::Write, _) => self.close(cx),
+        }
+    }
+}
+
+impl Resp {
+    fn command_line(&mut self, cx: &mut Context<'_>, frame: Bytes) {
+        let line = strip_cr(&frame);
+        let Some(count) = line.strip_prefix(b"*") else {
+            return self.inline(cx, line);
+        };
+        match parse::integer(count) {
+            Some(n) if n > MAX_MULTIBULK as i64 => {
+                self.protocol_error(cx, "invalid multibulk length")
+            }
+            // `*0` and `*-1` are empty commands: Redis skips them without a reply.
+            Some(n) if n <= 0 => {}
+            Some(n) => {
+                let left = n as usize;
+                self.args = Vec::with_capacity(left.min(16));
+                self.state = State::BulkLength { left };
+            }
+            None => self.protocol_error(cx, "invalid multibulk length"),
+        }
+    }
+
+    fn inline(&mut self, cx: &mut Context<'_>, line: &[u8]) {
+        match parse::split_inline(line) {
+            Ok(args) if args.is_empty() => {}
+            Ok(args) => {
+                let args: Vec<Bytes> = args.into_iter().map(Bytes::from).collect();
+                self.run(cx, &args);
+            }
+            Err(parse::Unbalanced) => self.protocol_error(cx, "unbalanced quotes in request"),
+        }
+    }
+
+    fn bulk_length(&mut self, cx: &mut Context<'_>, frame: &[u8], left: usize) {
+        let line = strip_cr(frame);
+        let Some(len) = line.strip_prefix(b"$") else {
+            // An empty line's first byte was its line ending, which the error shows as a space.
+            let got = frame.first().copied().unwrap_or(b'\n');
+            let message = [&b"expected '$', got '"[..], &[got], b"'"].concat();
+            return self.protocol_error(cx, message);
+        };
+        let Some(len) = parse::integer(len).and_then(|len| usize::try_from(len).ok()) else {
+            return self.protocol_error(cx, "invalid bulk length");
+        };
+        // A count over the stream's hard read limit is refused: that is the bulk length limit.
+        match cx.set_read_delimiter(len.saturating_add(2)) {
+            Ok(()) => {}
+            Err(DelimiterError::OverHardLimit { .. }) => {
+                return self.protocol_error(cx, "invalid bulk length");
+            }
+            Err(err) => unreachable!("a count of at least 2 is valid: {err}"),
+        }
+        if self.held.saturating_add(len + size_of::<Bytes>()) > MAX_COMMAND_BYTES {
+            let message = format!("command over {MAX_COMMAND_BYTES} bytes");
+            return self.protocol_error(cx, message);
+        }
+        self.state = State::BulkBody { left };
+    }
+
+    fn bulk_body(&mut self, cx: &mut Context<'_>, mut body: Bytes, left: usize) {
+        let len = body.len() - 2;
+        if body[len..] != *b"\r\n" {
+            return self.protocol_error(cx, "expected '\\r\\n' after a bulk argument");
+        }
+        body.truncate(len);
+        self.held += len + size_of::<Bytes>();
+        self.args.push(body);
+        cx.set_read_delimiter(&self.line)
+            .expect("a byte delimiter fits any read limit");
+        if left > 1 {
+            self.state = State::BulkLength { left: left - 1 };
+            return;
+        }
+        let args = std::mem::take(&mut self.args);
+        self.held = 0;
+        self.state = State::Command;
+        self.run(cx, &args);
+    }
+
+    /// Runs one complete command and sends its replies as one write (plus large values).
+    fn run(&mut self, cx: &mut Context<'_>, args: &[Bytes]) {
+        let mut replies = Replies::new(cx, &mut self.out);
+        let outcome = commands::execute(&self.db, args, &mut replies);
+        replies.finish();
+        if outcome == Outcome::Close {
+            self.close(cx);
+        }
+    }
+
+    /// Answers `-ERR Protocol error: ...`, then closes after flushing, as Redis does.
+    fn protocol_error(&mut self, cx: &mut Context<'_>, message: impl AsRef<[u8]>) {
+        let mut replies = Replies::new(cx, &mut self.out);
+        replies.error(&[b"Protocol error: ", message.as_ref()].concat());
+        replies.finish();
+        self.close(cx);
+    }
+
+    fn close(&mut self, cx: &mut Context<'_>) {
+        self.state = State::Closing;
+        self.args = Vec::new();
+        self.held = 0;
+        cx.close();
+    }
+}
+
+impl fmt::Debug for Resp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resp")
+            .field("state", &self.state)
+            .field("args", &self.args.len())
+            .field("held", &self.held)
+            .finish()
+    }
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}

@@ -1,0 +1,214 @@
+//! What a RESP server parses by hand: decimal integers as Redis reads them, and the words of
+//! an inline command. Everything else is cut by the read delimiter.
+
+/// A signed decimal integer as Redis' `string2ll` reads it: an optional `-`, then digits with
+/// no leading zero (but `0` itself), no `+`, no spaces, within `i64`.
+pub(super) fn integer(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix(b"-") {
+        Some(digits) => (true, digits),
+        None => (false, text),
+    };
+    match digits {
+        [] => return None,
+        [b'0'] if !negative => return Some(0),
+        [b'0', ..] => return None,
+        _ => {}
+    }
+    // Accumulate as a negative number: i64::MIN has no positive counterpart.
+    let mut value: i64 = 0;
+    for &byte in digits {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_sub(i64::from(byte - b'0'))?;
+    }
+    if negative {
+        Some(value)
+    } else {
+        value.checked_neg()
+    }
+}
+
+/// An inline command's quotes do not close, or a closing quote is followed by something other
+/// than a space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Unbalanced;
+
+/// The words of an inline command, as Redis' `sdssplitargs` splits them: separated by spaces,
+/// with `"double quotes"` (escapes `\n \r \t \b \a \\ \" \xHH`) and `'single quotes'` (escape
+/// `\'`). As in C, a NUL byte ends the line.
+pub(super) fn split_inline(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
+    let line = match line.iter().position(|&b| b == 0) {
+        Some(nul) => &line[..nul],
+        None => line,
+    };
+    let mut words = Vec::new();
+    let mut at = 0;
+    loop {
+        while line.get(at).is_some_and(|b| is_c_space(*b)) {
+            at += 1;
+        }
+        if at == line.len() {
+            return Ok(words);
+        }
+        let (word, next) = match line[at] {
+            b'"' => double_quoted(line, at + 1)?,
+            b'\'' => single_quoted(line, at + 1)?,
+            _ => bare(line, at),
+        };
+        words.push(word);
+        at = next;
+    }
+}
+
+/// A word without quotes, from `at`; it ends at a space, tab, CR or LF (not at `\v` or `\f`,
+/// which only separate words before one starts: Redis' quirk). Quotes inside it are kept.
+fn bare(line: &[u8], mut at: usize) -> (Vec<u8>, usize) {
+    let start = at;
+    while let Some(&byte) = line.get(at) {
+        if matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
+            return (line[start..at].to_vec(), at + 1);
+        }
+        at += 1;
+    }
+    (line[start..].to_vec(), at)
+}
+
+/// The body of a `"..."` word starting after the quote; returns it and where to go on.
+fn double_quoted(line: &[u8], mut at: usize) -> Result<(Vec<u8>, usize), Unbalanced> {
+    let mut word = Vec::new();
+    loop {
+        let &byte = line.get(at).ok_or(Unbalanced)?;
+        match (byte, line.get(at + 1).copied()) {
+            (b'\\', Some(b'x'))
+                if line.get(at + 2).is_some_and(u8::is_ascii_hexdigit)
+                    && line.get(at + 3).is_some_and(u8::is_ascii_hexdigit) =>
+            {
+                word.push(hex(line[at + 2]) * 16 + hex(line[at + 3]));
+                at += 4;
+            }
+            (b'\\', Some(escaped)) => {
+                word.push(match escaped {
+                    b'n' => b'\n',
+                    b'r' => b'\r',
+                    b't' => b'\t',
+                    b'b' => 0x08,
+                    b'a' => 0x07,
+                    other => other,
+                });
+                at += 2;
+            }
+            (b'"', after) => return closed(word, after, at),
+            _ => {
+                word.push(byte);
+                at += 1;
+            }
+        }
+    }
+}
+
+/// The body of a `'...'` word starting after the quote; only `\'` is an escape.
+fn single_quoted(line: &[u8], mut at: usize) -> Result<(Vec<u8>, usize), Unbalanced> {
+    let mut word = Vec::new();
+    loop {
+        let &byte = line.get(at).ok_or(Unbalanced)?;
+        match (byte, line.get(at + 1).copied()) {
+            (b'\\', Some(b'\'')) => {
+                word.push(b'\'');
+                at += 2;
+            }
+            (b'\'', after) => return closed(word, after, at),
+            _ => {
+                word.push(byte);
+                at += 1;
+            }
+        }
+    }
+}
+
+/// A closing quote at `at` must end the line or be followed by a space.
+fn closed(word: Vec<u8>, after: Option<u8>, at: usize) -> Result<(Vec<u8>, usize), Unbalanced> {
+    match after {
+        None => Ok((word, at + 1)),
+        Some(byte) if is_c_space(byte) => Ok((word, at + 2)),
+        Some(_) => Err(Unbalanced),
+    }
+}
+
+/// C's `isspace` in the C locale.
+fn is_c_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+fn hex(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit - b'A' + 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        split_inline(line.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|w| String::from_utf8(w).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn integers_are_read_as_redis_reads_them() {
+        assert_eq!(integer(b"0"), Some(0));
+        assert_eq!(integer(b"-12"), Some(-12));
+        assert_eq!(integer(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(integer(b"-9223372036854775808"), Some(i64::MIN));
+        for bad in [
+            "",
+            "-",
+            "+1",
+            "01",
+            "-0",
+            " 1",
+            "1 ",
+            "9223372036854775808",
+            "1x",
+        ] {
+            assert_eq!(integer(bad.as_bytes()), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn inline_words_split_on_spaces_and_keep_quoted_spaces() {
+        assert_eq!(words("  set  k   v "), ["set", "k", "v"]);
+        assert_eq!(words("set \"a b\" 'c d'"), ["set", "a b", "c d"]);
+        assert_eq!(words("a\tb"), ["a", "b"]);
+        assert!(words(" \t ").is_empty());
+    }
+
+    #[test]
+    fn double_quotes_decode_escapes_and_hex() {
+        assert_eq!(words(r#""\x41\n\\\"" x"#), ["A\n\\\"", "x"]);
+        assert_eq!(
+            words(r#""\x4g""#),
+            ["x4g"],
+            "not hex: the backslash escapes the x"
+        );
+        assert_eq!(words(r"'it\'s'"), ["it's"]);
+    }
+
+    #[test]
+    fn unbalanced_or_glued_quotes_are_refused() {
+        for bad in ["\"open", "'open", "\"a\"b", "'a'b", "\"trailing\\"] {
+            assert_eq!(split_inline(bad.as_bytes()), Err(Unbalanced), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_nul_byte_ends_the_line_as_in_c() {
+        assert_eq!(split_inline(b"ping\0junk \"").unwrap(), [b"ping".to_vec()]);
+    }
+}
