@@ -40,6 +40,7 @@
 
 mod chat;
 mod echo;
+pub mod http;
 pub mod resp;
 
 pub use chat::Chat;
