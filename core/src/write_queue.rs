@@ -135,9 +135,6 @@ enum Chunk {
     File(FileRange),
 }
 
-/// Queues that grew beyond this many chunks give their memory back once drained.
-const RETAINED_CHUNKS: usize = 8;
-
 impl WriteQueue {
     /// An empty queue with the given limits.
     pub fn new(limits: WriteLimits) -> Self {
@@ -223,7 +220,8 @@ impl WriteQueue {
             }
         }
         let emptied = !was_empty && self.chunks.is_empty();
-        if emptied && self.chunks.capacity() > RETAINED_CHUNKS {
+        if emptied {
+            // An idle channel holds no queue memory.
             self.chunks = VecDeque::new();
         }
         emptied

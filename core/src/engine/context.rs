@@ -95,7 +95,9 @@ impl EngineContext<'_> {
                 .stream
                 .unwrap_or_else(|| self.core.config.stream.clone()),
         };
-        let inserted = self.core.insert(Channel::Server(server), listen.handler);
+        let inserted = self
+            .core
+            .insert(Channel::Server(Box::new(server)), listen.handler);
         self.set_addrs(inserted, Some(local), None);
         Ok(inserted)
     }
@@ -149,9 +151,10 @@ impl EngineContext<'_> {
             .unwrap_or_else(|| self.core.config.datagram.clone());
         let id = self.core.channels.vacant_id();
         let local = self.io.bind(id, &addr, &socket)?;
-        let inserted = self
-            .core
-            .insert(Channel::Datagram(Datagram::bound(config)), bind.handler);
+        let inserted = self.core.insert(
+            Channel::Datagram(Box::new(Datagram::bound(config))),
+            bind.handler,
+        );
         self.set_addrs(inserted, Some(local), None);
         Ok(inserted)
     }

@@ -133,10 +133,12 @@ impl Addrs {
     }
 }
 
+/// A channel's state machine. Streams are the many; the rarer kinds are boxed so that every
+/// slot does not pay for their size.
 pub(crate) enum Channel {
     Stream(Stream),
-    Server(ServerChannel),
-    Datagram(Datagram),
+    Server(Box<ServerChannel>),
+    Datagram(Box<Datagram>),
 }
 
 pub(crate) struct ServerChannel {

@@ -29,8 +29,126 @@ pub(super) enum Located {
     Invalid(FrameLengthError),
 }
 
+/// The read buffer. Its parts live in a box only while it holds bytes, so an idle channel
+/// pays one pointer for it.
 #[derive(Default)]
-pub(super) struct ReadBuf {
+pub(super) struct ReadBuf(Option<Box<Parts>>);
+
+impl ReadBuf {
+    /// Appends `data` behind everything buffered.
+    pub(super) fn push(&mut self, data: Bytes) {
+        if !data.is_empty() {
+            self.0.get_or_insert_with(Box::default).push(data);
+        }
+    }
+
+    /// Releases the driver's buffer (see [`Parts::settle`]), and the box once empty.
+    pub(super) fn settle(&mut self) {
+        if let Some(parts) = &mut self.0 {
+            parts.settle();
+            if parts.len() == 0 {
+                self.0 = None;
+            }
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.0 = None;
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |parts| parts.len())
+    }
+
+    pub(super) fn set_scan_from(&mut self, scan_from: usize) {
+        if let Some(parts) = &mut self.0 {
+            parts.scan_from = scan_from;
+        }
+    }
+
+    /// True when the buffer holds an allocation of its own (a partial frame is pending).
+    pub(super) fn holds_allocation(&self) -> bool {
+        self.0.is_some()
+    }
+
+    pub(super) fn take_all(&mut self) -> Bytes {
+        self.0
+            .take()
+            .map_or_else(Bytes::new, |mut parts| parts.take_all())
+    }
+
+    pub(super) fn take_chunk(&mut self) -> Option<Bytes> {
+        let chunk = self.0.as_mut()?.take_chunk();
+        self.release_if_empty();
+        chunk
+    }
+
+    pub(super) fn consume(&mut self, n: usize) {
+        if let Some(parts) = &mut self.0 {
+            parts.consume(n);
+        }
+        self.release_if_empty();
+    }
+
+    pub(super) fn extract(&mut self, skip: usize, len: usize, end: usize) -> Bytes {
+        // A located frame lies within buffered bytes, so the parts exist.
+        let frame = self
+            .0
+            .as_mut()
+            .map_or_else(Bytes::new, |parts| parts.extract(skip, len, end));
+        self.release_if_empty();
+        frame
+    }
+
+    #[inline]
+    pub(super) fn cut_from_input(&mut self, search: &ByteSearch, limit: usize) -> Option<Bytes> {
+        let frame = self.0.as_mut()?.cut_from_input(search, limit)?;
+        self.release_if_empty();
+        Some(frame)
+    }
+
+    /// Drops the parts once nothing is buffered (they may still refer to the driver's buffer
+    /// through an empty slice).
+    #[inline]
+    fn release_if_empty(&mut self) {
+        if self.0.as_ref().is_some_and(|parts| parts.len() == 0) {
+            self.0 = None;
+        }
+    }
+
+    pub(super) fn locate_bytes(&mut self, search: &ByteSearch, limit: Option<usize>) -> Located {
+        match &mut self.0 {
+            Some(parts) => parts.locate_bytes(search, limit),
+            None => Parts::not_found(0, search.needle().len(), limit),
+        }
+    }
+
+    #[cfg(feature = "regex")]
+    pub(super) fn locate_regex(&mut self, regex: &RegexDelimiter, limit: Option<usize>) -> Located {
+        match &mut self.0 {
+            Some(parts) => parts.locate_regex(regex, limit),
+            None => Parts::not_found(0, regex.max_len(), limit),
+        }
+    }
+
+    pub(super) fn locate_count(&self, n: usize) -> Located {
+        self.0
+            .as_ref()
+            .map_or(Located::NeedMore { scan_from: 0 }, |parts| {
+                parts.locate_count(n)
+            })
+    }
+
+    pub(super) fn locate_prefix(&self, prefix: &LengthPrefix, hard_limit: usize) -> Located {
+        match &self.0 {
+            Some(parts) => parts.locate_prefix(prefix, hard_limit),
+            None => Located::NeedMore { scan_from: 0 },
+        }
+    }
+}
+
+#[derive(Default)]
+struct Parts {
     /// Bytes of a partial frame, owned by the channel. Never holds an allocation while empty.
     pending: BytesMut,
     /// The unparsed rest of the latest input, shared with the buffer the driver read into.
@@ -39,9 +157,9 @@ pub(super) struct ReadBuf {
     scan_from: usize,
 }
 
-impl ReadBuf {
+impl Parts {
     /// Appends `data` behind everything buffered.
-    pub(super) fn push(&mut self, data: Bytes) {
+    fn push(&mut self, data: Bytes) {
         if data.is_empty() {
             return;
         }
@@ -53,7 +171,7 @@ impl ReadBuf {
 
     /// Moves unparsed input into `pending`, releasing the driver's buffer; drops an empty
     /// `pending` allocation.
-    pub(super) fn settle(&mut self) {
+    fn settle(&mut self) {
         if self.input.is_empty() {
             // An empty slice still holds a reference to the driver's buffer: let go of it.
             self.input = Bytes::new();
@@ -70,26 +188,12 @@ impl ReadBuf {
         }
     }
 
-    /// Discards everything and releases the memory.
-    pub(super) fn clear(&mut self) {
-        *self = Self::default();
-    }
-
-    pub(super) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.pending.len() + self.input.len()
     }
 
-    pub(super) fn set_scan_from(&mut self, scan_from: usize) {
-        self.scan_from = scan_from;
-    }
-
-    /// True when the buffer holds an allocation of its own (a partial frame is pending).
-    pub(super) fn holds_allocation(&self) -> bool {
-        self.pending.capacity() > 0
-    }
-
     /// Takes everything buffered as one frame.
-    pub(super) fn take_all(&mut self) -> Bytes {
+    fn take_all(&mut self) -> Bytes {
         self.settle();
         self.scan_from = 0;
         mem::take(&mut self.pending).freeze()
@@ -97,7 +201,7 @@ impl ReadBuf {
 
     /// Takes the next chunk as it arrived: what is pending together with the input behind it,
     /// or else the input alone, without copying.
-    pub(super) fn take_chunk(&mut self) -> Option<Bytes> {
+    fn take_chunk(&mut self) -> Option<Bytes> {
         self.scan_from = 0;
         if !self.pending.is_empty() {
             return Some(self.take_all());
@@ -109,7 +213,7 @@ impl ReadBuf {
     }
 
     /// Drops the first `n` bytes.
-    pub(super) fn consume(&mut self, n: usize) {
+    fn consume(&mut self, n: usize) {
         debug_assert!(n <= self.len());
         self.scan_from = 0;
         let from_pending = n.min(self.pending.len());
@@ -124,7 +228,7 @@ impl ReadBuf {
     /// Removes the frame `[skip, skip + len)` and the rest of its `end` bytes, returning the
     /// frame. Zero-copy when nothing is pending; otherwise the frame is completed in `pending`,
     /// whose allocation the frame then takes over.
-    pub(super) fn extract(&mut self, skip: usize, len: usize, end: usize) -> Bytes {
+    fn extract(&mut self, skip: usize, len: usize, end: usize) -> Bytes {
         debug_assert!(skip + len <= end && end <= self.len());
         self.scan_from = 0;
         if self.pending.is_empty() {
@@ -151,7 +255,7 @@ impl ReadBuf {
     /// The common case, kept short: with nothing pending, cuts a byte-string frame straight
     /// from the input. `None` when the general path must decide.
     #[inline]
-    pub(super) fn cut_from_input(&mut self, search: &ByteSearch, limit: usize) -> Option<Bytes> {
+    fn cut_from_input(&mut self, search: &ByteSearch, limit: usize) -> Option<Bytes> {
         if !self.pending.is_empty() {
             return None;
         }
@@ -166,7 +270,7 @@ impl ReadBuf {
 
     /// Finds the first `search` match. With a `limit`, only matches starting at or before it
     /// count, and their absence is an overflow once `limit + delimiter length` bytes are here.
-    pub(super) fn locate_bytes(&mut self, search: &ByteSearch, limit: Option<usize>) -> Located {
+    fn locate_bytes(&mut self, search: &ByteSearch, limit: Option<usize>) -> Located {
         let d = search.needle().len();
         let total = self.len();
         let window = limit.map_or(total, |limit| total.min(limit.saturating_add(d)));
@@ -214,7 +318,7 @@ impl ReadBuf {
 
     /// Finds the first `regex` match; see [`locate_bytes`](Self::locate_bytes) for `limit`.
     #[cfg(feature = "regex")]
-    pub(super) fn locate_regex(&mut self, regex: &RegexDelimiter, limit: Option<usize>) -> Located {
+    fn locate_regex(&mut self, regex: &RegexDelimiter, limit: Option<usize>) -> Located {
         let m = regex.max_len();
         let total = self.len();
         let window = limit.map_or(total, |limit| total.min(limit.saturating_add(m)));
@@ -259,7 +363,7 @@ impl ReadBuf {
     }
 
     /// A frame of exactly `n` bytes.
-    pub(super) fn locate_count(&self, n: usize) -> Located {
+    fn locate_count(&self, n: usize) -> Located {
         if self.len() >= n {
             Located::Frame {
                 skip: 0,
@@ -272,7 +376,7 @@ impl ReadBuf {
     }
 
     /// A frame announced by a length field; bodies over `hard_limit` overflow.
-    pub(super) fn locate_prefix(&self, prefix: &LengthPrefix, hard_limit: usize) -> Located {
+    fn locate_prefix(&self, prefix: &LengthPrefix, hard_limit: usize) -> Located {
         if self.len() < prefix.header_len() {
             return Located::NeedMore { scan_from: 0 };
         }

@@ -48,8 +48,12 @@ pub struct Stream {
     phase: Phase,
     framer: Framer,
     writes: WriteQueue,
-    /// Events other than frames and EOF, which are drawn from the framer when polled.
-    events: VecDeque<Event>,
+    /// Bits of events waiting to be polled (see [`pending`]); frames and EOF are drawn from
+    /// the framer when polled.
+    pending: u8,
+    /// Overflows, errors and connect failures waiting to be polled, in order; boxed because
+    /// they are rare and an idle stream should be small.
+    rare: Option<Box<VecDeque<Event>>>,
     shutdown_pending: bool,
     close_pending: bool,
     read_paused: bool,
@@ -93,7 +97,7 @@ impl Stream {
     /// A stream for a connection a server accepted: open at once, [`Event::Connected`] queued.
     pub fn accepted(config: impl Into<Arc<StreamConfig>>, now: Instant) -> Self {
         let mut stream = Self::new(config.into(), now, Phase::Open);
-        stream.events.push_back(Event::Connected);
+        stream.push_event(Event::Connected);
         stream
     }
 
@@ -102,7 +106,8 @@ impl Stream {
             phase,
             framer: Framer::new(config.read_limits),
             writes: WriteQueue::new(config.write_limits),
-            events: VecDeque::new(),
+            pending: 0,
+            rare: None,
             shutdown_pending: false,
             close_pending: false,
             read_paused: false,
@@ -319,11 +324,31 @@ impl Stream {
     }
 
     /// The next event for the application. [`Event::Closed`] is the last one.
+    ///
+    /// Events come in a fixed order of kinds: `Connected`, then overflows and errors (in the
+    /// order they happened), `Idle`, `Drained`, frames and `Eof`, and `Closed` last.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some(event) = self.events.pop_front() {
+        if self.take_pending(pending::CONNECTED) {
+            return Some(Event::Connected);
+        }
+        if let Some(event) = self.pop_rare() {
             return Some(event);
         }
-        self.poll_read()
+        for kind in Idle::ALL {
+            if self.take_pending(pending::idle(kind)) {
+                return Some(Event::Idle(kind));
+            }
+        }
+        if self.take_pending(pending::DRAINED) {
+            return Some(Event::Drained);
+        }
+        if self.take_pending(pending::EOF) {
+            return Some(Event::Eof);
+        }
+        if let Some(event) = self.poll_read() {
+            return Some(event);
+        }
+        self.take_pending(pending::CLOSED).then_some(Event::Closed)
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) is next due, if ever.
@@ -526,9 +551,35 @@ impl Stream {
     }
 
     fn push_event(&mut self, event: Event) {
-        if self.phase != Phase::Closed {
-            self.events.push_back(event);
+        if self.phase == Phase::Closed {
+            return;
         }
+        self.pending |= match event {
+            Event::Connected => pending::CONNECTED,
+            Event::Drained => pending::DRAINED,
+            Event::Eof => pending::EOF,
+            Event::Idle(kind) => pending::idle(kind),
+            Event::Closed => pending::CLOSED,
+            rare => {
+                self.rare.get_or_insert_with(Box::default).push_back(rare);
+                return;
+            }
+        };
+    }
+
+    fn take_pending(&mut self, bit: u8) -> bool {
+        let set = self.pending & bit != 0;
+        self.pending &= !bit;
+        set
+    }
+
+    fn pop_rare(&mut self) -> Option<Event> {
+        let rare = self.rare.as_mut()?;
+        let event = rare.pop_front();
+        if rare.is_empty() {
+            self.rare = None;
+        }
+        event
     }
 
     /// Fails the stream at once: `event`, then [`Event::Closed`].
@@ -550,6 +601,20 @@ impl Stream {
         self.writes.clear();
         self.shutdown_pending = false;
         self.close_pending = true;
-        self.events.push_back(Event::Closed);
+        self.pending |= pending::CLOSED;
+    }
+}
+
+/// Bits of [`Stream::pending`].
+mod pending {
+    use crate::event::Idle;
+
+    pub(super) const CONNECTED: u8 = 1;
+    pub(super) const DRAINED: u8 = 2;
+    pub(super) const EOF: u8 = 4;
+    pub(super) const CLOSED: u8 = 8;
+
+    pub(super) fn idle(kind: Idle) -> u8 {
+        kind.bit() << 4
     }
 }
