@@ -53,6 +53,7 @@ pub struct Stream {
     pending: u8,
     /// Overflows, errors and connect failures waiting to be polled, in order; boxed because
     /// they are rare and an idle stream should be small.
+    #[allow(clippy::box_collection)] // one pointer while empty, not a 32-byte deque
     rare: Option<Box<VecDeque<Event>>>,
     shutdown_pending: bool,
     close_pending: bool,
