@@ -40,6 +40,7 @@
 
 mod chat;
 mod echo;
+pub mod fuzzing;
 pub mod http;
 pub mod resp;
 

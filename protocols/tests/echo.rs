@@ -72,10 +72,10 @@ fn a_peer_that_reads_slowly_makes_echo_pause_instead_of_queueing_everything() {
     let (mut net, server, peer) = server();
     // The peer's window is small: most of the echo must wait in the server's queue, and the
     // server must stop reading once the queue is above its high-water mark (64 KiB).
-    net.set_window(1_024);
+    net.set_window(4 * 1024);
     net.set_read_chunk(8 * 1024);
     let conn = net.context().connections(server)[0];
-    let data = payload(2 << 20, 3);
+    let data = payload(512 * 1024, 3);
     net.send(peer, &data);
     let mut most_queued = 0;
     let echoed = collect(&mut net, peer, data.len(), |net| {

@@ -6,7 +6,7 @@ use super::Status;
 
 /// The methods the server tells apart; the others all get `501 Not Implemented`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Method {
+pub(crate) enum Method {
     Get,
     Head,
     Post,
@@ -15,23 +15,23 @@ pub(super) enum Method {
 
 /// A parsed request head: what the response depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Request {
-    pub(super) method: Method,
+pub(crate) struct Request {
+    pub(crate) method: Method,
     /// The path of the target, before any `?query`: a slice of the head, still percent-encoded.
-    pub(super) path: Bytes,
+    pub(crate) path: Bytes,
     /// Whether the connection stays open after the response (HTTP/1.1 unless
     /// `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`).
-    pub(super) keep_alive: bool,
+    pub(crate) keep_alive: bool,
     /// HTTP/1.0 asked for keep-alive, which the response must then confirm.
-    pub(super) keep_alive_1_0: bool,
+    pub(crate) keep_alive_1_0: bool,
     /// The body's length, from `Content-Length` (0 without one).
-    pub(super) content_length: u64,
+    pub(crate) content_length: u64,
     /// `Expect: 100-continue` was sent: the client waits for `100 Continue` before the body.
-    pub(super) expects_continue: bool,
+    pub(crate) expects_continue: bool,
 }
 
 /// Parses a request head (without its final `\r\n\r\n`); `Err` is the error status to answer.
-pub(super) fn parse(head: &Bytes) -> Result<Request, Status> {
+pub(crate) fn parse(head: &Bytes) -> Result<Request, Status> {
     let mut lines = head.split(|&b| b == b'\n').peekable();
     let mut next_line = || {
         let line = lines.next()?;

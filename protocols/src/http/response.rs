@@ -10,7 +10,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 /// An HTTP status code the server answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Status(u16);
+pub(crate) struct Status(u16);
 
 impl Status {
     pub(super) const OK: Status = Status(200);
@@ -22,6 +22,11 @@ impl Status {
     pub(super) const HEADERS_TOO_LARGE: Status = Status(431);
     pub(super) const NOT_IMPLEMENTED: Status = Status(501);
     pub(super) const VERSION_NOT_SUPPORTED: Status = Status(505);
+
+    /// The numeric code.
+    pub(crate) fn code(self) -> u16 {
+        self.0
+    }
 
     fn reason(self) -> &'static str {
         match self.0 {

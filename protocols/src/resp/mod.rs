@@ -49,7 +49,7 @@
 //! when stored, so that a small value never pins a whole read chunk in the key space.
 
 mod commands;
-mod parse;
+pub(crate) mod parse;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -312,6 +312,12 @@ impl Resp {
         self.args = Vec::new();
         self.held = 0;
         cx.close();
+    }
+
+    /// Bytes this handler holds between callbacks (the pending command's arguments, counted
+    /// as against [`MAX_COMMAND_BYTES`]): for the fuzzing checks.
+    pub(crate) fn held(&self) -> usize {
+        self.held
     }
 }
 

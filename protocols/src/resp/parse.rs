@@ -3,7 +3,7 @@
 
 /// A signed decimal integer as Redis' `string2ll` reads it: an optional `-`, then digits with
 /// no leading zero (but `0` itself), no `+`, no spaces, within `i64`.
-pub(super) fn integer(text: &[u8]) -> Option<i64> {
+pub(crate) fn integer(text: &[u8]) -> Option<i64> {
     let (negative, digits) = match text.strip_prefix(b"-") {
         Some(digits) => (true, digits),
         None => (false, text),
@@ -32,12 +32,12 @@ pub(super) fn integer(text: &[u8]) -> Option<i64> {
 /// An inline command's quotes do not close, or a closing quote is followed by something other
 /// than a space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Unbalanced;
+pub(crate) struct Unbalanced;
 
 /// The words of an inline command, as Redis' `sdssplitargs` splits them: separated by spaces,
 /// with `"double quotes"` (escapes `\n \r \t \b \a \\ \" \xHH`) and `'single quotes'` (escape
 /// `\'`). As in C, a NUL byte ends the line.
-pub(super) fn split_inline(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
+pub(crate) fn split_inline(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
     let line = match line.iter().position(|&b| b == 0) {
         Some(nul) => &line[..nul],
         None => line,
