@@ -49,13 +49,13 @@ use watched::Watched;
 /// The protocols the checks know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Protocol {
-    /// [`Echo`](crate::Echo).
+    /// [`Echo`].
     Echo,
-    /// [`Chat`](crate::Chat).
+    /// [`Chat`].
     Chat,
-    /// The RESP server of [`resp`](crate::resp).
+    /// The RESP server of [`resp`].
     Resp,
-    /// The HTTP server of [`http`](crate::http), with no root directory.
+    /// The HTTP server of [`http`], with no root directory.
     Http,
 }
 
