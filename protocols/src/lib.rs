@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | echo | [`Echo`] | none: every read is written back as it came |
 //! | chat | [`Chat`] | `\n` lines, broadcast to every client of the server |
-//! | Redis (RESP2) | [`resp`] | a `\r\n`-line header, then `count(n + 2)` per bulk argument |
+//! | Redis (RESP2) | [`resp`] | a line (`\n`, a `\r` before it stripped), then `count(n + 2)` per bulk argument |
 //! | HTTP/1.1 | [`http`] | the `\r\n\r\n` header block, then `count(Content-Length)` for a body |
 //!
 //! A server is one call on any driver or on the in-memory [`Network`](pants_core::testing::Network):

@@ -22,6 +22,9 @@ pub(super) enum Outcome {
 /// own `Bytes`, without a copy.
 const COPY_UP_TO: usize = 512;
 
+/// The size of the chunks small replies are gathered in.
+const REPLY_CHUNK: usize = 4096;
+
 /// The names `CONFIG GET` knows, with the values of a Redis that persists nothing.
 const CONFIG: [(&[u8], &[u8]); 2] = [(b"save", b""), (b"appendonly", b"no")];
 
@@ -188,6 +191,10 @@ pub(super) struct Replies<'c, 'a> {
 
 impl<'c, 'a> Replies<'c, 'a> {
     pub(super) fn new(cx: &'c mut Context<'a>, buf: &'c mut BytesMut) -> Self {
+        // Replies are split off one shared chunk, which is freed once all of them are sent.
+        if buf.capacity() < 64 {
+            buf.reserve(REPLY_CHUNK);
+        }
         Self {
             cx,
             buf,
