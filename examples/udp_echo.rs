@@ -1,0 +1,19 @@
+//! Datagram echo: sends each datagram back to its sender unchanged, over UDP or a Unix
+//! datagram socket (`--listen unixgram:/tmp/echo.sock`).
+//!
+//! `cargo run --release --example udp_echo -- --listen 127.0.0.1:7002`
+
+mod common;
+
+use pants::Addr;
+use pants_protocols::Echo;
+
+fn main() -> std::io::Result<()> {
+    let args = common::args("udp_echo", "127.0.0.1:7002");
+    let addr = match args.listen.strip_prefix("unixgram:") {
+        Some(path) => Addr::Unix(path.into()),
+        None => args.listen.parse()?,
+    };
+    // On a datagram channel, `cx.write` in `on_read` replies to the datagram's sender.
+    common::serve(|cx| cx.datagram(addr, Echo))
+}
