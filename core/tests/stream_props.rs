@@ -302,7 +302,7 @@ impl App {
                 "write refused as closed on a stream never closed"
             ),
             Err(WriteError::Overflow(err)) => {
-                assert!(!self.closing(), "overflow reported after close()");
+                assert!(!self.closed, "overflow reported after close()");
                 assert_eq!(err.direction(), Direction::Write);
                 assert_eq!(err.limit(), limits.limit());
                 assert_eq!(err.size(), before + len);

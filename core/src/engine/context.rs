@@ -19,8 +19,9 @@ use crate::handler::Handler;
 use crate::id::{ChannelId, TimerId};
 use crate::io::Io;
 use crate::server::Server;
-use crate::stream::Stream;
-use crate::write_queue::{FileRange, WriteStatus};
+use crate::framer::ReadLimits;
+use crate::stream::{OverflowPolicy, Stream};
+use crate::write_queue::{FileRange, WriteLimits, WriteStatus};
 
 /// The engine as seen from a timer's closure, or from outside any callback
 /// ([`Engine::context`](crate::Engine::context)): channels by id, opening channels, timers.
@@ -435,6 +436,36 @@ impl ChannelMut<'_> {
         };
         self.core.touch(self.id);
         result
+    }
+
+    /// Sets a stream's read limits for the following frames (see [`ReadLimits`]).
+    pub fn set_read_limits(&mut self, limits: ReadLimits) -> Result<(), DelimiterError> {
+        match self.channel() {
+            Some(Channel::Stream(stream)) => stream.set_read_limits(limits),
+            _ => Ok(()),
+        }
+    }
+
+    /// A stream's read limits.
+    pub fn read_limits(&self) -> Option<ReadLimits> {
+        match self.core.channels.get(self.id).map(|entry| &entry.channel) {
+            Some(Channel::Stream(stream)) => Some(stream.framer().limits()),
+            _ => None,
+        }
+    }
+
+    /// Sets a stream's write queue limits; what is queued stays.
+    pub fn set_write_limits(&mut self, limits: WriteLimits) {
+        if let Some(Channel::Stream(stream)) = self.channel() {
+            stream.set_write_limits(limits);
+        }
+    }
+
+    /// Sets what a stream does after an overflow (see [`OverflowPolicy`]).
+    pub fn set_overflow_policy(&mut self, policy: OverflowPolicy) {
+        if let Some(Channel::Stream(stream)) = self.channel() {
+            stream.set_overflow_policy(policy);
+        }
     }
 
     /// Stops reading and delivering frames. Idempotent.

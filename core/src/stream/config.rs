@@ -8,7 +8,8 @@ use crate::write_queue::WriteLimits;
 /// What a stream does after an overflow (read or write).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum OverflowPolicy {
-    /// Close the channel after flushing what is queued (the default).
+    /// Close the channel after flushing what is queued (the default). The overflow callback
+    /// runs first and may still write a last reply; no more frames are delivered.
     #[default]
     Close,
     /// Carry on: an oversized incoming frame is discarded up to its end, a refused write is

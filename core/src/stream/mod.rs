@@ -60,6 +60,11 @@ pub struct Stream {
     read_paused: bool,
     /// The peer shut down its side (read returned 0).
     peer_eof: bool,
+    /// The policy applied after an overflow (from the config; changeable per stream).
+    overflow: OverflowPolicy,
+    /// An overflow (under [`OverflowPolicy::Close`]) or a corrupt frame ended reading: no more
+    /// frames, input discarded, writes still taken; the stream closes once flushed.
+    winding_down: bool,
     /// [`Event::Eof`] was handed out: with `half_open` off, the stream now closes once flushed.
     eof_delivered: bool,
     /// Bits of [`Idle`] kinds that fired and saw no activity since.
@@ -112,6 +117,8 @@ impl Stream {
             shutdown_pending: false,
             close_pending: false,
             read_paused: false,
+            overflow: config.overflow,
+            winding_down: false,
             peer_eof: false,
             eof_delivered: false,
             idle_fired: 0,
@@ -148,7 +155,7 @@ impl Stream {
         );
         self.last_read = now;
         self.idle_fired &= !(Idle::Read.bit() | Idle::Both.bit());
-        if self.phase == Phase::Open && !self.peer_eof {
+        if self.phase == Phase::Open && !self.peer_eof && !self.winding_down {
             self.framer.push(data);
         }
     }
@@ -171,7 +178,7 @@ impl Stream {
         }
         self.last_write = now;
         self.idle_fired &= !(Idle::Write.bit() | Idle::Both.bit());
-        if self.writes.handle_written(n) && self.phase == Phase::Open && !self.closes_after_eof() {
+        if self.writes.handle_written(n) && self.phase == Phase::Open && !self.closes_when_flushed() {
             self.push_event(Event::Drained);
         }
     }
@@ -200,7 +207,7 @@ impl Stream {
                     self.fail(Event::ConnectFailed(ConnectError::TimedOut));
                 }
             }
-            Phase::Open if self.closes_after_eof() && self.linger_due(now) => self.finish(),
+            Phase::Open if self.closes_when_flushed() && self.linger_due(now) => self.finish(),
             Phase::Open => {
                 for kind in Idle::ALL {
                     if self
@@ -281,6 +288,11 @@ impl Stream {
         self.framer.set_limits(limits)
     }
 
+    /// Sets what happens after an overflow of this stream (see [`OverflowPolicy`]).
+    pub fn set_overflow_policy(&mut self, policy: OverflowPolicy) {
+        self.overflow = policy;
+    }
+
     /// Sets the write queue's limits; what is queued already stays.
     pub fn set_write_limits(&mut self, limits: WriteLimits) {
         self.writes.set_limits(limits);
@@ -358,7 +370,7 @@ impl Stream {
             Phase::Connecting { .. } => self.connect_deadline(),
             Phase::Open => {
                 // After the peer's EOF the stream is flushing to close: the linger bounds it.
-                let linger = self.closes_after_eof().then(|| self.linger_deadline());
+                let linger = self.closes_when_flushed().then(|| self.linger_deadline());
                 let idle = Idle::ALL
                     .into_iter()
                     .filter_map(|kind| self.idle_deadline(kind));
@@ -452,13 +464,27 @@ impl Stream {
         )
     }
 
-    /// True when the peer's EOF was delivered and the stream will close once flushed.
-    fn closes_after_eof(&self) -> bool {
-        self.eof_delivered && !self.config.half_open
+    /// True when the stream will close once flushed: after the peer's EOF was delivered (unless
+    /// half-open), or after reading ended in an overflow or a corrupt frame.
+    fn closes_when_flushed(&self) -> bool {
+        self.winding_down || (self.eof_delivered && !self.config.half_open)
+    }
+
+    /// Ends reading and closes once flushed, letting the callback for what ended it still
+    /// write its last words (say, `-ERR` or `431`).
+    fn wind_down(&mut self) {
+        match self.phase {
+            Phase::Open => {
+                self.winding_down = true;
+                self.framer.clear();
+                self.last_write = self.now;
+            }
+            _ => self.close(),
+        }
     }
 
     fn poll_read(&mut self) -> Option<Event> {
-        if self.phase != Phase::Open || self.read_paused {
+        if self.phase != Phase::Open || self.read_paused || self.winding_down {
             return None;
         }
         if let Some(frame) = self.framer.next_frame() {
@@ -469,7 +495,7 @@ impl Stream {
                     Event::Overflow(err)
                 }
                 Err(FrameError::Length(err)) => {
-                    self.close();
+                    self.wind_down();
                     Event::Error(Error::FrameLength(err))
                 }
             });
@@ -494,8 +520,8 @@ impl Stream {
     }
 
     fn after_overflow(&mut self) {
-        if self.config.overflow == OverflowPolicy::Close {
-            self.close();
+        if self.overflow == OverflowPolicy::Close {
+            self.wind_down();
         }
     }
 
@@ -504,7 +530,7 @@ impl Stream {
     fn advance_close(&mut self) {
         let flushing = match self.phase {
             Phase::Closing => true,
-            Phase::Open => self.closes_after_eof(),
+            Phase::Open => self.closes_when_flushed(),
             _ => false,
         };
         if !flushing || !self.writes.is_empty() {

@@ -401,6 +401,23 @@ fn read_overflow_closes_after_flushing_by_default() {
 }
 
 #[test]
+fn a_reply_written_on_overflow_is_sent_before_the_close() {
+    let mut config = lines();
+    config.read_limits = ReadLimits::new(4, 1024).unwrap();
+    let mut driver = Driver::accepted(config);
+    driver.stream.set_read_delimiter("\n").unwrap();
+    driver.stream.handle_data(driver.now, Bytes::from_static(b"too long line\nnext\n"));
+    driver.drive_with(|stream, event| {
+        if let Event::Overflow(_) = event {
+            stream.write("-ERR line too long\r\n").unwrap();
+        }
+    });
+    assert_eq!(driver.log, ["connect", "overflow:Read"], "no frame after the overflow");
+    assert_eq!(driver.sent_str(), "-ERR line too long\r\n");
+    assert_eq!(driver.actions, [Action::Shutdown]);
+}
+
+#[test]
 fn read_overflow_with_discard_policy_skips_the_frame_and_carries_on() {
     let mut config = StreamConfig {
         overflow: OverflowPolicy::Discard,

@@ -300,20 +300,34 @@ impl Network {
         Ok((Peer(sock), local))
     }
 
-    /// Sends bytes from a scripted stream peer (all of them, whatever the window).
+    /// Sends bytes from a scripted stream peer (all of them, whatever the window); panics if
+    /// the connection is gone (see [`try_send`](Self::try_send)).
     pub fn send(&mut self, peer: Peer, data: impl AsRef<[u8]>) {
+        if let Err(err) = self.try_send(peer, data) {
+            panic!("peer cannot send: {err}");
+        }
+    }
+
+    /// Sends bytes from a scripted stream peer (all of them, whatever the window), or says why
+    /// it cannot: the engine's side reset or closed the connection.
+    pub fn try_send(&mut self, peer: Peer, data: impl AsRef<[u8]>) -> io::Result<()> {
         let mut data = data.as_ref();
         let (chunk, window) = (self.io.knobs.write_chunk, self.io.knobs.window);
         self.io.knobs.write_chunk = usize::MAX;
         self.io.knobs.window = usize::MAX;
+        let mut result = Ok(());
         while !data.is_empty() {
             match self.io.send_stream(peer.0, data) {
                 Ok(n) => data = &data[n..],
-                Err(err) => panic!("peer cannot send: {err}"),
+                Err(err) => {
+                    result = Err(err);
+                    break;
+                }
             }
         }
         self.io.knobs.write_chunk = chunk;
         self.io.knobs.window = window;
+        result
     }
 
     /// Sends a datagram from a scripted datagram peer.
