@@ -80,11 +80,9 @@ conformance!(
     emfile_does_not_spin,
     // Addresses.
     connect_by_host_name,
-    #[ignore = "bug: a failed host-name resolution is reported as ConnectError::Io, not Resolve"]
     unknown_host_name_gives_a_resolve_error,
     stale_unix_socket_files,
     stale_unix_datagram_socket_files,
-    #[ignore = "bug: the stale-file probe is a blocking connect: listen() hangs the loop while a live server's backlog is full"]
     stale_check_does_not_block_on_a_busy_server,
 );
 

@@ -134,7 +134,7 @@ pub use engine::{
 };
 pub use error::{
     ConnectError, DelimiterError, Direction, Error, FrameError, FrameLengthError, OverflowError,
-    TruncatedFrame, WriteError,
+    ResolveFailed, TruncatedFrame, WriteError,
 };
 pub use event::{Action, Event, Idle};
 pub use framer::{Framer, ReadLimits};

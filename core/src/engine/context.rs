@@ -15,11 +15,11 @@ use crate::addr::Addr;
 use crate::datagram::Datagram;
 use crate::delimiter::IntoReadDelimiter;
 use crate::error::{ConnectError, DelimiterError, WriteError};
+use crate::framer::ReadLimits;
 use crate::handler::Handler;
 use crate::id::{ChannelId, TimerId};
 use crate::io::Io;
 use crate::server::Server;
-use crate::framer::ReadLimits;
 use crate::stream::{OverflowPolicy, Stream};
 use crate::write_queue::{FileRange, WriteLimits, WriteStatus};
 

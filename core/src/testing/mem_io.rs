@@ -12,6 +12,7 @@ use bytes::{Bytes, BytesMut};
 use super::rng::Rng;
 use super::{DatagramFaults, Peer};
 use crate::addr::Addr;
+use crate::error::ResolveFailed;
 use crate::id::ChannelId;
 use crate::io::{Endpoints, Io, Readiness, SocketOptions};
 use crate::write_queue::FileRange;
@@ -221,10 +222,10 @@ impl MemIo {
                 IpAddr::V4(Ipv4Addr::LOCALHOST),
                 *port,
             ))),
-            Addr::Host { host, .. } => Err(io::Error::new(
+            Addr::Host { host, .. } => Err(ResolveFailed::wrap(io::Error::new(
                 io::ErrorKind::NotFound,
                 format!("no address for {host}"),
-            )),
+            ))),
             other => Ok(other.clone()),
         }
     }

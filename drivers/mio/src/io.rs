@@ -3,7 +3,6 @@
 use std::io::{self, IoSlice, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsFd;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -12,7 +11,7 @@ use mio::{Interest, Registry, Token, Waker};
 use pants_core::{Addr, ChannelId, Endpoints, FileRange, Io, Readiness, SocketOptions};
 
 use crate::resolver::Resolver;
-use crate::sockets;
+use crate::sockets::{self, OwnedPath};
 
 /// Bytes asked of the kernel per read, at most.
 const READ_SIZE: usize = 64 * 1024;
@@ -28,19 +27,30 @@ enum Socket {
     },
     UnixListener {
         listener: UnixListener,
-        path: Option<PathBuf>,
+        path: Option<Box<OwnedPath>>,
     },
     Tcp(TcpStream),
+    /// A TCP connect in progress, with the host name's other addresses to try if it fails.
+    Connecting {
+        stream: TcpStream,
+        fallback: Box<Fallback>,
+    },
     Unix(UnixStream),
     Udp(UdpSocket),
     UnixDatagram {
         socket: UnixDatagram,
-        path: Option<PathBuf>,
+        path: Option<Box<OwnedPath>>,
     },
     /// Waiting for the resolver before connecting.
-    Resolving(SocketOptions),
+    Resolving(Box<SocketOptions>),
     /// A connect that failed before it started; `connect_result` reports it.
     Failed(Option<io::Error>),
+}
+
+/// What a host-name connect tries next when an address fails.
+struct Fallback {
+    addrs: Vec<SocketAddr>,
+    options: SocketOptions,
 }
 
 pub(crate) struct MioIo {
@@ -70,34 +80,44 @@ impl MioIo {
             let Some(Socket::Resolving(options)) = self.get(id) else {
                 continue;
             };
-            let options = options.clone();
-            let outcome = answer.and_then(|addr| sockets::tcp_connect(addr, &options));
-            match outcome {
-                Ok(stream) => {
-                    if let Err(err) = self.insert(id, Socket::Tcp(stream)) {
-                        self.set(id, Socket::Failed(Some(err)));
-                        failed.push((
-                            id,
-                            Readiness {
-                                readable: false,
-                                writable: true,
-                            },
-                        ));
-                    }
-                }
-                Err(err) => {
-                    self.set(id, Socket::Failed(Some(err)));
-                    failed.push((
-                        id,
-                        Readiness {
-                            readable: false,
-                            writable: true,
-                        },
-                    ));
-                }
+            let options = (**options).clone();
+            let started = answer.and_then(|addrs| self.connect_next(id, addrs, options));
+            if let Err(err) = started {
+                self.set(id, Socket::Failed(Some(err)));
+                failed.push((
+                    id,
+                    Readiness {
+                        readable: false,
+                        writable: true,
+                    },
+                ));
             }
         }
         failed
+    }
+
+    /// Starts connecting to the first of `addrs` that takes a connect, keeping the rest.
+    fn connect_next(
+        &mut self,
+        id: ChannelId,
+        addrs: Vec<SocketAddr>,
+        options: SocketOptions,
+    ) -> io::Result<()> {
+        let mut addrs = addrs.into_iter();
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address to connect to");
+        while let Some(addr) = addrs.next() {
+            match sockets::tcp_connect(addr, &options) {
+                Ok(stream) => {
+                    let fallback = Box::new(Fallback {
+                        addrs: addrs.collect(),
+                        options,
+                    });
+                    return self.insert(id, Socket::Connecting { stream, fallback });
+                }
+                Err(err) => last = err,
+            }
+        }
+        Err(last)
     }
 
     fn get(&mut self, id: ChannelId) -> Option<&mut Socket> {
@@ -134,7 +154,9 @@ impl MioIo {
                 self.registry
                     .register(listener, token, Interest::READABLE)?
             }
-            Socket::Tcp(stream) => self.registry.register(stream, token, both)?,
+            Socket::Tcp(stream) | Socket::Connecting { stream, .. } => {
+                self.registry.register(stream, token, both)?
+            }
             Socket::Unix(stream) => self.registry.register(stream, token, both)?,
             Socket::Udp(socket) => self.registry.register(socket, token, both)?,
             Socket::UnixDatagram { socket, .. } => self.registry.register(socket, token, both)?,
@@ -173,6 +195,36 @@ fn unsupported() -> io::Error {
     )
 }
 
+/// How a TCP connect stands: done (with its ends), in progress, or failed.
+fn tcp_outcome(stream: &TcpStream) -> io::Result<Option<Endpoints>> {
+    if let Some(err) = stream.take_error()? {
+        return Err(err);
+    }
+    match stream.peer_addr() {
+        Ok(peer) => Ok(Some(Endpoints {
+            local: Addr::Ip(stream.local_addr()?),
+            peer: Addr::Ip(peer),
+        })),
+        Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// How a Unix stream connect stands.
+fn unix_outcome(stream: &UnixStream) -> io::Result<Option<Endpoints>> {
+    if let Some(err) = stream.take_error()? {
+        return Err(err);
+    }
+    match stream.peer_addr() {
+        Ok(peer) => Ok(Some(Endpoints {
+            local: sockets::from_unix(&stream.local_addr()?),
+            peer: sockets::from_unix(&peer),
+        })),
+        Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 /// Reads what the socket has into the shared buffer and splits it off, without copying.
 fn read_shared(buf: &mut BytesMut, fd: impl AsFd) -> io::Result<Bytes> {
     if buf.capacity() - buf.len() < MIN_READ {
@@ -192,7 +244,13 @@ impl Io for MioIo {
         let (socket, local) = if addr.is_unix() {
             let (listener, path) = sockets::unix_listener(addr)?;
             let local = sockets::from_unix(&listener.local_addr()?);
-            (Socket::UnixListener { listener, path }, local)
+            (
+                Socket::UnixListener {
+                    listener,
+                    path: path.map(Box::new),
+                },
+                local,
+            )
         } else {
             let listener = sockets::tcp_listener(ip_of(addr)?, options)?;
             let local = Addr::Ip(listener.local_addr()?);
@@ -245,46 +303,47 @@ impl Io for MioIo {
             Addr::Unix(_) | Addr::Abstract(_) => Socket::Unix(sockets::unix_connect(addr)?),
             Addr::Host { host, port } => {
                 self.resolver.resolve(id, host, *port)?;
-                Socket::Resolving(options.clone())
+                Socket::Resolving(Box::new(options.clone()))
             }
         };
         self.insert(id, socket)
     }
 
     fn connect_result(&mut self, id: ChannelId) -> io::Result<Option<Endpoints>> {
-        let (local, peer) = match self.socket(id)? {
-            Socket::Tcp(stream) => {
-                if let Some(err) = stream.take_error()? {
-                    return Err(err);
-                }
-                match stream.peer_addr() {
-                    Ok(peer) => (Addr::Ip(stream.local_addr()?), Addr::Ip(peer)),
-                    Err(err) if err.kind() == io::ErrorKind::NotConnected => return Ok(None),
-                    Err(err) => return Err(err),
-                }
-            }
-            Socket::Unix(stream) => {
-                if let Some(err) = stream.take_error()? {
-                    return Err(err);
-                }
-                match stream.peer_addr() {
-                    Ok(peer) => (
-                        sockets::from_unix(&stream.local_addr()?),
-                        sockets::from_unix(&peer),
-                    ),
-                    Err(err) if err.kind() == io::ErrorKind::NotConnected => return Ok(None),
-                    Err(err) => return Err(err),
-                }
-            }
-            Socket::Resolving(_) => return Ok(None),
-            Socket::Failed(err) => {
-                return Err(err
-                    .take()
-                    .unwrap_or_else(|| io::ErrorKind::NotConnected.into()));
-            }
-            _ => return Err(unsupported()),
+        let socket = self.socket(id)?;
+        let outcome = match socket {
+            Socket::Tcp(stream) | Socket::Connecting { stream, .. } => tcp_outcome(stream),
+            Socket::Unix(stream) => unix_outcome(stream),
+            Socket::Resolving(_) => Ok(None),
+            Socket::Failed(err) => Err(err
+                .take()
+                .unwrap_or_else(|| io::ErrorKind::NotConnected.into())),
+            _ => Err(unsupported()),
         };
-        Ok(Some(Endpoints { local, peer }))
+        if !matches!(socket, Socket::Connecting { .. }) {
+            return outcome;
+        }
+        let Socket::Connecting { stream, fallback } =
+            std::mem::replace(socket, Socket::Failed(None))
+        else {
+            unreachable!("matched just above");
+        };
+        match outcome {
+            Ok(None) => self.set(id, Socket::Connecting { stream, fallback }),
+            // Connected: the same socket, already registered, now a plain stream.
+            Ok(Some(_)) => self.set(id, Socket::Tcp(stream)),
+            Err(err) if !fallback.addrs.is_empty() => {
+                let mut stream = stream;
+                let _ = self.registry.deregister(&mut stream);
+                let Fallback { addrs, options } = *fallback;
+                return match self.connect_next(id, addrs, options) {
+                    Ok(()) => Ok(None),
+                    Err(_) => Err(err),
+                };
+            }
+            Err(_) => {}
+        }
+        outcome
     }
 
     fn read(&mut self, id: ChannelId) -> io::Result<Bytes> {
@@ -350,7 +409,9 @@ impl Io for MioIo {
             Socket::UnixListener { mut listener, path } => {
                 self.registry.deregister(&mut listener).map(|_| path)
             }
-            Socket::Tcp(mut stream) => self.registry.deregister(&mut stream).map(|_| None),
+            Socket::Tcp(mut stream) | Socket::Connecting { mut stream, .. } => {
+                self.registry.deregister(&mut stream).map(|_| None)
+            }
             Socket::Unix(mut stream) => self.registry.deregister(&mut stream).map(|_| None),
             Socket::Udp(mut socket) => self.registry.deregister(&mut socket).map(|_| None),
             Socket::UnixDatagram { mut socket, path } => {
@@ -359,8 +420,8 @@ impl Io for MioIo {
             Socket::Resolving(_) | Socket::Failed(_) => Ok(None),
         };
         if let Ok(Some(path)) = path {
-            // The listener's own socket file goes with it.
-            let _ = std::fs::remove_file(path);
+            // The listener's own socket file goes with it (if it is still its own).
+            path.remove();
         }
     }
 
@@ -368,7 +429,13 @@ impl Io for MioIo {
         let (socket, local) = if addr.is_unix() {
             let (socket, path) = sockets::unix_datagram(addr)?;
             let local = sockets::from_unix(&socket.local_addr()?);
-            (Socket::UnixDatagram { socket, path }, local)
+            (
+                Socket::UnixDatagram {
+                    socket,
+                    path: path.map(Box::new),
+                },
+                local,
+            )
         } else {
             let socket = sockets::udp_socket(ip_of(addr)?, options)?;
             let local = Addr::Ip(socket.local_addr()?);

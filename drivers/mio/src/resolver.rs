@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use mio::Waker;
-use pants_core::ChannelId;
+use pants_core::{ChannelId, ResolveFailed};
 
-/// An answer: the channel that asked, and its address or why there is none.
-pub(crate) type Answer = (ChannelId, io::Result<SocketAddr>);
+/// An answer: the channel that asked, and its addresses (in the resolver's order) or why
+/// there are none (marked as a lookup failure).
+pub(crate) type Answer = (ChannelId, io::Result<Vec<SocketAddr>>);
 
 pub(crate) struct Resolver {
     requests: Option<Sender<(ChannelId, String, u16)>>,
@@ -57,16 +58,19 @@ impl Resolver {
             .name("pants-resolver".into())
             .spawn(move || {
                 for (id, host, port) in receiver {
-                    let answer = (host.as_str(), port)
-                        .to_socket_addrs()
-                        .and_then(|mut addrs| {
-                            addrs.next().ok_or_else(|| {
-                                io::Error::new(
-                                    io::ErrorKind::NotFound,
-                                    format!("no address for {host}"),
-                                )
-                            })
-                        });
+                    let answer = match (host.as_str(), port).to_socket_addrs() {
+                        Ok(addrs) => {
+                            let addrs: Vec<SocketAddr> = addrs.collect();
+                            if addrs.is_empty() {
+                                let message = format!("no address for {host}");
+                                let err = io::Error::new(io::ErrorKind::NotFound, message);
+                                Err(ResolveFailed::wrap(err))
+                            } else {
+                                Ok(addrs)
+                            }
+                        }
+                        Err(err) => Err(ResolveFailed::wrap(err)),
+                    };
                     answers
                         .lock()
                         .unwrap_or_else(|poison| poison.into_inner())

@@ -58,15 +58,45 @@ fn ip_socket(
     Ok(socket)
 }
 
+/// A socket file this process created, removed on close only while it is still that file.
+pub(crate) struct OwnedPath {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+impl OwnedPath {
+    fn of(path: &Path) -> io::Result<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::symlink_metadata(path)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+
+    /// Removes the file, unless someone replaced it since (then it is theirs).
+    pub(crate) fn remove(&self) {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::symlink_metadata(&self.path)
+            && (meta.dev(), meta.ino()) == (self.dev, self.ino)
+        {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 /// A Unix stream listener. A socket file left at `path` by a process that is gone (nothing
 /// accepts on it) is removed first; a live one, or any other file, is an `AddrInUse` error.
-pub(crate) fn unix_listener(addr: &Addr) -> io::Result<(UnixListener, Option<PathBuf>)> {
+/// The check never blocks: it is a non-blocking connect (which a live server may see as a
+/// connection that closes at once).
+pub(crate) fn unix_listener(addr: &Addr) -> io::Result<(UnixListener, Option<OwnedPath>)> {
     match addr {
         Addr::Unix(path) => {
-            remove_stale(path, |path| {
-                std::os::unix::net::UnixStream::connect(path).map(drop)
-            })?;
-            Ok((UnixListener::bind(path)?, Some(path.clone())))
+            remove_stale(path, Type::STREAM)?;
+            let listener = UnixListener::bind(path)?;
+            Ok((listener, Some(OwnedPath::of(path)?)))
         }
         Addr::Abstract(name) => Ok((UnixListener::bind_addr(&abstract_addr(name)?)?, None)),
         _ => Err(io::ErrorKind::InvalidInput.into()),
@@ -83,33 +113,32 @@ pub(crate) fn unix_connect(addr: &Addr) -> io::Result<UnixStream> {
 }
 
 /// A Unix datagram socket; stale socket files are handled as for listeners.
-pub(crate) fn unix_datagram(addr: &Addr) -> io::Result<(UnixDatagram, Option<PathBuf>)> {
+pub(crate) fn unix_datagram(addr: &Addr) -> io::Result<(UnixDatagram, Option<OwnedPath>)> {
     match addr {
         Addr::Unix(path) => {
-            remove_stale(path, |path| {
-                let probe = std::os::unix::net::UnixDatagram::unbound()?;
-                probe.connect(path)
-            })?;
-            Ok((UnixDatagram::bind(path)?, Some(path.clone())))
+            remove_stale(path, Type::DGRAM)?;
+            let socket = UnixDatagram::bind(path)?;
+            Ok((socket, Some(OwnedPath::of(path)?)))
         }
         Addr::Abstract(name) => Ok((UnixDatagram::bind_addr(&abstract_addr(name)?)?, None)),
         _ => Err(io::ErrorKind::InvalidInput.into()),
     }
 }
 
-/// Removes the socket file at `path` when `probe` finds nobody behind it.
-fn remove_stale(path: &Path, probe: impl Fn(&Path) -> io::Result<()>) -> io::Result<()> {
+/// Removes the socket file at `path` when a non-blocking connect of `kind` finds nobody
+/// behind it (`ECONNREFUSED`). A live socket (connected, or a full backlog), or a file that is
+/// not a socket, is an `AddrInUse` error and is left alone.
+fn remove_stale(path: &Path, kind: Type) -> io::Result<()> {
     use std::os::unix::fs::FileTypeExt;
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(());
     };
     if !meta.file_type().is_socket() {
-        return Err(io::Error::new(
-            io::ErrorKind::AddrInUse,
-            format!("{} exists and is not a socket", path.display()),
-        ));
+        let message = format!("{} exists and is not a socket", path.display());
+        return Err(io::Error::new(io::ErrorKind::AddrInUse, message));
     }
-    match probe(path) {
+    let probe = Socket::new(Domain::UNIX, kind.nonblocking().cloexec(), None)?;
+    match probe.connect(&SockAddr::unix(path)?) {
         Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => std::fs::remove_file(path),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
         _ => Err(io::Error::new(
