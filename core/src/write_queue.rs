@@ -18,8 +18,9 @@ use crate::error::{Direction, OverflowError};
 /// sent from the file and do not count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WriteLimits {
-    high_water: usize,
-    limit: usize,
+    // u32: a channel is small, and no queue of 4 GiB is held in memory.
+    high_water: u32,
+    limit: u32,
 }
 
 impl WriteLimits {
@@ -28,22 +29,24 @@ impl WriteLimits {
     /// The default hard limit: 16 MiB.
     pub const DEFAULT_LIMIT: usize = 16 * 1024 * 1024;
 
-    /// A high-water mark and a hard limit; the mark is capped at the limit.
+    /// A high-water mark and a hard limit; the mark is capped at the limit, and both at
+    /// 4 GiB - 1.
     pub fn new(high_water: usize, limit: usize) -> Self {
+        let cap = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         Self {
-            high_water: high_water.min(limit),
-            limit,
+            high_water: cap(high_water.min(limit)),
+            limit: cap(limit),
         }
     }
 
     /// The queue length above which producers should wait.
     pub fn high_water(&self) -> usize {
-        self.high_water
+        self.high_water as usize
     }
 
     /// The queue length no write may take the queue over.
     pub fn limit(&self) -> usize {
-        self.limit
+        self.limit as usize
     }
 }
 
@@ -147,10 +150,10 @@ impl WriteQueue {
     /// Queues `data`, unless that would take the queue over its hard limit.
     pub fn push(&mut self, data: Bytes) -> Result<WriteStatus, OverflowError> {
         let size = self.in_memory.saturating_add(data.len());
-        if size > self.limits.limit {
+        if size > self.limits.limit() {
             return Err(OverflowError {
                 direction: Direction::Write,
-                limit: self.limits.limit,
+                limit: self.limits.limit(),
                 size,
             });
         }
@@ -255,7 +258,7 @@ impl WriteQueue {
 
     /// Whether producers should wait, at the current queue length.
     pub fn status(&self) -> WriteStatus {
-        if self.in_memory > self.limits.high_water {
+        if self.in_memory > self.limits.high_water() {
             WriteStatus::AboveHighWater
         } else {
             WriteStatus::Ready

@@ -16,12 +16,13 @@ use read_buf::{Located, ReadBuf};
 /// The `limit` (default 64 KiB, as in Pants) bounds frames cut by a byte-string or regex
 /// delimiter: a frame whose body (the bytes before the delimiter) is longer is an overflow. Count
 /// and length-prefix delimiters announce their frame size in advance, so for them the limit is
-/// that size, up to the `hard_limit` (default 8 MiB): a count above it is refused when set, and a
+/// that size, up to the `hard_limit` (default 8 MiB, at most 4 GiB): a count above it is refused when set, and a
 /// length prefix announcing a larger body is an overflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReadLimits {
-    limit: usize,
-    hard_limit: usize,
+    // u32: a channel is small, and no frame of 4 GiB is buffered in memory.
+    limit: u32,
+    hard_limit: u32,
 }
 
 impl ReadLimits {
@@ -31,30 +32,36 @@ impl ReadLimits {
     pub const DEFAULT_HARD_LIMIT: usize = 8 * 1024 * 1024;
 
     /// Limits of `limit` bytes for delimited frames and `hard_limit` for announced ones;
-    /// `limit` must be within `1..=hard_limit`.
+    /// `limit` must be within `1..=hard_limit`, and `hard_limit` at most 4 GiB - 1.
     pub fn new(limit: usize, hard_limit: usize) -> Result<Self, DelimiterError> {
+        let invalid = DelimiterError::Limit { limit, hard_limit };
         if limit == 0 || limit > hard_limit {
-            return Err(DelimiterError::Limit { limit, hard_limit });
+            return Err(invalid);
         }
-        Ok(Self { limit, hard_limit })
+        let hard = u32::try_from(hard_limit).map_err(|_| invalid.clone())?;
+        // limit <= hard_limit, so it fits too.
+        Ok(Self {
+            limit: limit as u32,
+            hard_limit: hard,
+        })
     }
 
     /// The limit for frames cut by a byte-string or regex delimiter.
     pub fn limit(&self) -> usize {
-        self.limit
+        self.limit as usize
     }
 
     /// The limit for count and length-prefix frames.
     pub fn hard_limit(&self) -> usize {
-        self.hard_limit
+        self.hard_limit as usize
     }
 }
 
 impl Default for ReadLimits {
     fn default() -> Self {
         Self {
-            limit: Self::DEFAULT_LIMIT,
-            hard_limit: Self::DEFAULT_HARD_LIMIT,
+            limit: Self::DEFAULT_LIMIT as u32,
+            hard_limit: Self::DEFAULT_HARD_LIMIT as u32,
         }
     }
 }
@@ -142,7 +149,7 @@ impl Framer {
     /// of them (a partial frame) it copied.
     pub fn next_frame(&mut self) -> Option<Result<Bytes, FrameError>> {
         if let (Mode::Framing, Kind::Bytes(search)) = (self.mode, &self.delimiter.kind)
-            && let Some(frame) = self.buf.cut_from_input(search, self.limits.limit)
+            && let Some(frame) = self.buf.cut_from_input(search, self.limits.limit())
         {
             return Some(Ok(frame));
         }
@@ -210,10 +217,10 @@ impl Framer {
             Kind::LengthPrefix(prefix) => prefix.header_len(),
             _ => 0,
         };
-        if needs > self.limits.hard_limit {
+        if needs > self.limits.hard_limit() {
             return Err(DelimiterError::OverHardLimit {
                 size: needs,
-                hard_limit: self.limits.hard_limit,
+                hard_limit: self.limits.hard_limit(),
             });
         }
         self.delimiter = delimiter;
@@ -291,8 +298,8 @@ impl Framer {
     fn frame_limit(&self) -> usize {
         match self.delimiter.kind {
             Kind::Count(n) => n,
-            Kind::LengthPrefix(_) => self.limits.hard_limit,
-            _ => self.limits.limit,
+            Kind::LengthPrefix(_) => self.limits.hard_limit(),
+            _ => self.limits.limit(),
         }
     }
 
