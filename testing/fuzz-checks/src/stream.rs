@@ -11,9 +11,12 @@
 //! - nothing follows [`Event::Closed`]; `Closed` and [`Action::Close`] come exactly once once the
 //!   stream is closed, never before; [`Action::Shutdown`] at most once, before `Close`, and no
 //!   byte is offered after it;
+//! - idle events only for configured timeouts, and never early: the timeout counts from the
+//!   last bytes received (read), taken by the socket (write) or either (both), or the connect;
 //! - [`Event::Connected`] at most once and before any frame; no frame while the application
-//!   has reading paused, after it called `close`, or after [`Event::Eof`]; frames fit the
-//!   delimiter and the limits;
+//!   has reading paused, after it called `close`, after an overflow under
+//!   `OverflowPolicy::Close` or a corrupt length prefix (the stream winds down), or after
+//!   [`Event::Eof`]; frames fit the delimiter and the limits; writes refused after `close`;
 //! - the bytes offered to the driver are exactly the bytes queued, in order, file ranges
 //!   included; nothing queued is dropped except by `close_now`, an I/O error, a failed connect
 //!   or a timeout; writes are refused over the write limit exactly, with an [`Event::Overflow`];
@@ -207,9 +210,11 @@ pub enum Command {
     ReadLimits(ReadLimits),
     /// `set_write_limits`.
     WriteLimits(WriteLimits),
+    /// `set_overflow_policy`.
+    OverflowPolicy(OverflowPolicy),
 }
 
-/// An application command, `below(10)`:
+/// An application command, `below(11)`:
 ///
 /// - 0: `write`: `below(4)`: under 3, `below(65)` raw bytes; 3, one byte `16 * below(256)`
 ///   times;
@@ -219,9 +224,10 @@ pub enum Command {
 /// - 4: `set_read_delimiter` of a [`delim`];
 /// - 5: `pause_reading`; 6: `resume_reading`;
 /// - 7: `set_read_limits` of [`limits`]; 8: `set_write_limits` of [`write_limits`];
-/// - 9: `write` of nothing.
+/// - 9: `write` of nothing;
+/// - 10: `set_overflow_policy`: a flag, `Discard` when set.
 pub fn command(input: &mut Input<'_>) -> Command {
-    match input.below(10) {
+    match input.below(11) {
         0 => Command::Write(Bytes::from(match input.below(4) {
             0..=2 => {
                 let len = input.below(65);
@@ -248,7 +254,12 @@ pub fn command(input: &mut Input<'_>) -> Command {
         6 => Command::Resume,
         7 => Command::ReadLimits(limits(input)),
         8 => Command::WriteLimits(write_limits(input)),
-        _ => Command::Write(Bytes::new()),
+        9 => Command::Write(Bytes::new()),
+        _ => Command::OverflowPolicy(if input.flag() {
+            OverflowPolicy::Discard
+        } else {
+            OverflowPolicy::Close
+        }),
     }
 }
 
@@ -365,12 +376,21 @@ pub struct Harness {
     /// Bytes queued in `queued` (not file ranges).
     queued_in_memory: usize,
     received: usize,
+    /// When bytes last arrived, or the stream connected.
+    last_data: Instant,
+    /// When the socket last took bytes, or the stream connected.
+    last_progress: Instant,
     delimiter: Delim,
     read_limits: ReadLimits,
     write_limits: WriteLimits,
     // What the application did.
     paused: bool,
     close_called: bool,
+    /// No more frames: the application closed, or the stream winds down after an overflow
+    /// (under `OverflowPolicy::Close`) or a corrupt length prefix.
+    reading_done: bool,
+    /// The overflow policy in force.
+    overflow: OverflowPolicy,
     // What the stream did.
     connected: bool,
     eof_event: bool,
@@ -428,12 +448,16 @@ impl Harness {
             queued: VecDeque::new(),
             queued_in_memory: 0,
             received: 0,
+            last_data: now,
+            last_progress: now,
             delimiter: Delim::None,
             read_limits: config.read_limits,
+            overflow: config.overflow,
             write_limits: config.write_limits,
             config,
             paused: false,
             close_called: false,
+            reading_done: false,
             connected: false,
             eof_event: false,
             closed_events: 0,
@@ -489,6 +513,7 @@ impl Harness {
                 if readable && self.received < MAX_RECEIVED && !bytes.is_empty() {
                     self.received += bytes.len();
                     self.log.push(Step::Data(bytes.len()));
+                    self.last_data = self.now;
                     self.stream.handle_data(self.now, Bytes::from(bytes));
                 }
             }
@@ -586,10 +611,12 @@ impl Harness {
             Command::WriteFile { offset, len } => self.write_file(offset, len),
             Command::Close => {
                 self.close_called = true;
+                self.reading_done = true;
                 self.stream.close();
             }
             Command::CloseNow => {
                 self.close_called = true;
+                self.reading_done = true;
                 self.may_drop = true;
                 self.stream.close_now();
             }
@@ -619,6 +646,10 @@ impl Harness {
                 if result.is_ok() {
                     self.read_limits = new;
                 }
+            }
+            Command::OverflowPolicy(policy) => {
+                self.overflow = policy;
+                self.stream.set_overflow_policy(policy);
             }
             Command::WriteLimits(new) => {
                 self.write_limits = new;
@@ -674,9 +705,9 @@ impl Harness {
                      queue now {after}"
                 );
                 self.overflows_due.push_back(err);
-                if self.config.overflow == OverflowPolicy::Close {
-                    // The stream closes itself after flushing: it takes no more writes.
-                    self.close_called = true;
+                if self.overflow == OverflowPolicy::Close {
+                    // The stream winds down: no more frames, closes once flushed.
+                    self.reading_done = true;
                 }
             }
             Err(other) => check!(self, false, "unexpected write error {other:?}"),
@@ -824,6 +855,9 @@ impl Harness {
             self.writable = false;
         }
         self.consume(n);
+        if n > 0 {
+            self.last_progress = self.now;
+        }
         self.stream.handle_written(self.now, n as usize);
         self.check_queue_memory();
     }
@@ -917,11 +951,14 @@ impl Harness {
             Event::Connected => {
                 check!(self, !self.connected, "a second Connected");
                 self.connected = true;
+                // Idle timeouts count from the connect.
+                self.last_data = self.now;
+                self.last_progress = self.now;
             }
             Event::Read(frame) => {
                 check!(self, self.connected, "a frame before Connected");
                 check!(self, !self.paused, "a frame while reading is paused");
-                check!(self, !self.close_called, "a frame after close");
+                check!(self, !self.reading_done, "a frame after close or wind-down");
                 check!(self, !self.eof_event, "a frame after Eof");
                 let len = frame.len();
                 let fits = match &self.delimiter {
@@ -944,10 +981,11 @@ impl Harness {
             }
             Event::Overflow(err) => match err.direction() {
                 Direction::Read => {
-                    check!(self, !self.close_called, "a read overflow after close");
+                    check!(self, !self.reading_done, "a read overflow after close");
                     check!(self, err.size() > err.limit(), "overflow {err:?}");
-                    if self.config.overflow == OverflowPolicy::Close {
-                        self.close_called = true;
+                    if self.overflow == OverflowPolicy::Close {
+                        // Winds down: the callback may still reply; no more frames.
+                        self.reading_done = true;
                     }
                 }
                 Direction::Write => {
@@ -967,20 +1005,30 @@ impl Harness {
                     check!(self, !frame.is_empty(), "an empty truncated frame");
                 }
                 if let Error::FrameLength(_) = err {
-                    // The stream closes itself: no more frames, no more writes.
-                    self.close_called = true;
+                    // Winds down: the callback may still reply; no more frames.
+                    self.reading_done = true;
                 }
             }
             Event::Idle(kind) => {
-                let timeout = match kind {
-                    pants_core::Idle::Read => self.config.read_idle_timeout,
-                    pants_core::Idle::Write => self.config.write_idle_timeout,
-                    pants_core::Idle::Both => self.config.idle_timeout,
+                let (timeout, since) = match kind {
+                    pants_core::Idle::Read => (self.config.read_idle_timeout, self.last_data),
+                    pants_core::Idle::Write => (self.config.write_idle_timeout, self.last_progress),
+                    pants_core::Idle::Both => (
+                        self.config.idle_timeout,
+                        self.last_data.max(self.last_progress),
+                    ),
                 };
                 check!(
                     self,
                     timeout.is_some(),
                     "Idle({kind:?}) with no such timeout"
+                );
+                // Never early: the timeout counts from the last activity (or the connect).
+                let idle = self.now.saturating_duration_since(since);
+                check!(
+                    self,
+                    timeout.is_some_and(|timeout| idle >= timeout),
+                    "Idle({kind:?}) after {idle:?} of inactivity, timeout {timeout:?}"
                 );
             }
             Event::Closed => {
@@ -1004,6 +1052,7 @@ impl Harness {
         }
         self.was_closed = true;
         self.close_called = true;
+        self.reading_done = true;
         check!(
             self,
             self.may_drop || self.queued.is_empty(),
@@ -1055,7 +1104,7 @@ impl Harness {
             buffered > 0 || !framer.holds_allocation(),
             "the read buffer holds an allocation with nothing buffered"
         );
-        if self.close_called || closed {
+        if self.reading_done || closed {
             check!(
                 self,
                 buffered == 0,
@@ -1102,7 +1151,7 @@ impl Harness {
                     "the peer's EOF with nothing queued does not close the stream"
                 );
             }
-            if !self.paused && !self.stream.is_connecting() && !self.close_called {
+            if !self.paused && !self.stream.is_connecting() && !self.reading_done {
                 check!(self, self.eof_event, "the peer's EOF was never reported");
             }
         }
@@ -1111,7 +1160,7 @@ impl Harness {
         self.may_drop = true;
         self.stream.handle_timeout(self.now);
         self.drive();
-        if self.close_called && !self.stream.is_connecting() {
+        if self.reading_done && !self.stream.is_connecting() {
             check!(
                 self,
                 self.stream.is_closed(),

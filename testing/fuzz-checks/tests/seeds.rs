@@ -408,17 +408,17 @@ mod stream {
 
     fn command(s: Seed, c: C) -> Seed {
         match c {
-            C::Write(bytes) => s.pick(0, 10).pick(0, 4).pick(bytes.len(), 65).raw(bytes),
+            C::Write(bytes) => s.pick(0, 11).pick(0, 4).pick(bytes.len(), 65).raw(bytes),
             C::WriteRun(byte, sixteens) => {
-                s.pick(0, 10).pick(3, 4).raw(&[byte]).pick(sixteens, 256)
+                s.pick(0, 11).pick(3, 4).raw(&[byte]).pick(sixteens, 256)
             }
-            C::WriteFile(offset, len) => s.pick(1, 10).pick(offset, 256).pick(1, 4).pick(len, 256),
-            C::Close => s.pick(2, 10),
-            C::CloseNow => s.pick(3, 10),
-            C::Delim(d) => framer::delim(s.pick(4, 10), d),
-            C::Pause => s.pick(5, 10),
-            C::Resume => s.pick(6, 10),
-            C::ReadLimits(limit, hard) => framer::limits(s.pick(7, 10), limit, hard),
+            C::WriteFile(offset, len) => s.pick(1, 11).pick(offset, 256).pick(1, 4).pick(len, 256),
+            C::Close => s.pick(2, 11),
+            C::CloseNow => s.pick(3, 11),
+            C::Delim(d) => framer::delim(s.pick(4, 11), d),
+            C::Pause => s.pick(5, 11),
+            C::Resume => s.pick(6, 11),
+            C::ReadLimits(limit, hard) => framer::limits(s.pick(7, 11), limit, hard),
         }
     }
 
@@ -429,6 +429,7 @@ mod stream {
         Drained,
         Eof,
         Connected,
+        Overflow,
     }
 
     /// An operation.
@@ -469,6 +470,7 @@ mod stream {
                     W::Drained => 2,
                     W::Eof => 3,
                     W::Connected => 4,
+                    W::Overflow => 5,
                 };
                 command(s.pick(8, 9).pick(w, 8), c)
             }
@@ -623,6 +625,30 @@ fn stream_seeds() -> Vec<(&'static str, Vec<u8>, &'static [&'static str])> {
             )
             .into_bytes(),
             &["Overflow", "Shutdown", "Closed"],
+        ),
+        (
+            "overflow-callback-replies-while-winding-down",
+            ops(
+                start(
+                    Config {
+                        limit: 4,
+                        hard: Hard::Extra(0),
+                        ..Config::default()
+                    },
+                    false,
+                ),
+                vec![
+                    Op::Do(C::Delim(D::Common(b"\n"))),
+                    Op::On(W::Overflow, C::Write(b"-ERR line too long\r\n")),
+                    Op::Capped(5),
+                    Op::Data(b"this line is too long\nnext\n"),
+                    Op::Writable,
+                    Op::Data(b"ignored\n"),
+                    Op::Ms(100),
+                ],
+            )
+            .into_bytes(),
+            &["Overflow", "Written(Ok(Ready))", "Took(5)", "Shutdown"],
         ),
         (
             "pause-resume-and-partial-frame-at-eof",
