@@ -178,7 +178,8 @@ impl Stream {
         }
         self.last_write = now;
         self.idle_fired &= !(Idle::Write.bit() | Idle::Both.bit());
-        if self.writes.handle_written(n) && self.phase == Phase::Open && !self.closes_when_flushed() {
+        if self.writes.handle_written(n) && self.phase == Phase::Open && !self.closes_when_flushed()
+        {
             self.push_event(Event::Drained);
         }
     }

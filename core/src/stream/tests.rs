@@ -406,13 +406,19 @@ fn a_reply_written_on_overflow_is_sent_before_the_close() {
     config.read_limits = ReadLimits::new(4, 1024).unwrap();
     let mut driver = Driver::accepted(config);
     driver.stream.set_read_delimiter("\n").unwrap();
-    driver.stream.handle_data(driver.now, Bytes::from_static(b"too long line\nnext\n"));
+    driver
+        .stream
+        .handle_data(driver.now, Bytes::from_static(b"too long line\nnext\n"));
     driver.drive_with(|stream, event| {
         if let Event::Overflow(_) = event {
             stream.write("-ERR line too long\r\n").unwrap();
         }
     });
-    assert_eq!(driver.log, ["connect", "overflow:Read"], "no frame after the overflow");
+    assert_eq!(
+        driver.log,
+        ["connect", "overflow:Read"],
+        "no frame after the overflow"
+    );
     assert_eq!(driver.sent_str(), "-ERR line too long\r\n");
     assert_eq!(driver.actions, [Action::Shutdown]);
 }
