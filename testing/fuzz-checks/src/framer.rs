@@ -16,7 +16,8 @@
 //! 3. `below(6)` script steps, then `below(5)` idle steps, each a [`step`].
 //! 4. `below(6)` after-push actions, each `below(3)`: drain, settle then drain, wait.
 //! 5. `below(17)` chunk sizes, each `below(41)`, used in turn (0 pushes an empty chunk); the
-//!    rest of the data is pushed last. No sizes: the data is pushed whole.
+//!    rest of the data is pushed last (at most [`MAX_CHUNKS`] pushes). No sizes: the data is
+//!    pushed whole.
 //! 6. The data: pieces until the input ends (see [`piece`]), at most [`MAX_DATA`] bytes.
 
 use std::panic::{catch_unwind, resume_unwind};
@@ -26,9 +27,13 @@ use pants_core::{Direction, ReadLimits};
 use crate::input::Input;
 use crate::model::{AfterPush, Delim, Esc, Idle, Prefix, Scenario, Step, run_framer, run_model};
 
-/// Most bytes of data in one scenario: the model rescans its buffer naively, so this bounds
-/// the time of one run.
-pub const MAX_DATA: usize = 4096;
+/// Most bytes of data in one scenario: the model rescans its buffer naively (quadratic while it
+/// discards), so this bounds the time of one run.
+pub const MAX_DATA: usize = 2048;
+
+/// Most pushes in one scenario: each may apply an idle change, and a regex delimiter is
+/// compiled each time it is set.
+pub const MAX_CHUNKS: usize = 256;
 
 /// Byte-string delimiters that the data is likely to contain, by number.
 pub const COMMON_DELIMITERS: &[&[u8]] = &[
@@ -267,14 +272,14 @@ pub fn piece(input: &mut Input<'_>, in_play: &[Delim], limits: ReadLimits, data:
     }
 }
 
-/// Cuts `data` into chunks of the given sizes, in turn; the rest is the last chunk. With no
-/// sizes, one chunk.
+/// Cuts `data` into chunks of the given sizes, in turn; the rest is the last chunk (also once
+/// there are [`MAX_CHUNKS`]). With no sizes, one chunk.
 pub fn chunk(data: &[u8], sizes: &[usize]) -> Vec<Vec<u8>> {
     let mut chunks = Vec::new();
     let mut at = 0;
     if sizes.iter().any(|&size| size > 0) {
         for &size in sizes.iter().cycle() {
-            if at == data.len() {
+            if at == data.len() || chunks.len() + 1 == MAX_CHUNKS {
                 break;
             }
             let end = (at + size).min(data.len());
