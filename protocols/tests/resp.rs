@@ -415,15 +415,20 @@ fn an_inline_line_over_the_read_limit_is_a_too_big_inline_request() {
 }
 
 #[test]
-fn under_the_default_overflow_policy_an_overlong_line_closes_without_a_reply() {
+fn under_the_default_overflow_policy_an_overlong_line_is_answered_then_closed() {
     let (mut net, _) = server_with(StreamConfig {
         read_limits: ReadLimits::new(64, 1024).unwrap(),
         ..StreamConfig::default()
     });
     let peer = client(&mut net);
     assert_eq!(
-        ask(&mut net, peer, format!("PING\r\n{}\r\n", "x".repeat(100))),
-        "+PONG\r\n"
+        ask(
+            &mut net,
+            peer,
+            format!("PING\r\n{}\r\nPING\r\n", "x".repeat(100))
+        ),
+        "+PONG\r\n-ERR Protocol error: too big inline request\r\n",
+        "the overflow callback still replies; nothing after the overlong line is served"
     );
     assert!(net.saw_eof(peer));
 }
