@@ -231,6 +231,14 @@ impl Datagram {
         self.events.push_back(DatagramEvent::Closed);
     }
 
+    /// Closes at once and drops every pending event but [`DatagramEvent::Closed`] (after its
+    /// handler panicked).
+    pub(crate) fn abort(&mut self) {
+        self.close();
+        self.events
+            .retain(|event| matches!(event, DatagramEvent::Closed));
+    }
+
     // ---- Outputs ----------------------------------------------------------------------------
 
     /// The next order for the driver (only [`Action::Close`]).

@@ -107,6 +107,14 @@ impl Server {
         }
     }
 
+    /// Closes and drops every pending event but [`ServerEvent::Closed`] (after its handler
+    /// panicked).
+    pub(crate) fn abort(&mut self) {
+        self.close();
+        self.events
+            .retain(|event| matches!(event, ServerEvent::Closed));
+    }
+
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
         self.events.pop_front()

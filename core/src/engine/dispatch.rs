@@ -145,6 +145,7 @@ pub(crate) fn call(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId, mut ca
     };
     core.record(id, callback.name());
     let propagate = core.config.propagate_panics;
+    let closing = matches!(callback, Callback::Close);
     let sender = callback.take_sender();
     let mut cx = Context {
         engine: EngineContext { core, io },
@@ -156,10 +157,14 @@ pub(crate) fn call(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId, mut ca
         if propagate {
             panic::resume_unwind(payload);
         }
-        let error = Error::Panic(panic_message(&*payload));
-        cx.engine.core.record(id, "on_error");
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| handler.on_error(&mut cx, &error)));
-        cx.close_now();
+        // After on_close nothing runs, not even the report of its own panic.
+        if !closing {
+            let error = Error::Panic(panic_message(&*payload));
+            cx.engine.core.record(id, "on_error");
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| handler.on_error(&mut cx, &error)));
+            // on_error, then on_close: what was pending for this channel is dropped.
+            cx.engine.core.abort(id);
+        }
     }
     if let Some(entry) = cx.engine.core.channels.get_mut(id) {
         entry.handler = Some(handler);

@@ -353,16 +353,33 @@ impl EngineCore {
     fn stop(&mut self) {
         self.stopping = true;
         for id in self.channels.ids() {
-            if let Some(entry) = self.channels.get_mut(id) {
-                match &mut entry.channel {
-                    Channel::Stream(stream) if stream.is_connecting() => stream.close_now(),
-                    Channel::Stream(stream) => stream.close(),
-                    Channel::Server(server) => server.server.close(),
-                    Channel::Datagram(datagram) => datagram.end(),
-                }
-            }
-            self.touch(id);
+            self.stop_channel(id);
         }
+    }
+
+    /// Closes a channel as a stop does: gracefully, but at once if it is still connecting.
+    fn stop_channel(&mut self, id: ChannelId) {
+        if let Some(entry) = self.channels.get_mut(id) {
+            match &mut entry.channel {
+                Channel::Stream(stream) if stream.is_connecting() => stream.close_now(),
+                Channel::Stream(stream) => stream.close(),
+                Channel::Server(server) => server.server.close(),
+                Channel::Datagram(datagram) => datagram.end(),
+            }
+        }
+        self.touch(id);
+    }
+
+    /// Closes a channel at once and drops its pending events: `on_close` is next.
+    pub(crate) fn abort(&mut self, id: ChannelId) {
+        if let Some(entry) = self.channels.get_mut(id) {
+            match &mut entry.channel {
+                Channel::Stream(stream) => stream.abort(),
+                Channel::Server(server) => server.server.abort(),
+                Channel::Datagram(datagram) => datagram.abort(),
+            }
+        }
+        self.touch(id);
     }
 
     pub(crate) fn insert(&mut self, channel: Channel, handler: Box<dyn Handler>) -> ChannelId {
@@ -375,6 +392,10 @@ impl EngineCore {
             deadline: None,
         });
         self.touch(id);
+        if self.stopping {
+            // Opened while stopping (say, from an on_close): it goes the same way.
+            self.stop_channel(id);
+        }
         id
     }
 

@@ -74,6 +74,9 @@ fn channel_timeout(core: &mut EngineCore, id: ChannelId, deadline: std::time::In
     }
     entry.deadline = None;
     match &mut entry.channel {
+        // A stream a timer closed at once this turn has its close order pending: it needs
+        // no timeout, and must not take input before that order is carried out.
+        Channel::Stream(stream) if stream.is_closed() => {}
         Channel::Stream(stream) => stream.handle_timeout(now),
         Channel::Server(server) => server.server.handle_timeout(now),
         Channel::Datagram(_) => {}
@@ -260,6 +263,8 @@ fn server_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                 let handler = (server.factory)();
                 let config = server.stream_config.clone();
                 server.server.handle_accepted(conn);
+                // The server's on_accept runs before the connection's own callbacks.
+                core.queue_events(id);
                 let accepted = core.insert_accepted(config, handler, endpoints, id);
                 debug_assert_eq!(
                     accepted, conn,

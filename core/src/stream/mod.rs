@@ -275,6 +275,14 @@ impl Stream {
         self.finish();
     }
 
+    /// Closes at once and drops every pending event but [`Event::Closed`] (after a handler
+    /// panicked: its `on_close` comes next).
+    pub(crate) fn abort(&mut self) {
+        self.finish();
+        self.rare = None;
+        self.pending = pending::CLOSED;
+    }
+
     /// Sets how incoming bytes are cut into frames. It applies at once to the bytes already
     /// buffered, also between two frames of one read. Invalid delimiters are refused.
     pub fn set_read_delimiter<D>(&mut self, delimiter: D) -> Result<(), DelimiterError>
