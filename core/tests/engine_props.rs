@@ -21,11 +21,11 @@
 //! [`close_comes_once_and_last`] (2), [`commands_on_other_channels_are_safe_and_never_reenter`]
 //! (3), [`a_panic_closes_only_its_channel`] (4), [`the_engine_comes_to_rest`] (section 5,
 //! timers), [`echoed_bytes_come_back_in_order`] and
-//! [`stop_finishes_and_closes_every_channel`]. 128 cases in all run in about a second; set
+//! [`stop_finishes_and_closes_every_channel`]. 128 cases in all run in a few seconds; set
 //! `ENGINE_PROPS_CASES=n` for `n` cases per property in a longer hunt.
 //!
-//! Known core bugs are pinned by the `#[ignore]`d regression tests at the end; the scenario
-//! steers around them (see [`Steer`]) so that the properties keep testing everything else.
+//! The core bugs these properties found are fixed; the regression tests at the end pin each
+//! of them as the guarantee it now keeps, and the scenario steers around nothing.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -228,58 +228,6 @@ struct Case {
     ops: Vec<Op>,
 }
 
-/// Known core bugs the scenario steers around, each pinned by an ignored regression test at
-/// the end of this file. Turn a field off once its bug is fixed, to check that part again.
-#[derive(Debug, Clone, Copy)]
-struct Steer {
-    /// Never panic inside `on_close`: the engine then runs `on_error` after `on_close`
-    /// (`a_panic_in_on_close_runs_on_error_after_on_close`).
-    avoid_panic_in_on_close: bool,
-    /// Let a server's `on_accept(conn)` come after `conn`'s own callbacks, even its
-    /// `on_close`, when accepting carried over to the next turn
-    /// (`on_accept_comes_after_the_connections_callbacks_when_accepting_carries_over`).
-    tolerate_late_on_accept: bool,
-    /// Let events queued before a panic (`on_accept`, `on_write`, `on_eof`, `on_error`, ...)
-    /// run between the panic's `on_error` and `on_close`
-    /// (`events_queued_before_a_panic_still_run_between_its_on_error_and_on_close`).
-    tolerate_events_after_panic: bool,
-    /// Open no channels once `stop()` was called: the engine never closes those, so it never
-    /// finishes (`a_channel_opened_during_stop_keeps_the_engine_from_finishing`).
-    avoid_opening_after_stop: bool,
-    /// In channel and engine timers, close gracefully instead of `close_now` (and do not
-    /// panic in `on_timer`, which closes at once too): a stream closed at once there while its
-    /// own timeout is due in the same turn trips a drive-order assertion inside the engine
-    /// (`closing_a_stream_at_once_from_a_timer_when_its_timeout_is_due_panics_the_engine`).
-    avoid_close_now_in_timers: bool,
-}
-
-impl Default for Steer {
-    fn default() -> Self {
-        STEER
-    }
-}
-
-const STEER: Steer = Steer {
-    avoid_panic_in_on_close: false,
-    tolerate_late_on_accept: false,
-    tolerate_events_after_panic: false,
-    avoid_opening_after_stop: false,
-    avoid_close_now_in_timers: false,
-};
-
-/// What a timer callback runs instead of `cmd`, steering around the drive-order bug.
-fn in_timer(cmd: &Cmd, steer: Steer) -> Option<Cmd> {
-    if !steer.avoid_close_now_in_timers {
-        return Some(cmd.clone());
-    }
-    match cmd {
-        Cmd::CloseNow => Some(Cmd::Close),
-        Cmd::CloseNowOther(t) => Some(Cmd::CloseOther(*t)),
-        Cmd::Panic => None,
-        other => Some(other.clone()),
-    }
-}
-
 // ---- The shared record ------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,9 +293,6 @@ enum Expect {
     Error,
     /// After a panic's `on_error` or after `on_connect_error`: `on_close` comes next.
     Close,
-    /// After a panic's `on_error`, tolerating events queued before the panic (see [`Steer`]):
-    /// only those, then `on_close`.
-    CloseSoon,
 }
 
 #[derive(Debug, Default)]
@@ -414,7 +359,6 @@ struct World {
     dgram_channels: Vec<Addr>,
     seq: u8,
     stopping: bool,
-    steer: Steer,
 }
 
 impl World {
@@ -492,8 +436,7 @@ impl World {
                 "guarantee 3: {ch:?} got on_error for a panic that was not deliberate"
             ));
         }
-        let late_accept_ok = self.steer.tolerate_late_on_accept;
-        if let Some(conn) = rec.conn.filter(|_| !late_accept_ok) {
+        if let Some(conn) = rec.conn {
             if self.states.get(&conn).is_some_and(|s| s.closes > 0) {
                 errors.push(format!(
                     "guarantee 2: on_accept of {ch:?} names {conn:?} after its on_close"
@@ -525,30 +468,8 @@ impl World {
             )),
             _ => {}
         }
-        if st.expect == Expect::CloseSoon
-            && !matches!(
-                rec.cb,
-                "on_close"
-                    | "on_accept"
-                    | "on_write"
-                    | "on_eof"
-                    | "on_error"
-                    | "on_overflow_error"
-                    | "on_idle"
-            )
-        {
-            errors.push(format!(
-                "guarantee 4: {ch:?} panicked, then got {} before on_close",
-                rec.cb
-            ));
-        }
-        let after_panic = if self.steer.tolerate_events_after_panic {
-            Expect::CloseSoon
-        } else {
-            Expect::Close
-        };
         st.expect = match (st.expect, rec.cb) {
-            (Expect::Error, "on_error") => after_panic,
+            (Expect::Error, "on_error") => Expect::Close,
             (_, "on_connect_error") => Expect::Close,
             (_, "on_close") => Expect::Any,
             (expect, _) => expect,
@@ -745,19 +666,9 @@ impl Probe {
             _ => {}
         }
         if self.mode == Mode::Scripted {
-            let (script, steer) = {
-                let mut world = self.lab.world.borrow_mut();
-                (world.pool.pop_front().unwrap_or_default(), world.steer)
-            };
-            for cmd in script {
-                let cmd = if cb == "on_timer" {
-                    in_timer(&cmd, steer)
-                } else {
-                    Some(cmd)
-                };
-                if let Some(cmd) = cmd {
-                    self.exec(cx, &cmd, cb, timer);
-                }
+            let script = self.lab.world.borrow_mut().pool.pop_front();
+            for cmd in script.unwrap_or_default() {
+                self.exec(cx, &cmd, cb, timer);
             }
         }
     }
@@ -810,10 +721,6 @@ impl Probe {
 
     fn exec(&mut self, cx: &mut Context<'_>, cmd: &Cmd, cb: &'static str, timer: Option<TimerId>) {
         if let Cmd::Panic = cmd {
-            let steer = self.lab.world.borrow().steer;
-            if cb == "on_close" && steer.avoid_panic_in_on_close {
-                return;
-            }
             let mut world = self.lab.world.borrow_mut();
             world.log.push(Rec {
                 ch: cx.id(),
@@ -1063,16 +970,7 @@ fn shared_cmd(lab: &Shared, cx: &mut EngineContext<'_>, cmd: &Cmd, kept: &ReadDe
     }
 }
 
-/// Whether channels may be opened now (see [`Steer::avoid_opening_after_stop`]).
-fn may_open(lab: &Shared) -> bool {
-    let world = lab.world.borrow();
-    !(world.stopping && world.steer.avoid_opening_after_stop)
-}
-
 fn connect(lab: &Shared, cx: &mut EngineContext<'_>, a: u8) {
-    if !may_open(lab) {
-        return;
-    }
     let handler = Probe::new(lab, Role::Client, Mode::Scripted);
     match cx.connect(addr(a), handler) {
         Ok(id) => lab.world.borrow_mut().register(id, Role::Client, false),
@@ -1084,9 +982,6 @@ fn connect(lab: &Shared, cx: &mut EngineContext<'_>, a: u8) {
 }
 
 fn listen(lab: &Shared, cx: &mut EngineContext<'_>, a: u8, echo: bool) -> Option<ChannelId> {
-    if !may_open(lab) {
-        return None;
-    }
     let shared = lab.clone();
     let mode = if echo { Mode::Echo } else { Mode::Scripted };
     let factory = move || Probe::new(&shared, Role::Accepted, mode);
@@ -1102,9 +997,6 @@ fn listen(lab: &Shared, cx: &mut EngineContext<'_>, a: u8, echo: bool) -> Option
 }
 
 fn bind(lab: &Shared, cx: &mut EngineContext<'_>, a: u8) {
-    if !may_open(lab) {
-        return;
-    }
     let handler = Probe::new(lab, Role::Datagram, Mode::Scripted);
     if let Ok(id) = cx.datagram(addr(a), handler) {
         let local = cx.channel(id).and_then(|ch| ch.local().cloned());
@@ -1167,20 +1059,14 @@ fn engine_tick(lab: &Shared, cx: &mut EngineContext<'_>, slot: usize) {
         }
         (id, kind, runs, limit)
     };
-    let (script, steer) = {
-        let mut world = lab.world.borrow_mut();
-        (world.pool.pop_front().unwrap_or_default(), world.steer)
-    };
+    let script = lab.world.borrow_mut().pool.pop_front();
     let kept = ReadDelimiter::none();
-    for cmd in &script {
-        // A panic here closes no channel: kept even when steering.
+    for cmd in script.unwrap_or_default() {
+        // A panic here closes no channel: it only ends this timer.
         if let Cmd::Panic = cmd {
             end_timer(lab, id);
             panic!("{DELIBERATE} in an engine timer");
         }
-        let Some(cmd) = in_timer(cmd, steer) else {
-            continue;
-        };
         let result = panic::catch_unwind(AssertUnwindSafe(|| shared_cmd(lab, cx, &cmd, &kept)));
         if let Err(payload) = result {
             lab.world.borrow_mut().violation(format!(
@@ -1309,7 +1195,7 @@ struct Scenario {
 }
 
 impl Scenario {
-    fn new(knobs: &Knobs, scripts: &[Vec<Cmd>], steer: Steer) -> Self {
+    fn new(knobs: &Knobs, scripts: &[Vec<Cmd>]) -> Self {
         let (read_limits, write_limits) = if knobs.small_limits {
             (ReadLimits::new(8, 64).unwrap(), WriteLimits::new(32, 128))
         } else {
@@ -1344,7 +1230,6 @@ impl Scenario {
             world: RefCell::new(World {
                 pool: scripts.iter().cloned().collect(),
                 dgram_addrs: (0..ADDRS.len() as u8).map(addr).collect(),
-                steer,
                 ..World::default()
             }),
             depth: Cell::new(0),
@@ -1669,8 +1554,8 @@ impl Scenario {
 }
 
 /// Runs one case: setup, every op with the checks after each, then the end checks.
-fn run_case(case: &Case, steer: Steer) -> Result<(), TestCaseError> {
-    let mut s = Scenario::new(&case.knobs, &case.scripts, steer);
+fn run_case(case: &Case) -> Result<(), TestCaseError> {
+    let mut s = Scenario::new(&case.knobs, &case.scripts);
     s.check("setup")?;
     for (i, op) in case.ops.iter().enumerate() {
         s.apply(op);
@@ -1887,7 +1772,7 @@ fn config(cases: u32) -> ProptestConfig {
 /// the mix of commands and ops, which stresses the guarantee in its name.
 fn property(case: &Case) -> Result<(), TestCaseError> {
     let _quiet = QuietPanics::new();
-    run_case(case, STEER)
+    run_case(case)
 }
 
 proptest! {
@@ -1962,7 +1847,7 @@ proptest! {
     }
 }
 
-// ---- Regressions: known core bugs, ignored so that the suite stays green -----------------------
+// ---- Regressions: core bugs these properties found (fixed) -------------------------------------
 
 /// Records its callbacks by name; panics (deliberately) the first time it runs the one named
 /// `panic_in`.
@@ -2053,14 +1938,13 @@ fn trace_by(net: &mut Network, server: ChannelId) -> Vec<String> {
 }
 
 /// Handler docs: "A server accepted the connection `conn` (its own handler's `on_connect`
-/// follows)". When accepting carries over to the next turn (the accept budget ran out, here on
-/// 128 per-connection accept errors), the engine queues the server's events behind the new
-/// connection's, so the connection's callbacks run first. A connection that refuses itself in
-/// `on_connect` (`close_now()`, as a server over its connection limit does) is then closed and
-/// gone before the server's `on_accept` names it: `cx.channel(conn)` finds nothing, and its id
-/// is seen after its `on_close` (guarantee 2). Found by the properties with `accept_budget: 1`.
+/// follows)", also when accepting carries over to the next turn (the accept budget ran out,
+/// here on 128 per-connection accept errors) and the connection refuses itself in `on_connect`
+/// (`close_now()`, as a server over its connection limit does): `on_accept` still finds it.
+/// The engine used to queue the server's events behind the connection's, so `on_accept` named
+/// a connection already closed and gone (found with `accept_budget: 1`).
 #[test]
-fn on_accept_comes_after_the_connections_callbacks_when_accepting_carries_over() {
+fn on_accept_comes_before_the_connections_callbacks_when_accepting_carries_over() {
     let mut net = Network::new();
     let factory = || Noter {
         close_on_connect: true,
@@ -2087,10 +1971,10 @@ fn on_accept_comes_after_the_connections_callbacks_when_accepting_carries_over()
     assert_eq!(*notes.borrow(), ["on_listen", "on_accept"]);
 }
 
-/// Guarantee 2: `on_close` is the last callback. A handler that panics in `on_close` gets
-/// `on_error` (with the panic) after it.
+/// Guarantee 2: `on_close` is the last callback, also when the handler panics in it. The
+/// engine used to report that panic with an `on_error` after `on_close`.
 #[test]
-fn a_panic_in_on_close_runs_on_error_after_on_close() {
+fn a_panic_in_on_close_runs_nothing_after_it() {
     let _quiet = QuietPanics::new();
     let mut net = Network::new();
     let client = net.connect("127.0.0.1:9", Noter::new("on_close")).unwrap();
@@ -2098,11 +1982,12 @@ fn a_panic_in_on_close_runs_on_error_after_on_close() {
     assert_eq!(net.callbacks(client), ["on_connect_error", "on_close"]);
 }
 
-/// Guarantee 4: a panic closes its channel with `on_error`, then `on_close`. The engine's
-/// `close_now()` after the panic queues `on_close` behind the events the channel already had,
-/// so the handler that just panicked still gets them: here the server's second `on_accept`.
+/// Guarantee 4: a panic closes its channel with `on_error`, then `on_close`, and nothing in
+/// between, here with a second connection waiting to be accepted. The engine used to queue
+/// `on_close` behind the events the channel already had, so the handler that had just
+/// panicked still got them (here a second `on_accept`).
 #[test]
-fn events_queued_before_a_panic_still_run_between_its_on_error_and_on_close() {
+fn a_panic_drops_the_events_queued_before_it() {
     let _quiet = QuietPanics::new();
     let mut net = Network::new();
     let listen = Listen::new("127.0.0.1:1", || ()).handler(Noter::new("on_accept"));
@@ -2116,10 +2001,10 @@ fn events_queued_before_a_panic_still_run_between_its_on_error_and_on_close() {
     );
 }
 
-/// The same on a stream: the `on_eof` queued with a truncated frame's `on_error` still runs
-/// after the handler panicked in that `on_error`.
+/// The same on a stream that panics in the `on_error` of a truncated frame: the `on_eof`
+/// queued with that `on_error` used to run after the panic's `on_error` all the same.
 #[test]
-fn events_queued_before_a_panic_still_run_on_a_stream_too() {
+fn a_panic_drops_the_events_queued_before_it_on_a_stream_too() {
     let _quiet = QuietPanics::new();
     let mut net = Network::new();
     net.listen("127.0.0.1:1", || Noter {
@@ -2153,11 +2038,12 @@ impl Handler for Reconnect {
     }
 }
 
-/// Section 5: after `stop()` the engine finishes once every channel closed. A channel opened
-/// during the shutdown (here by a client that reconnects in `on_close`) is never closed, so
-/// the engine never finishes and a driver waiting for `is_finished()` waits forever.
+/// Section 5: after `stop()` the engine finishes once every channel closed, also one opened
+/// during the shutdown (here by a client that reconnects in `on_close`), which is closed the
+/// same way. Such a channel used to stay open, so the engine never finished and a driver
+/// waiting for `is_finished()` waited forever.
 #[test]
-fn a_channel_opened_during_stop_keeps_the_engine_from_finishing() {
+fn a_channel_opened_during_stop_is_closed_too() {
     let mut net = Network::new();
     let (listener, _) = net.peer_listen("127.0.0.1:7").unwrap();
     net.connect("127.0.0.1:7", Reconnect { again: true })
@@ -2173,12 +2059,12 @@ fn a_channel_opened_during_stop_keeps_the_engine_from_finishing() {
     );
 }
 
-/// Property 5 (the engine never panics): a timer that closes a stream at once, while that
-/// stream's own timeout (here an idle timeout) is due in the same turn, makes the engine feed
-/// `handle_timeout` to a stream whose `Action::Close` was not drained, and the stream's
-/// drive-order `debug_assert!` panics inside `Engine::turn` (debug builds only).
+/// Property 5 (the engine never panics): a timer may close a stream at once while that
+/// stream's own timeout (here an idle timeout) is due in the same turn. The engine used to
+/// feed `handle_timeout` to the stream while its `Action::Close` was still pending, which
+/// tripped the stream's drive-order `debug_assert!` inside `Engine::turn` (debug builds only).
 #[test]
-fn closing_a_stream_at_once_from_a_timer_when_its_timeout_is_due_panics_the_engine() {
+fn a_stream_closed_at_once_by_a_timer_as_its_timeout_is_due_is_safe() {
     let config = EngineConfig {
         stream: Arc::new(StreamConfig {
             idle_timeout: Some(Duration::from_secs(1)),
