@@ -260,7 +260,7 @@ fn serve(
 ) -> (Running, ChannelId, Addr) {
     let (running, (id, local)) = start(driver, move |cx| {
         let id = cx.listen_with(listen()).expect("listen");
-        let local = cx.channel(id).unwrap().local().cloned().unwrap();
+        let local = cx.channel(id).unwrap().local().unwrap();
         (id, local)
     });
     (running, id, local)
@@ -667,7 +667,7 @@ impl Handler for DatagramEcho {
         self.log.push("listen");
     }
     fn on_read(&mut self, cx: &mut Context<'_>, data: Bytes) {
-        let from = cx.peer().map(ToString::to_string).unwrap_or_default();
+        let from = cx.peer().map(|peer| peer.to_string()).unwrap_or_default();
         self.log.push(format!("read {} from {from}", data.len()));
         if let Err(err) = cx.write(data) {
             self.log.push(format!("write error {err}"));
@@ -979,7 +979,7 @@ struct HostClient {
 
 impl Handler for HostClient {
     fn on_connect(&mut self, cx: &mut Context<'_>) {
-        let peer = cx.peer().map(ToString::to_string).unwrap_or_default();
+        let peer = cx.peer().map(|peer| peer.to_string()).unwrap_or_default();
         self.log.push(format!("connect to {peer}"));
         cx.set_read_delimiter("\n").unwrap();
         cx.write("hi\n").unwrap();

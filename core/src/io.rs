@@ -17,21 +17,29 @@ use crate::write_queue::FileRange;
 /// later readiness with [`Engine::handle_readiness`](crate::Engine::handle_readiness). The
 /// engine retries [`Interrupted`](io::ErrorKind::Interrupted) calls itself.
 pub trait Io {
-    /// Opens a listening stream socket for channel `id` and returns the address it is bound to.
-    fn listen(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<Addr>;
+    /// Opens a listening stream socket for channel `id` (its address: [`local_addr`]).
+    ///
+    /// [`local_addr`]: Self::local_addr
+    fn listen(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<()>;
 
     /// Accepts one pending connection on listener `server` as channel `conn`
     /// (`WouldBlock` when none is pending).
-    fn accept(&mut self, server: ChannelId, conn: ChannelId) -> io::Result<Endpoints>;
+    fn accept(&mut self, server: ChannelId, conn: ChannelId) -> io::Result<()>;
 
     /// Starts connecting channel `id` to `addr` (host names are resolved without blocking).
     /// Completion is reported as writable readiness, then read with
     /// [`connect_result`](Self::connect_result).
     fn connect(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<()>;
 
-    /// After writable readiness of a connecting channel: `Ok(Some(_))` once connected,
-    /// `Ok(None)` while still in progress, or the error that failed it.
-    fn connect_result(&mut self, id: ChannelId) -> io::Result<Option<Endpoints>>;
+    /// After writable readiness of a connecting channel: `Ok(true)` once connected,
+    /// `Ok(false)` while still in progress, or the error that failed it.
+    fn connect_result(&mut self, id: ChannelId) -> io::Result<bool>;
+
+    /// The local address of channel `id`'s socket.
+    fn local_addr(&self, id: ChannelId) -> io::Result<Addr>;
+
+    /// The peer address of channel `id`'s connected socket.
+    fn peer_addr(&self, id: ChannelId) -> io::Result<Addr>;
 
     /// Reads what is available; an empty result is the peer's EOF.
     fn read(&mut self, id: ChannelId) -> io::Result<Bytes>;
@@ -48,23 +56,14 @@ pub trait Io {
     /// Closes the socket and forgets it (deregistering it from the poller first).
     fn close(&mut self, id: ChannelId);
 
-    /// Opens a datagram socket for channel `id` bound to `addr`; returns the bound address.
-    fn bind(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<Addr>;
+    /// Opens a datagram socket for channel `id` bound to `addr`.
+    fn bind(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<()>;
 
     /// Receives one whole datagram and its sender.
     fn recv_from(&mut self, id: ChannelId) -> io::Result<(Bytes, Addr)>;
 
     /// Sends one datagram to `to`.
     fn send_to(&mut self, id: ChannelId, data: &[u8], to: &Addr) -> io::Result<usize>;
-}
-
-/// The two ends of a connected stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoints {
-    /// This side's address.
-    pub local: Addr,
-    /// The peer's address.
-    pub peer: Addr,
 }
 
 /// What the poller reported for a channel's socket. Spurious reports are harmless.

@@ -140,7 +140,7 @@ pub use event::{Action, Event, Idle};
 pub use framer::{Framer, ReadLimits};
 pub use handler::Handler;
 pub use id::{ChannelId, TimerId};
-pub use io::{Endpoints, Io, Readiness, SocketOptions};
+pub use io::{Io, Readiness, SocketOptions};
 pub use length_prefix::{Endian, LengthPrefix};
 pub use server::{Server, ServerEvent};
 pub use stream::{OverflowPolicy, Stream, StreamConfig};

@@ -410,13 +410,7 @@ fn datagram_frames_are_buffered_per_sender() {
     net.send_to(alice, "lo\n", &to);
     net.send_to(bob, "ld\n", &to);
     net.run();
-    let server_addr = net
-        .context()
-        .channel(server)
-        .unwrap()
-        .local()
-        .cloned()
-        .unwrap();
+    let server_addr = net.context().channel(server).unwrap().local().unwrap();
     assert_eq!(
         net.received_datagrams(alice),
         [(Bytes::from("HELLO"), server_addr.clone())]

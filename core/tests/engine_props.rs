@@ -999,7 +999,7 @@ fn listen(lab: &Shared, cx: &mut EngineContext<'_>, a: u8, echo: bool) -> Option
 fn bind(lab: &Shared, cx: &mut EngineContext<'_>, a: u8) {
     let handler = Probe::new(lab, Role::Datagram, Mode::Scripted);
     if let Ok(id) = cx.datagram(addr(a), handler) {
-        let local = cx.channel(id).and_then(|ch| ch.local().cloned());
+        let local = cx.channel(id).and_then(|ch| ch.local());
         let mut world = lab.world.borrow_mut();
         world.register(id, Role::Datagram, false);
         world.dgram_channels.extend(local);

@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use super::open::{Bind, Connect, IntoAddr, Listen};
 use super::timers::{Schedule, Target};
-use super::{Addrs, Channel, EngineCore, ServerChannel};
+use super::{Channel, EngineCore, ServerChannel};
 use crate::addr::Addr;
 use crate::datagram::Datagram;
 use crate::delimiter::IntoReadDelimiter;
@@ -42,6 +42,7 @@ impl EngineContext<'_> {
         self.core.channels.get(id)?;
         Some(ChannelMut {
             core: self.core,
+            io: self.io,
             id,
         })
     }
@@ -88,7 +89,7 @@ impl EngineContext<'_> {
             .socket
             .unwrap_or_else(|| self.core.config.socket.clone());
         let id = self.core.channels.vacant_id();
-        let local = self.io.listen(id, &addr, &socket)?;
+        self.io.listen(id, &addr, &socket)?;
         let server = ServerChannel {
             server: Server::listening(),
             factory: listen.factory,
@@ -99,7 +100,6 @@ impl EngineContext<'_> {
         let inserted = self
             .core
             .insert(Channel::Server(Box::new(server)), listen.handler);
-        self.set_addrs(inserted, Some(local), None);
         Ok(inserted)
     }
 
@@ -120,7 +120,6 @@ impl EngineContext<'_> {
             .unwrap_or_else(|| self.core.config.stream.clone());
         let stream = Stream::connecting(config, self.core.now);
         let id = self.core.insert(Channel::Stream(stream), connect.handler);
-        self.set_addrs(id, None, Some(addr.clone()));
         let now = self.core.now;
         if let Err(err) = self.io.connect(id, &addr, &socket)
             && let Some(Channel::Stream(stream)) =
@@ -151,12 +150,11 @@ impl EngineContext<'_> {
             .config
             .unwrap_or_else(|| self.core.config.datagram.clone());
         let id = self.core.channels.vacant_id();
-        let local = self.io.bind(id, &addr, &socket)?;
+        self.io.bind(id, &addr, &socket)?;
         let inserted = self.core.insert(
             Channel::Datagram(Box::new(Datagram::bound(config))),
             bind.handler,
         );
-        self.set_addrs(inserted, Some(local), None);
         Ok(inserted)
     }
 
@@ -214,12 +212,6 @@ impl EngineContext<'_> {
     fn add_timer(&mut self, target: Target, schedule: Schedule, delay: Duration) -> TimerId {
         self.core.timers.add(self.core.now, target, schedule, delay)
     }
-
-    fn set_addrs(&mut self, id: ChannelId, local: Option<Addr>, peer: Option<Addr>) {
-        if let Some(entry) = self.core.channels.get_mut(id) {
-            entry.addrs = Some(Box::new(Addrs { local, peer }));
-        }
-    }
 }
 
 /// A callback's view: its own channel, and the whole engine (through `Deref` to
@@ -255,6 +247,7 @@ impl Context<'_> {
     pub fn this(&mut self) -> ChannelMut<'_> {
         ChannelMut {
             core: self.engine.core,
+            io: self.engine.io,
             id: self.id,
         }
     }
@@ -307,22 +300,16 @@ impl Context<'_> {
     }
 
     /// The peer: of a stream, its remote address; on a datagram channel, the sender of the
-    /// datagram being handled.
-    pub fn peer(&self) -> Option<&Addr> {
-        self.sender.as_ref().or_else(|| {
-            self.engine
-                .core
-                .addrs(self.id)
-                .and_then(|a| a.peer.as_ref())
-        })
+    /// datagram being handled. Asked of the socket: `None` before a connect completes.
+    pub fn peer(&self) -> Option<Addr> {
+        self.sender
+            .clone()
+            .or_else(|| self.engine.io.peer_addr(self.id).ok())
     }
 
-    /// This channel's local address.
-    pub fn local(&self) -> Option<&Addr> {
-        self.engine
-            .core
-            .addrs(self.id)
-            .and_then(|a| a.local.as_ref())
+    /// This channel's local address, asked of its socket.
+    pub fn local(&self) -> Option<Addr> {
+        self.engine.io.local_addr(self.id).ok()
     }
 
     /// The server that accepted this stream.
@@ -352,6 +339,7 @@ impl Context<'_> {
 /// [`EngineContext::channel`] or [`Context::this`].
 pub struct ChannelMut<'a> {
     core: &'a mut EngineCore,
+    io: &'a mut dyn Io,
     id: ChannelId,
 }
 
@@ -487,18 +475,14 @@ impl ChannelMut<'_> {
         self.core.touch(self.id);
     }
 
-    /// The peer's address (streams).
-    pub fn peer(&self) -> Option<&Addr> {
-        self.core
-            .addrs(self.id)
-            .and_then(|addrs| addrs.peer.as_ref())
+    /// The peer's address (connected streams), asked of the socket.
+    pub fn peer(&self) -> Option<Addr> {
+        self.io.peer_addr(self.id).ok()
     }
 
-    /// The local address.
-    pub fn local(&self) -> Option<&Addr> {
-        self.core
-            .addrs(self.id)
-            .and_then(|addrs| addrs.local.as_ref())
+    /// The local address, asked of the socket (the real port of a listener on port 0).
+    pub fn local(&self) -> Option<Addr> {
+        self.io.local_addr(self.id).ok()
     }
 
     /// True once the channel is closed (or gone).
@@ -530,13 +514,5 @@ impl ChannelMut<'_> {
     fn touched<T>(&mut self, result: T) -> T {
         self.core.touch(self.id);
         result
-    }
-}
-
-impl EngineCore {
-    pub(crate) fn addrs(&self, id: ChannelId) -> Option<&Addrs> {
-        self.channels
-            .get(id)
-            .and_then(|entry| entry.addrs.as_deref())
     }
 }

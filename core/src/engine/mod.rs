@@ -14,11 +14,10 @@ use std::time::Instant;
 pub use context::{ChannelMut, Context, EngineContext};
 pub use open::{Bind, Connect, IntoAddr, Listen};
 
-use crate::addr::Addr;
 use crate::datagram::{Datagram, DatagramConfig};
 use crate::handler::Handler;
 use crate::id::ChannelId;
-use crate::io::{Endpoints, Io, Readiness, SocketOptions};
+use crate::io::{Io, Readiness, SocketOptions};
 use crate::server::Server;
 use crate::stream::{Stream, StreamConfig};
 use slab::Slab;
@@ -112,25 +111,8 @@ pub(crate) struct Entry {
     pub(crate) flags: u8,
     /// The server that accepted this stream.
     pub(crate) owner: Option<ChannelId>,
-    pub(crate) addrs: Option<Box<Addrs>>,
     /// The deadline pushed for this channel's own timeout.
     pub(crate) deadline: Option<Instant>,
-}
-
-/// A channel's addresses, as far as known.
-#[derive(Debug, Default)]
-pub(crate) struct Addrs {
-    pub(crate) local: Option<Addr>,
-    pub(crate) peer: Option<Addr>,
-}
-
-impl Addrs {
-    pub(crate) fn of(endpoints: Endpoints) -> Option<Box<Addrs>> {
-        Some(Box::new(Addrs {
-            local: Some(endpoints.local),
-            peer: Some(endpoints.peer),
-        }))
-    }
 }
 
 /// A channel's state machine. Streams are the many; the rarer kinds are boxed so that every
@@ -315,13 +297,11 @@ impl EngineCore {
         &mut self,
         config: Arc<StreamConfig>,
         handler: Box<dyn Handler>,
-        endpoints: Endpoints,
         server: ChannelId,
     ) -> ChannelId {
         let id = self.insert(Channel::Stream(Stream::accepted(config, self.now)), handler);
         if let Some(entry) = self.channels.get_mut(id) {
             entry.owner = Some(server);
-            entry.addrs = Addrs::of(endpoints);
         }
         id
     }
@@ -388,7 +368,6 @@ impl EngineCore {
             handler: Some(handler),
             flags: flag::OPEN,
             owner: None,
-            addrs: None,
             deadline: None,
         });
         self.touch(id);

@@ -5,7 +5,7 @@ use std::io::{self, IoSlice};
 
 use super::dispatch;
 use super::timers::{Due, Schedule, Target};
-use super::{Addrs, Channel, EngineCore, flag};
+use super::{Channel, EngineCore, flag};
 use crate::error::ConnectError;
 use crate::event::Action;
 use crate::id::{ChannelId, TimerId};
@@ -189,11 +189,8 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                 return;
             }
             match retry(|| io.connect_result(id)) {
-                Ok(Some(endpoints)) => {
-                    entry.addrs = Addrs::of(endpoints);
-                    stream.handle_connected(now);
-                }
-                Ok(None) => entry.flags &= !flag::WRITABLE,
+                Ok(true) => stream.handle_connected(now),
+                Ok(false) => entry.flags &= !flag::WRITABLE,
                 Err(err) => stream.handle_connect_error(now, ConnectError::from_io(err)),
             }
             continue;
@@ -259,13 +256,13 @@ fn server_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             return;
         }
         match retry(|| io.accept(id, conn)) {
-            Ok(endpoints) => {
+            Ok(()) => {
                 let handler = (server.factory)();
                 let config = server.stream_config.clone();
                 server.server.handle_accepted(conn);
                 // The server's on_accept runs before the connection's own callbacks.
                 core.queue_events(id);
-                let accepted = core.insert_accepted(config, handler, endpoints, id);
+                let accepted = core.insert_accepted(config, handler, id);
                 debug_assert_eq!(
                     accepted, conn,
                     "the accepted socket is registered as `conn`"

@@ -14,7 +14,7 @@ use super::{DatagramFaults, Peer};
 use crate::addr::Addr;
 use crate::error::ResolveFailed;
 use crate::id::ChannelId;
-use crate::io::{Endpoints, Io, Readiness, SocketOptions};
+use crate::io::{Io, Readiness, SocketOptions};
 use crate::write_queue::FileRange;
 
 /// The largest UDP payload over IPv4.
@@ -63,7 +63,7 @@ pub(crate) struct StreamSock {
     /// A write found the peer's window full: wake this socket when it drains.
     pub(crate) blocked: bool,
     /// For the connecting side: the outcome, once known.
-    pub(crate) connect: Option<io::Result<Endpoints>>,
+    pub(crate) connect: Option<io::Result<()>>,
 }
 
 /// Knobs of the in-memory network.
@@ -307,10 +307,7 @@ impl MemIo {
                     stream.peer = Some(server);
                     stream.peer_addr = Some(target.clone());
                 }
-                Ok(Endpoints {
-                    local,
-                    peer: target,
-                })
+                Ok(())
             }
             (Ok(_), _) => Err(io::ErrorKind::ConnectionRefused.into()),
         };
@@ -328,11 +325,7 @@ impl MemIo {
     }
 
     /// Takes the next connection from a listener's backlog for `owner`.
-    pub(crate) fn accept_as(
-        &mut self,
-        listener: SockId,
-        owner: Owner,
-    ) -> io::Result<(SockId, Endpoints)> {
+    pub(crate) fn accept_as(&mut self, listener: SockId, owner: Owner) -> io::Result<SockId> {
         if let Some(err) = self.accept_errors.pop_front() {
             return Err(err);
         }
@@ -360,17 +353,12 @@ impl MemIo {
             .sock_mut(conn)
             .expect("backlog entries are open sockets");
         sock.owner = owner;
-        let local = sock.local.clone();
-        let peer = match &sock.kind {
-            Kind::Stream(stream) => stream.peer_addr.clone().unwrap_or_else(|| local.clone()),
-            _ => local.clone(),
-        };
         if let Owner::Channel(channel) = owner {
             self.by_channel.insert(channel, conn);
         }
         // A new socket reports what it can do, as a poller does on registration.
         self.wake(conn, Readiness::BOTH);
-        Ok((conn, Endpoints { local, peer }))
+        Ok(conn)
     }
 
     // ---- Data -------------------------------------------------------------------------------
@@ -671,16 +659,14 @@ impl MemIo {
 }
 
 impl Io for MemIo {
-    fn listen(&mut self, id: ChannelId, addr: &Addr, _options: &SocketOptions) -> io::Result<Addr> {
-        self.listen_as(Owner::Channel(id), addr)
-            .map(|(_, local)| local)
+    fn listen(&mut self, id: ChannelId, addr: &Addr, _options: &SocketOptions) -> io::Result<()> {
+        self.listen_as(Owner::Channel(id), addr).map(drop)
     }
 
-    fn accept(&mut self, server: ChannelId, conn: ChannelId) -> io::Result<Endpoints> {
+    fn accept(&mut self, server: ChannelId, conn: ChannelId) -> io::Result<()> {
         self.stats.accepts += 1;
         let listener = self.of(server)?;
-        self.accept_as(listener, Owner::Channel(conn))
-            .map(|(_, endpoints)| endpoints)
+        self.accept_as(listener, Owner::Channel(conn)).map(drop)
     }
 
     fn connect(&mut self, id: ChannelId, addr: &Addr, _options: &SocketOptions) -> io::Result<()> {
@@ -688,13 +674,32 @@ impl Io for MemIo {
         Ok(())
     }
 
-    fn connect_result(&mut self, id: ChannelId) -> io::Result<Option<Endpoints>> {
+    fn connect_result(&mut self, id: ChannelId) -> io::Result<bool> {
         let sock = self.of(id)?;
         let stream = self.stream_mut(sock).ok_or(io::ErrorKind::NotConnected)?;
         match stream.connect.take() {
-            Some(Ok(endpoints)) => Ok(Some(endpoints)),
+            Some(Ok(())) => {
+                stream.connect = Some(Ok(()));
+                Ok(true)
+            }
             Some(Err(err)) => Err(err),
-            None => Ok(None),
+            None => Ok(false),
+        }
+    }
+
+    fn local_addr(&self, id: ChannelId) -> io::Result<Addr> {
+        let sock = self.sock(self.of(id)?).ok_or(io::ErrorKind::NotConnected)?;
+        Ok(sock.local.clone())
+    }
+
+    fn peer_addr(&self, id: ChannelId) -> io::Result<Addr> {
+        match self.sock(self.of(id)?).map(|sock| &sock.kind) {
+            Some(Kind::Stream(StreamSock {
+                peer_addr: Some(peer),
+                connect: Some(Ok(())) | None,
+                ..
+            })) => Ok(peer.clone()),
+            _ => Err(io::ErrorKind::NotConnected.into()),
         }
     }
 
@@ -734,8 +739,8 @@ impl Io for MemIo {
         }
     }
 
-    fn bind(&mut self, id: ChannelId, addr: &Addr, _options: &SocketOptions) -> io::Result<Addr> {
-        let (sock, local) = self.bind_as(Owner::Channel(id), addr)?;
+    fn bind(&mut self, id: ChannelId, addr: &Addr, _options: &SocketOptions) -> io::Result<()> {
+        let (sock, _) = self.bind_as(Owner::Channel(id), addr)?;
         self.wake(
             sock,
             Readiness {
@@ -743,7 +748,7 @@ impl Io for MemIo {
                 writable: true,
             },
         );
-        Ok(local)
+        Ok(())
     }
 
     fn recv_from(&mut self, id: ChannelId) -> io::Result<(Bytes, Addr)> {

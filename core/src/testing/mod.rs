@@ -288,10 +288,7 @@ impl Network {
 
     /// The next connection made to a scripted server.
     pub fn peer_accept(&mut self, listener: Peer) -> Option<Peer> {
-        self.io
-            .accept_as(listener.0, Owner::Peer)
-            .ok()
-            .map(|(sock, _)| Peer(sock))
+        self.io.accept_as(listener.0, Owner::Peer).ok().map(Peer)
     }
 
     /// A scripted datagram socket bound at `addr`.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use mio::net::{TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream};
 use mio::{Interest, Registry, Token, Waker};
-use pants_core::{Addr, ChannelId, Endpoints, FileRange, Io, Readiness, SocketOptions};
+use pants_core::{Addr, ChannelId, FileRange, Io, Readiness, SocketOptions};
 
 use crate::resolver::Resolver;
 use crate::sockets::{self, OwnedPath};
@@ -127,6 +127,16 @@ impl MioIo {
         }
     }
 
+    fn get_ref(&self, id: ChannelId) -> io::Result<&Socket> {
+        match self.sockets.get(slot(id)) {
+            Some(Some((owner, socket))) if *owner == id => Ok(socket),
+            _ => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "no socket for this channel",
+            )),
+        }
+    }
+
     fn socket(&mut self, id: ChannelId) -> io::Result<&mut Socket> {
         self.get(id).ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotConnected, "no socket for this channel")
@@ -195,32 +205,14 @@ fn unsupported() -> io::Error {
     )
 }
 
-/// How a TCP connect stands: done (with its ends), in progress, or failed.
-fn tcp_outcome(stream: &TcpStream) -> io::Result<Option<Endpoints>> {
-    if let Some(err) = stream.take_error()? {
+/// How a connect stands: done, in progress, or failed.
+fn connect_outcome(error: io::Result<Option<io::Error>>, peer: io::Result<()>) -> io::Result<bool> {
+    if let Some(err) = error? {
         return Err(err);
     }
-    match stream.peer_addr() {
-        Ok(peer) => Ok(Some(Endpoints {
-            local: Addr::Ip(stream.local_addr()?),
-            peer: Addr::Ip(peer),
-        })),
-        Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(None),
-        Err(err) => Err(err),
-    }
-}
-
-/// How a Unix stream connect stands.
-fn unix_outcome(stream: &UnixStream) -> io::Result<Option<Endpoints>> {
-    if let Some(err) = stream.take_error()? {
-        return Err(err);
-    }
-    match stream.peer_addr() {
-        Ok(peer) => Ok(Some(Endpoints {
-            local: sockets::from_unix(&stream.local_addr()?),
-            peer: sockets::from_unix(&peer),
-        })),
-        Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(None),
+    match peer {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(false),
         Err(err) => Err(err),
     }
 }
@@ -240,61 +232,34 @@ fn read_shared(buf: &mut BytesMut, fd: impl AsFd) -> io::Result<Bytes> {
 }
 
 impl Io for MioIo {
-    fn listen(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<Addr> {
-        let (socket, local) = if addr.is_unix() {
+    fn listen(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<()> {
+        let socket = if addr.is_unix() {
             let (listener, path) = sockets::unix_listener(addr)?;
-            let local = sockets::from_unix(&listener.local_addr()?);
-            (
-                Socket::UnixListener {
-                    listener,
-                    path: path.map(Box::new),
-                },
-                local,
-            )
+            Socket::UnixListener {
+                listener,
+                path: path.map(Box::new),
+            }
         } else {
             let listener = sockets::tcp_listener(ip_of(addr)?, options)?;
-            let local = Addr::Ip(listener.local_addr()?);
-            (
-                Socket::TcpListener {
-                    listener,
-                    nodelay: options.nodelay,
-                },
-                local,
-            )
+            Socket::TcpListener {
+                listener,
+                nodelay: options.nodelay,
+            }
         };
-        self.insert(id, socket)?;
-        Ok(local)
+        self.insert(id, socket)
     }
 
-    fn accept(&mut self, server: ChannelId, conn: ChannelId) -> io::Result<Endpoints> {
-        let (socket, endpoints) = match self.socket(server)? {
+    fn accept(&mut self, server: ChannelId, conn: ChannelId) -> io::Result<()> {
+        let socket = match self.socket(server)? {
             Socket::TcpListener { listener, nodelay } => {
-                let (stream, peer) = listener.accept()?;
+                let (stream, _) = listener.accept()?;
                 stream.set_nodelay(*nodelay)?;
-                let local = Addr::Ip(stream.local_addr()?);
-                (
-                    Socket::Tcp(stream),
-                    Endpoints {
-                        local,
-                        peer: Addr::Ip(peer),
-                    },
-                )
+                Socket::Tcp(stream)
             }
-            Socket::UnixListener { listener, .. } => {
-                let (stream, peer) = listener.accept()?;
-                let local = sockets::from_unix(&stream.local_addr()?);
-                (
-                    Socket::Unix(stream),
-                    Endpoints {
-                        local,
-                        peer: sockets::from_unix(&peer),
-                    },
-                )
-            }
+            Socket::UnixListener { listener, .. } => Socket::Unix(listener.accept()?.0),
             _ => return Err(unsupported()),
         };
-        self.insert(conn, socket)?;
-        Ok(endpoints)
+        self.insert(conn, socket)
     }
 
     fn connect(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<()> {
@@ -309,12 +274,16 @@ impl Io for MioIo {
         self.insert(id, socket)
     }
 
-    fn connect_result(&mut self, id: ChannelId) -> io::Result<Option<Endpoints>> {
+    fn connect_result(&mut self, id: ChannelId) -> io::Result<bool> {
         let socket = self.socket(id)?;
         let outcome = match socket {
-            Socket::Tcp(stream) | Socket::Connecting { stream, .. } => tcp_outcome(stream),
-            Socket::Unix(stream) => unix_outcome(stream),
-            Socket::Resolving(_) => Ok(None),
+            Socket::Tcp(stream) | Socket::Connecting { stream, .. } => {
+                connect_outcome(stream.take_error(), stream.peer_addr().map(drop))
+            }
+            Socket::Unix(stream) => {
+                connect_outcome(stream.take_error(), stream.peer_addr().map(drop))
+            }
+            Socket::Resolving(_) => Ok(false),
             Socket::Failed(err) => Err(err
                 .take()
                 .unwrap_or_else(|| io::ErrorKind::NotConnected.into())),
@@ -329,15 +298,15 @@ impl Io for MioIo {
             unreachable!("matched just above");
         };
         match outcome {
-            Ok(None) => self.set(id, Socket::Connecting { stream, fallback }),
+            Ok(false) => self.set(id, Socket::Connecting { stream, fallback }),
             // Connected: the same socket, already registered, now a plain stream.
-            Ok(Some(_)) => self.set(id, Socket::Tcp(stream)),
+            Ok(true) => self.set(id, Socket::Tcp(stream)),
             Err(err) if !fallback.addrs.is_empty() => {
                 let mut stream = stream;
                 let _ = self.registry.deregister(&mut stream);
                 let Fallback { addrs, options } = *fallback;
                 return match self.connect_next(id, addrs, options) {
-                    Ok(()) => Ok(None),
+                    Ok(()) => Ok(false),
                     Err(_) => Err(err),
                 };
             }
@@ -425,24 +394,41 @@ impl Io for MioIo {
         }
     }
 
-    fn bind(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<Addr> {
-        let (socket, local) = if addr.is_unix() {
+    fn bind(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<()> {
+        let socket = if addr.is_unix() {
             let (socket, path) = sockets::unix_datagram(addr)?;
-            let local = sockets::from_unix(&socket.local_addr()?);
-            (
-                Socket::UnixDatagram {
-                    socket,
-                    path: path.map(Box::new),
-                },
-                local,
-            )
+            Socket::UnixDatagram {
+                socket,
+                path: path.map(Box::new),
+            }
         } else {
-            let socket = sockets::udp_socket(ip_of(addr)?, options)?;
-            let local = Addr::Ip(socket.local_addr()?);
-            (Socket::Udp(socket), local)
+            Socket::Udp(sockets::udp_socket(ip_of(addr)?, options)?)
         };
-        self.insert(id, socket)?;
-        Ok(local)
+        self.insert(id, socket)
+    }
+
+    fn local_addr(&self, id: ChannelId) -> io::Result<Addr> {
+        match self.get_ref(id)? {
+            Socket::TcpListener { listener, .. } => listener.local_addr().map(Addr::Ip),
+            Socket::UnixListener { listener, .. } => {
+                Ok(sockets::from_unix(&listener.local_addr()?))
+            }
+            Socket::Tcp(stream) | Socket::Connecting { stream, .. } => {
+                stream.local_addr().map(Addr::Ip)
+            }
+            Socket::Unix(stream) => Ok(sockets::from_unix(&stream.local_addr()?)),
+            Socket::Udp(socket) => socket.local_addr().map(Addr::Ip),
+            Socket::UnixDatagram { socket, .. } => Ok(sockets::from_unix(&socket.local_addr()?)),
+            Socket::Resolving(_) | Socket::Failed(_) => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn peer_addr(&self, id: ChannelId) -> io::Result<Addr> {
+        match self.get_ref(id)? {
+            Socket::Tcp(stream) => stream.peer_addr().map(Addr::Ip),
+            Socket::Unix(stream) => Ok(sockets::from_unix(&stream.peer_addr()?)),
+            _ => Err(io::ErrorKind::NotConnected.into()),
+        }
     }
 
     fn recv_from(&mut self, id: ChannelId) -> io::Result<(Bytes, Addr)> {

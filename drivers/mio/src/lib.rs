@@ -116,7 +116,7 @@ impl Engine {
 
     /// The local address of channel `id` (the real port of a listener bound to port 0).
     pub fn local_addr(&mut self, id: ChannelId) -> Option<Addr> {
-        self.context().channel(id)?.local().cloned()
+        self.context().channel(id)?.local()
     }
 
     /// A handle for other threads: post work, or stop the loop.
