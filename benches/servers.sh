@@ -1,0 +1,430 @@
+#!/usr/bin/env bash
+# The server benchmark of the mio driver, in one run, against reference servers:
+#
+#   1. RESP: `redis-benchmark -t ping_inline,ping_mbulk,set,get -c 50`, with `-P 1 -n 200000`
+#      and with `-P 16 -n 1000000`, against pants' `resp` example (mio driver), `redis-server`
+#      (`--save '' --appendonly no`), and our `tokio_resp` and raw `mio_resp`
+#      (benches/reference). Each server and the client run on CPU 0 (`taskset -c 0`): on a
+#      2-core VM, split placement swings by 2x between runs. Servers are compared by their own
+#      CPU time per request (every thread's first field of /proc/PID/task/*/schedstat, before
+#      and after each redis-benchmark run), with requests per second beside it. All servers run
+#      at once and the runs are interleaved, so background load hits all of them alike.
+#   2. Echo: `echo_load` (10 connections, 64 KiB chunks, 3 s after 0.5 s of warmup, also on
+#      CPU 0) against pants' `echo` example, `tokio_echo` and `mio_echo`: MB/s, and the
+#      server's CPU time per MB echoed (steadier than MB/s on a loaded machine).
+#   3. Idle memory: `idle_conns` opens 10,000 connections (source addresses 127.0.0.2-11) to a
+#      fresh server; its resident memory (VmRSS) before, once all are accepted, and after one
+#      request on each and 3 s of idleness, per connection. For pants' resp and echo, the
+#      reference servers and redis-server.
+#
+# One table of ratios against the raw mio servers ends the run, with the targets (single
+# thread): CPU per request within 5% of mio_resp at -P 1 and 15% at -P 16, and below
+# redis-server's, on every row; echo throughput at least 95% of mio_echo; at most 256 bytes per
+# idle connection. It is also written, with the raw numbers, to $out (printed at the end).
+#
+# Builds in release: the workspace's examples (target dir: the workspace's, or
+# $CARGO_TARGET_DIR) and benches/reference ($REF_TARGET_DIR, else its own target dir or
+# $CARGO_TARGET_DIR). Installs redis-server and redis-tools (apt-get, as root) when missing.
+# Raises the open-file limit (as root) for the 10,000 connections. Traffic stays on 127.0.0.0/8;
+# every step is bounded in time.
+#
+# Usage: benches/servers.sh [--repeat N] [--quick] [--skip-resp] [--skip-echo] [--skip-memory]
+#   --repeat N   run each redis-benchmark cell and each echo run N times, interleaved across
+#                the servers, and keep the medians (default 3)
+#   --quick      a tenth of the requests, 1,000 idle connections, 1 s of echo (a smoke test)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+repeat=3
+quick=0
+do_resp=1
+do_echo=1
+do_memory=1
+while (($#)); do
+  case "$1" in
+    --repeat) repeat=${2:?--repeat needs a count}; shift ;;
+    --quick) quick=1 ;;
+    --skip-resp) do_resp=0 ;;
+    --skip-echo) do_echo=0 ;;
+    --skip-memory) do_memory=0 ;;
+    *) echo "usage: $0 [--repeat N] [--quick] [--skip-resp] [--skip-echo] [--skip-memory]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+requests_p1=200000
+requests_p16=1000000
+idle_conns=10000
+echo_seconds=3
+if [ "$quick" = 1 ]; then
+  requests_p1=20000
+  requests_p16=100000
+  idle_conns=1000
+  echo_seconds=1
+fi
+tests=(ping_inline ping_mbulk set get)
+cpu=0
+
+log() { echo "== $*" >&2; }
+
+# ---- Tools --------------------------------------------------------------------------------
+
+install_tools() {
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
+  command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+  command -v taskset >/dev/null 2>&1 || missing+=(util-linux)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  ((${#missing[@]})) || return 0
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing: ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  log "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+target_dir_of() {
+  (cd "$1" && cargo metadata --format-version 1 --no-deps 2>/dev/null \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+}
+
+install_tools
+ws_target=$(target_dir_of "$root")
+ref_target=${REF_TARGET_DIR:-$(target_dir_of "$root/benches/reference")}
+log "building the examples (release, $ws_target)"
+cargo build --release --examples --target-dir "$ws_target" >&2
+log "building benches/reference (release, $ref_target)"
+(cd benches/reference && cargo build --release --target-dir "$ref_target" >&2)
+examples=$ws_target/release/examples
+ref=$ref_target/release
+
+out=$ws_target/servers-bench
+mkdir -p "$out"
+results=$out/results.tsv
+: >"$results"
+
+# 10,000 connections need that many descriptors, in the client and in the server (inherited).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if (($(ulimit -n) < idle_conns + 1024)); then
+  echo "the open-file limit $(ulimit -n) is too low for $idle_conns connections (run as root)" >&2
+  exit 1
+fi
+
+# ---- Servers ------------------------------------------------------------------------------
+
+declare -A pid port
+started=()
+
+cleanup() {
+  local name
+  for name in "${started[@]}"; do
+    kill "${pid[$name]}" 2>/dev/null || true
+  done
+  for name in "${started[@]}"; do
+    wait "${pid[$name]}" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start NAME: starts server NAME on CPU 0 and waits until it answers.
+start() {
+  local name=$1 logfile=$out/$1.log
+  rm -f "$logfile" # a stale log would name a stale port
+  case "$name" in
+    redis)
+      port[$name]=$(free_port)
+      taskset -c "$cpu" redis-server --bind 127.0.0.1 --port "${port[$name]}" --save '' \
+        --appendonly no --protected-mode no --daemonize no --maxclients 60000 \
+        --dir "$out" --logfile "$logfile" &
+      pid[$name]=$!
+      ;;
+    *)
+      local binary
+      case "$name" in
+        pants_resp) binary=$examples/resp ;;
+        pants_echo) binary=$examples/echo ;;
+        *) binary=$ref/$name ;;
+      esac
+      taskset -c "$cpu" "$binary" --listen 127.0.0.1:0 >"$logfile" 2>&1 &
+      pid[$name]=$!
+      local i
+      for ((i = 0; i < 100; i++)); do
+        port[$name]=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$logfile" 2>/dev/null || true)
+        [ -n "${port[$name]}" ] && break
+        sleep 0.1
+      done
+      ;;
+  esac
+  started+=("$name")
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if [ -n "${port[$name]:-}" ] && ready "$name"; then
+      return 0
+    fi
+    kill -0 "${pid[$name]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  local status=running
+  if ! kill -0 "${pid[$name]}" 2>/dev/null; then
+    status=0
+    wait "${pid[$name]}" || status=$?
+    status="exited with status $status"
+  fi
+  echo "$name did not start (port ${port[$name]:-?}, $status); its log ($logfile):" >&2
+  cat "$logfile" >&2 || true
+  exit 1
+}
+
+ready() {
+  case "$1" in
+    *echo) timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/${port[$1]}" 2>/dev/null ;;
+    *) [ "$(timeout 2 redis-cli -p "${port[$1]}" ping 2>/dev/null)" = PONG ] ;;
+  esac
+}
+
+stop() {
+  local name=$1
+  kill "${pid[$name]}" 2>/dev/null || true
+  wait "${pid[$name]}" 2>/dev/null || true
+  local kept=()
+  local other
+  for other in "${started[@]}"; do
+    [ "$other" = "$name" ] || kept+=("$other")
+  done
+  started=("${kept[@]}")
+}
+
+# The nanoseconds every thread of process $1 has spent on a CPU.
+cpu_ns() {
+  local sum=0 ns rest file
+  for file in /proc/"$1"/task/*/schedstat; do
+    read -r ns rest <"$file" || continue
+    sum=$((sum + ns))
+  done
+  echo "$sum"
+}
+
+rss_kb() {
+  awk '/^VmRSS:/ { print $2 }' /proc/"$1"/status
+}
+
+fd_count() {
+  local fds=(/proc/"$1"/fd/*)
+  echo "${#fds[@]}"
+}
+
+# A smoke check that a RESP server answers as Redis does.
+check_resp() {
+  local p=${port[$1]} got
+  got=$(timeout 5 redis-cli -p "$p" set bench:check v1 && timeout 5 redis-cli -p "$p" get bench:check)
+  if [ "$got" != $'OK\nv1' ]; then
+    echo "$1 answered SET/GET wrongly: $got" >&2
+    exit 1
+  fi
+}
+
+# ---- 1. RESP ------------------------------------------------------------------------------
+
+resp_servers=(mio_resp pants_resp tokio_resp redis)
+
+if [ "$do_resp" = 1 ]; then
+  for name in "${resp_servers[@]}"; do
+    start "$name"
+    check_resp "$name"
+  done
+  log "RESP: ${resp_servers[*]} on CPU $cpu; redis-benchmark on CPU $cpu, $repeat run(s) a cell"
+  for pipeline in 1 16; do
+    if [ "$pipeline" = 1 ]; then n=$requests_p1; else n=$requests_p16; fi
+    for test in "${tests[@]}"; do
+      for ((r = 1; r <= repeat; r++)); do
+        for name in "${resp_servers[@]}"; do
+          before=$(cpu_ns "${pid[$name]}")
+          csv=$(timeout 300 taskset -c "$cpu" redis-benchmark -h 127.0.0.1 -p "${port[$name]}" \
+            -t "$test" -c 50 -n "$n" -P "$pipeline" --csv 2>>"$out/redis-benchmark.log")
+          after=$(cpu_ns "${pid[$name]}")
+          rps=$(printf '%s\n' "$csv" | awk -F'"' 'NR == 2 { print $4 }')
+          if [ -z "$rps" ]; then
+            echo "redis-benchmark printed no result for $name $test -P $pipeline: $csv" >&2
+            exit 1
+          fi
+          printf 'resp\t%s\t%s\t%s\t%s\t%s\t%s\n' "$test" "$pipeline" "$name" \
+            "$((after - before))" "$n" "$rps" >>"$results"
+          awk -v s="$name" -v t="$test" -v p="$pipeline" -v ns="$((after - before))" -v n="$n" \
+            -v rps="$rps" 'BEGIN { printf "%-12s %-11s -P %-2s %8.3f us/request %10.0f requests/s\n",
+              s, t, p, ns / n / 1000, rps }' >&2
+        done
+      done
+    done
+  done
+  for name in "${resp_servers[@]}"; do stop "$name"; done
+fi
+
+# ---- 2. Echo ------------------------------------------------------------------------------
+
+echo_servers=(mio_echo pants_echo tokio_echo)
+
+if [ "$do_echo" = 1 ]; then
+  for name in "${echo_servers[@]}"; do start "$name"; done
+  log "echo: ${echo_servers[*]} on CPU $cpu; echo_load on CPU $cpu"
+  for ((r = 1; r <= repeat; r++)); do
+    for name in "${echo_servers[@]}"; do
+      before=$(cpu_ns "${pid[$name]}")
+      line=$(timeout 60 taskset -c "$cpu" "$ref/echo_load" --addr "127.0.0.1:${port[$name]}" \
+        --conns 10 --chunk 65536 --seconds "$echo_seconds")
+      after=$(cpu_ns "${pid[$name]}")
+      # "echoed BYTES bytes in SECONDS s: RATE MB/s"
+      read -r _ bytes _ _ seconds _ rate _ <<<"$line"
+      printf 'echo\t-\t-\t%s\t%s\t%s\t%s\n' "$name" "$((after - before))" "$bytes" "$seconds" \
+        >>"$results"
+      echo "$name: $line" >&2
+    done
+  done
+  for name in "${echo_servers[@]}"; do stop "$name"; done
+fi
+
+# ---- 3. Idle memory -----------------------------------------------------------------------
+
+memory_servers=(mio_echo pants_echo tokio_echo mio_resp pants_resp tokio_resp redis)
+
+# Waits until server $1 holds $2 more descriptors than $3 (every connection accepted).
+wait_accepted() {
+  local i
+  for ((i = 0; i < 600; i++)); do
+    (($(fd_count "$1") >= $3 + $2)) && return 0
+    sleep 0.1
+  done
+  echo "the server accepted only $(($(fd_count "$1") - $3)) of $2 connections" >&2
+  return 1
+}
+
+if [ "$do_memory" = 1 ]; then
+  log "idle memory: $idle_conns connections from 127.0.0.2-11 to each server"
+  for name in "${memory_servers[@]}"; do
+    start "$name"
+    case "$name" in *echo) request=echo ;; *) request=ping ;; esac
+    server=${pid[$name]}
+    sleep 0.5
+    fds=$(fd_count "$server")
+    rss0=$(rss_kb "$server")
+    coproc idle { exec "$ref/idle_conns" --addr "127.0.0.1:${port[$name]}" --conns "$idle_conns" \
+      --sources 10 --request "$request" 2>>"$out/idle_conns.log"; }
+    client=$idle_PID
+    exec {to_client}>&"${idle[1]}" {from_client}<&"${idle[0]}"
+    if ! read -r -t 300 said <&"$from_client" || [[ "$said" != connected* ]]; then
+      echo "idle_conns did not connect to $name (see $out/idle_conns.log)" >&2
+      exit 1
+    fi
+    wait_accepted "$server" "$idle_conns" "$fds"
+    sleep 1
+    rss1=$(rss_kb "$server")
+    echo go >&"$to_client"
+    if ! read -r -t 300 said <&"$from_client" || [[ "$said" != answered* ]]; then
+      echo "idle_conns got no answers from $name (see $out/idle_conns.log)" >&2
+      exit 1
+    fi
+    sleep 3
+    rss2=$(rss_kb "$server")
+    echo done >&"$to_client"
+    exec {to_client}>&- {from_client}<&-
+    wait "$client" || true
+    printf 'memory\t-\t-\t%s\t%s\t%s\t%s\n' "$name" "$idle_conns" "$((rss1 - rss0))" \
+      "$((rss2 - rss0))" >>"$results"
+    printf '%-12s RSS %6d KiB; +%6d KiB with %d connections, +%6d KiB after a request each\n' \
+      "$name" "$rss0" "$((rss1 - rss0))" "$idle_conns" "$((rss2 - rss0))" >&2
+    stop "$name"
+  done
+fi
+
+# ---- The table ----------------------------------------------------------------------------
+
+python3 - "$results" "$out/table.md" <<'PY'
+import statistics, sys
+from collections import defaultdict
+
+results, table_path = sys.argv[1], sys.argv[2]
+resp = defaultdict(list)   # (test, pipeline, server) -> [(cpu_ns, n, rps)]
+echo = defaultdict(list)   # server -> [(cpu_ns, bytes, seconds)]
+memory = {}                # server -> (conns, kib_connected, kib_after_request)
+for line in open(results):
+    kind, test, pipeline, server, a, b, c = line.rstrip("\n").split("\t")
+    if kind == "resp":
+        resp[(test, int(pipeline), server)].append((int(a), int(b), float(c)))
+    elif kind == "echo":
+        echo[server].append((int(a), int(b), float(c)))
+    else:
+        memory[server] = (int(a), int(b), int(c))
+
+rows = []
+def ratio(a, b):
+    return f"{a / b:.2f}" if a is not None and b else "–"
+
+def row(what, unit, pants, mio, tokio, redis, target, met):
+    rows.append((what, unit, pants, mio, tokio, redis, target, met))
+
+for pipeline in (1, 16):
+    for test in ("ping_inline", "ping_mbulk", "set", "get"):
+        per = {}
+        for server in ("pants_resp", "mio_resp", "tokio_resp", "redis"):
+            runs = resp.get((test, pipeline, server))
+            if not runs:
+                per[server] = None
+                continue
+            us = statistics.median(ns / n / 1000 for ns, n, _ in runs)
+            rps = statistics.median(r for _, _, r in runs)
+            per[server] = (us, rps)
+        if not per["pants_resp"]:
+            continue
+        fmt = lambda s: None if not per[s] else f"{per[s][0]:.3f} µs ({per[s][1] / 1000:.0f}k/s)"
+        pants, mio, redis = per["pants_resp"][0], per["mio_resp"][0], per["redis"] and per["redis"][0]
+        bound = 1.05 if pipeline == 1 else 1.15
+        ok = pants / mio <= bound and (redis is None or pants < redis)
+        target = f"≤ {bound:.2f}× mio, < redis"
+        row(f"{test} -P {pipeline}", "CPU/request (rps)", fmt("pants_resp"), fmt("mio_resp"),
+            fmt("tokio_resp"), fmt("redis"), target, ("met" if ok else "MISSED")
+            + f" ({pants / mio:.2f}×, {ratio(pants, redis)}× redis)")
+
+if echo.get("pants_echo") and echo.get("mio_echo"):
+    rate = {s: statistics.median(b / sec / 1e6 for _, b, sec in runs) for s, runs in echo.items()}
+    cpu = {s: statistics.median(ns / 1000 / (b / 1e6) for ns, b, _ in runs) for s, runs in echo.items()}
+    f = lambda s: None if s not in rate else f"{rate[s]:.0f} MB/s"
+    g = lambda s: None if s not in cpu else f"{cpu[s]:.0f} µs"
+    r = rate["pants_echo"] / rate["mio_echo"]
+    row("echo 10 × 64 KiB", "throughput", f("pants_echo"), f("mio_echo"), f("tokio_echo"), None,
+        "≥ 0.95× mio", ("met" if r >= 0.95 else "MISSED") + f" ({r:.2f}×)")
+    c = cpu["pants_echo"] / cpu["mio_echo"]
+    row("echo 10 × 64 KiB", "server CPU per MB", g("pants_echo"), g("mio_echo"), g("tokio_echo"),
+        None, "(info)", f"{c:.2f}×")
+
+for label, index in (("connected", 1), ("after one request", 2)):
+    per = {s: v[index] * 1024 / v[0] for s, v in memory.items()}
+    f = lambda s: None if s not in per else f"{per[s]:.0f} B"
+    for kind in ("resp", "echo"):
+        pants = per.get(f"pants_{kind}")
+        if pants is None:
+            continue
+        ok = pants <= 256
+        n = memory[f"pants_{kind}"][0]
+        row(f"idle {kind}, {label}", f"RSS per conn ({n})", f(f"pants_{kind}"), f(f"mio_{kind}"),
+            f(f"tokio_{kind}"), f("redis") if kind == "resp" else None, "≤ 256 B",
+            ("met" if ok else "MISSED") + f" ({ratio(pants, per.get(f'mio_{kind}'))}× mio)")
+
+header = ("measurement", "unit", "pants (mio driver)", "raw mio", "tokio", "redis-server",
+          "target", "result (pants / mio)")
+lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+for r in rows:
+    lines.append("| " + " | ".join("–" if v is None else v for v in r) + " |")
+table = "\n".join(lines)
+open(table_path, "w").write(table + "\n")
+print(table)
+PY
+log "raw numbers: $results; table: $out/table.md"
