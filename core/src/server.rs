@@ -1,6 +1,6 @@
 //! The stream server channel: a listening socket that accepts streams (Pants' `StreamServer`).
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -23,8 +23,9 @@ pub enum ServerEvent {
     Closed,
 }
 
-/// A listening server as a sans-IO state machine: which connections it has, whether it
-/// accepts, and its backoff when the system runs out of descriptors.
+/// A listening server as a sans-IO state machine: whether it accepts, and its backoff when the
+/// system runs out of descriptors. (The engine knows each server's live connections: every
+/// accepted stream records the server that accepted it.)
 ///
 /// Accept errors come in two kinds. Errors of one connection (the peer reset it while it
 /// waited in the backlog) are skipped. Resource exhaustion (`EMFILE`, `ENFILE`, `ENOBUFS`,
@@ -33,7 +34,6 @@ pub enum ServerEvent {
 #[derive(Debug)]
 pub struct Server {
     closed: bool,
-    connections: BTreeSet<ChannelId>,
     events: VecDeque<ServerEvent>,
     /// While paused: when to accept again.
     paused_until: Option<Instant>,
@@ -53,7 +53,6 @@ impl Server {
     pub fn listening() -> Self {
         Self {
             closed: false,
-            connections: BTreeSet::new(),
             events: VecDeque::from([ServerEvent::Listening]),
             paused_until: None,
             backoff: Self::MIN_BACKOFF,
@@ -68,7 +67,6 @@ impl Server {
         }
         self.backoff = Self::MIN_BACKOFF;
         self.exhausted = false;
-        self.connections.insert(conn);
         self.events.push_back(ServerEvent::Accepted(conn));
     }
 
@@ -91,11 +89,6 @@ impl Server {
         if self.paused_until.is_some_and(|until| now >= until) {
             self.paused_until = None;
         }
-    }
-
-    /// A connection of this server closed: it is forgotten at once.
-    pub fn handle_connection_closed(&mut self, conn: ChannelId) {
-        self.connections.remove(&conn);
     }
 
     /// Stops accepting; [`ServerEvent::Closed`] is queued. Connections stay open. Idempotent.
@@ -130,11 +123,6 @@ impl Server {
         !self.closed && self.paused_until.is_none()
     }
 
-    /// The live connections accepted by this server, in id order.
-    pub fn connections(&self) -> impl ExactSizeIterator<Item = ChannelId> + '_ {
-        self.connections.iter().copied()
-    }
-
     /// True once closed.
     pub fn is_closed(&self) -> bool {
         self.closed
@@ -150,15 +138,6 @@ mod tests {
             index,
             generation: 0,
         }
-    }
-
-    #[test]
-    fn connections_are_tracked_and_forgotten_when_closed() {
-        let mut server = Server::listening();
-        server.handle_accepted(id(1));
-        server.handle_accepted(id(2));
-        server.handle_connection_closed(id(1));
-        assert_eq!(server.connections().collect::<Vec<_>>(), [id(2)]);
     }
 
     #[test]

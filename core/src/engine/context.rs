@@ -48,16 +48,17 @@ impl EngineContext<'_> {
     }
 
     /// The open connections of server `server`, in id order (empty for other channels).
+    /// A connection is forgotten as soon as it closes, before its `on_close`.
     pub fn connections(&self, server: ChannelId) -> Vec<ChannelId> {
-        let Some(Channel::Server(server)) = self.core.channels.get(server).map(|e| &e.channel)
-        else {
-            return Vec::new();
+        let open_of_server = |entry: &super::Entry| {
+            entry.owner == Some(server)
+                && matches!(&entry.channel, Channel::Stream(stream) if !stream.is_closed())
         };
-        let open = |id: &ChannelId| {
-            matches!(self.core.channels.get(*id).map(|e| &e.channel),
-                Some(Channel::Stream(stream)) if !stream.is_closed())
-        };
-        server.server.connections().filter(open).collect()
+        let channels = self.core.channels.iter();
+        channels
+            .filter(|(_, entry)| open_of_server(entry))
+            .map(|(id, _)| id)
+            .collect()
     }
 
     /// Writes `data` to every open connection of `server`; returns how many took it.

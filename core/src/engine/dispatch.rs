@@ -188,8 +188,7 @@ pub(crate) fn run_engine_timer(
 
 /// Forgets a closed channel, closing its socket if that order was not carried out yet.
 fn remove(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
-    let owner = core.channels.get(id).and_then(|entry| entry.owner);
-    core.close_socket(io, id, owner);
+    core.close_socket(io, id);
     core.channels.remove(id);
 }
 

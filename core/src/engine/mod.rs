@@ -268,13 +268,8 @@ impl EngineCore {
         }
     }
 
-    /// Closes the channel's socket, once; a server forgets its connection at once.
-    pub(crate) fn close_socket(
-        &mut self,
-        io: &mut dyn Io,
-        id: ChannelId,
-        owner: Option<ChannelId>,
-    ) {
+    /// Closes the channel's socket, once.
+    pub(crate) fn close_socket(&mut self, io: &mut dyn Io, id: ChannelId) {
         let Some(entry) = self.channels.get_mut(id) else {
             return;
         };
@@ -283,13 +278,6 @@ impl EngineCore {
         }
         entry.flags &= !(flag::OPEN | flag::READABLE | flag::WRITABLE);
         io.close(id);
-        if let Some(Entry {
-            channel: Channel::Server(server),
-            ..
-        }) = owner.and_then(|owner| self.channels.get_mut(owner))
-        {
-            server.server.handle_connection_closed(id);
-        }
     }
 
     /// Adds a stream a server accepted.

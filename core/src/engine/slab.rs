@@ -99,6 +99,15 @@ impl<K: SlotId, T> Slab<K, T> {
         self.len
     }
 
+    /// The live entries with their ids, in slot order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (K, &T)> {
+        let slots = self.slots.iter().enumerate();
+        // Slot indexes fit in u32: see vacant_id.
+        slots.filter_map(|(i, (generation, value))| {
+            Some((K::new(i as u32, *generation), value.as_ref()?))
+        })
+    }
+
     /// The ids of all live entries, in slot order.
     pub(crate) fn ids(&self) -> Vec<K> {
         let live = self

@@ -173,10 +173,7 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                         stream.handle_error(now, err);
                     }
                 }
-                Action::Close => {
-                    let owner = entry.owner;
-                    core.close_socket(io, id, owner);
-                }
+                Action::Close => core.close_socket(io, id),
             }
             continue;
         }
@@ -248,7 +245,7 @@ fn server_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
         };
         if server.server.is_closed() {
             if entry.flags & flag::OPEN != 0 {
-                core.close_socket(io, id, None);
+                core.close_socket(io, id);
             }
             return;
         }
@@ -294,7 +291,7 @@ fn datagram_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             return;
         };
         if let Some(Action::Close) = datagram.poll_action() {
-            core.close_socket(io, id, None);
+            core.close_socket(io, id);
             return;
         }
         let flags = entry.flags;

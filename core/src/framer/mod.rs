@@ -110,8 +110,8 @@ enum Mode {
     Framing,
     /// Dropping an oversized frame up to the next delimiter match.
     DiscardUntilDelimiter,
-    /// Dropping the rest of an oversized announced frame: this many bytes.
-    DiscardBytes(u64),
+    /// Dropping the rest of an oversized announced frame (the read buffer counts it down).
+    DiscardBytes,
     /// A corrupt length prefix was seen: nothing more is framed.
     Failed,
 }
@@ -157,7 +157,7 @@ impl Framer {
             match self.mode {
                 Mode::Framing => {}
                 Mode::Failed => return None,
-                Mode::DiscardUntilDelimiter | Mode::DiscardBytes(_) => {
+                Mode::DiscardUntilDelimiter | Mode::DiscardBytes => {
                     if self.discard() {
                         continue;
                     }
@@ -188,7 +188,8 @@ impl Framer {
                     size,
                     frame_end: Some(end),
                 } => {
-                    self.mode = Mode::DiscardBytes(end);
+                    self.mode = Mode::DiscardBytes;
+                    self.buf.set_discard(end);
                     Some(Err(self.overflow(size)))
                 }
                 Located::Overflow {
@@ -281,17 +282,15 @@ impl Framer {
         self.buf.len()
     }
 
-    /// True when the framer owns a buffer allocation (only while a partial frame is pending).
+    /// True when the framer owns a buffer allocation: only while a partial frame is pending, or
+    /// an oversized frame is being discarded.
     pub fn holds_allocation(&self) -> bool {
         self.buf.holds_allocation()
     }
 
     /// True while an oversized frame is being discarded.
     pub fn is_discarding(&self) -> bool {
-        matches!(
-            self.mode,
-            Mode::DiscardUntilDelimiter | Mode::DiscardBytes(_)
-        )
+        matches!(self.mode, Mode::DiscardUntilDelimiter | Mode::DiscardBytes)
     }
 
     /// The largest frame body accepted under the current delimiter.
@@ -349,16 +348,12 @@ impl Framer {
 
     /// Drops bytes of an oversized frame; true when its end was reached.
     fn discard(&mut self) -> bool {
-        if let Mode::DiscardBytes(rest) = self.mode {
-            let n = rest.min(self.buf.len() as u64);
-            // n <= buffered length, a usize.
-            self.buf.consume(n as usize);
-            self.mode = if n == rest {
-                Mode::Framing
-            } else {
-                Mode::DiscardBytes(rest - n)
-            };
-            return n == rest;
+        if self.mode == Mode::DiscardBytes {
+            let done = self.buf.discard_announced();
+            if done {
+                self.mode = Mode::Framing;
+            }
+            return done;
         }
         let (located, max_match) = self.locate_unbounded();
         match located {

@@ -46,10 +46,8 @@ impl ReadBuf {
     pub(super) fn settle(&mut self) {
         if let Some(parts) = &mut self.0 {
             parts.settle();
-            if parts.len() == 0 {
-                self.0 = None;
-            }
         }
+        self.release_if_empty();
     }
 
     pub(super) fn clear(&mut self) {
@@ -107,13 +105,36 @@ impl ReadBuf {
         Some(frame)
     }
 
-    /// Drops the parts once nothing is buffered (they may still refer to the driver's buffer
-    /// through an empty slice).
+    /// Drops the parts once nothing is buffered and nothing is left to discard (they may still
+    /// refer to the driver's buffer through an empty slice).
     #[inline]
     fn release_if_empty(&mut self) {
-        if self.0.as_ref().is_some_and(|parts| parts.len() == 0) {
+        if self
+            .0
+            .as_ref()
+            .is_some_and(|parts| parts.len() == 0 && parts.discard == 0)
+        {
             self.0 = None;
         }
+    }
+
+    /// Counts down `n` bytes of an oversized announced frame to drop as they arrive.
+    pub(super) fn set_discard(&mut self, n: u64) {
+        self.0.get_or_insert_with(Box::default).discard = n;
+    }
+
+    /// Drops what is buffered of the frame being discarded; true once all of it is gone.
+    pub(super) fn discard_announced(&mut self) -> bool {
+        let Some(parts) = &mut self.0 else {
+            return true;
+        };
+        let n = parts.discard.min(parts.len() as u64);
+        // n <= the buffered length, a usize.
+        parts.consume(n as usize);
+        parts.discard -= n;
+        let done = parts.discard == 0;
+        self.release_if_empty();
+        done
     }
 
     pub(super) fn locate_bytes(&mut self, search: &ByteSearch, limit: Option<usize>) -> Located {
@@ -155,6 +176,8 @@ struct Parts {
     input: Bytes,
     /// In `pending`, no delimiter match starts before this offset (searches resume here).
     scan_from: usize,
+    /// Bytes still to drop of an oversized announced frame.
+    discard: u64,
 }
 
 impl Parts {

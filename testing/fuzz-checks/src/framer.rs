@@ -297,14 +297,14 @@ pub fn chunk(data: &[u8], sizes: &[usize]) -> Vec<Vec<u8>> {
 }
 
 /// What is wrong with an idle framer, if anything: it holds an allocation with nothing
-/// buffered, still refers to the last chunk pushed, or buffers more than a frame can need
+/// buffered (but to count down an oversized frame it is discarding), still refers to the last chunk pushed, or buffers more than a frame can need
 /// (`limit + terminator - 1` for byte strings and regexes, `n - 1` for a count,
 /// `hard_limit + header - 1` for a length prefix, nothing for `none`; while discarding,
 /// `terminator - 1`).
 pub fn idle_violation(idle: &Idle<'_>) -> Option<String> {
     let framer = idle.framer;
     let buffered = framer.buffered();
-    if buffered == 0 && framer.holds_allocation() {
+    if buffered == 0 && framer.holds_allocation() && !framer.is_discarding() {
         return Some("holds an allocation with nothing buffered".into());
     }
     if let Some(chunk) = idle.last_chunk
