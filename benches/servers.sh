@@ -147,6 +147,7 @@ start() {
         --appendonly no --protected-mode no --daemonize no --maxclients 60000 \
         --dir "$out" --logfile "$logfile" &
       pid[$name]=$!
+      started+=("$name")
       ;;
     *)
       local binary
@@ -157,6 +158,7 @@ start() {
       esac
       taskset -c "$cpu" "$binary" --listen 127.0.0.1:0 >"$logfile" 2>&1 &
       pid[$name]=$!
+      started+=("$name")
       local i
       for ((i = 0; i < 100; i++)); do
         port[$name]=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$logfile" 2>/dev/null || true)
@@ -165,7 +167,6 @@ start() {
       done
       ;;
   esac
-  started+=("$name")
   local i
   for ((i = 0; i < 100; i++)); do
     if [ -n "${port[$name]:-}" ] && ready "$name"; then
