@@ -130,13 +130,15 @@ impl fmt::Debug for Db {
 /// ```
 pub fn factory(db: Db) -> impl FnMut() -> Resp + 'static {
     let line = ReadDelimiter::bytes(b"\n").expect("a one-byte delimiter is valid");
+    // One reply chunk for the whole server: an idle connection holds none of it.
+    let out = Rc::new(RefCell::new(BytesMut::new()));
     move || Resp {
         db: db.clone(),
         line: line.clone(),
         state: State::Command,
         args: Vec::new(),
         held: 0,
-        out: BytesMut::new(),
+        out: out.clone(),
     }
 }
 
@@ -163,8 +165,9 @@ pub struct Resp {
     args: Vec<Bytes>,
     /// What `args` holds, as counted against [`MAX_COMMAND_BYTES`].
     held: usize,
-    /// Scratch for small replies; each command's replies leave it as one write.
-    out: BytesMut,
+    /// Scratch for small replies, shared by the server's connections (callbacks never
+    /// nest, so one borrow at a time); each command's replies leave it as one write.
+    out: Rc<RefCell<BytesMut>>,
 }
 
 /// What the next frame is.
@@ -291,9 +294,12 @@ impl Resp {
 
     /// Runs one complete command and sends its replies as one write (plus large values).
     fn run(&mut self, cx: &mut Context<'_>, args: &[Bytes]) {
-        let mut replies = Replies::new(cx, &mut self.out);
+        let out = self.out.clone();
+        let mut out = out.borrow_mut();
+        let mut replies = Replies::new(cx, &mut out);
         let outcome = commands::execute(&self.db, args, &mut replies);
         replies.finish();
+        drop(out);
         if outcome == Outcome::Close {
             self.close(cx);
         }
@@ -301,9 +307,12 @@ impl Resp {
 
     /// Answers `-ERR Protocol error: ...`, then closes after flushing, as Redis does.
     fn protocol_error(&mut self, cx: &mut Context<'_>, message: impl AsRef<[u8]>) {
-        let mut replies = Replies::new(cx, &mut self.out);
+        let out = self.out.clone();
+        let mut out = out.borrow_mut();
+        let mut replies = Replies::new(cx, &mut out);
         replies.error(&[b"Protocol error: ", message.as_ref()].concat());
         replies.finish();
+        drop(out);
         self.close(cx);
     }
 
