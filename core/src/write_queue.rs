@@ -1,5 +1,6 @@
 //! The write side of a channel: queued bytes and file ranges, handed to the driver in order.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
@@ -132,6 +133,15 @@ pub struct WriteQueue {
     limits: WriteLimits,
 }
 
+/// Deques of at most this capacity are kept as the thread's spare when drained.
+const SPARE_CAPACITY: usize = 16;
+
+thread_local! {
+    /// One drained deque, kept for the next write on this thread: a reply that is sent at
+    /// once (the common case) then costs no allocation.
+    static SPARE: Cell<VecDeque<Chunk>> = const { Cell::new(VecDeque::new()) };
+}
+
 #[derive(Debug)]
 enum Chunk {
     Bytes(Bytes),
@@ -159,7 +169,7 @@ impl WriteQueue {
         }
         if !data.is_empty() {
             self.in_memory = size;
-            self.chunks.push_back(Chunk::Bytes(data));
+            self.queue().push_back(Chunk::Bytes(data));
         }
         Ok(self.status())
     }
@@ -167,7 +177,7 @@ impl WriteQueue {
     /// Queues a file range (empty ranges are ignored).
     pub fn push_file(&mut self, range: FileRange) -> WriteStatus {
         if !range.is_empty() {
-            self.chunks.push_back(Chunk::File(range));
+            self.queue().push_back(Chunk::File(range));
         }
         self.status()
     }
@@ -224,10 +234,21 @@ impl WriteQueue {
         }
         let emptied = !was_empty && self.chunks.is_empty();
         if emptied {
-            // An idle channel holds no queue memory.
-            self.chunks = VecDeque::new();
+            // An idle channel holds no queue memory; a small deque is kept for the next write.
+            let drained = std::mem::take(&mut self.chunks);
+            if drained.capacity() <= SPARE_CAPACITY {
+                SPARE.set(drained);
+            }
         }
         emptied
+    }
+
+    /// The deque to push to: the spare one of this thread when the queue holds no memory.
+    fn queue(&mut self) -> &mut VecDeque<Chunk> {
+        if self.chunks.capacity() == 0 {
+            self.chunks = SPARE.take();
+        }
+        &mut self.chunks
     }
 
     /// Drops everything queued and releases the memory.

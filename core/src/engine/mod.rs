@@ -8,6 +8,7 @@ mod timers;
 mod turn;
 
 use std::collections::VecDeque;
+use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -92,13 +93,18 @@ pub(crate) struct EngineCore {
     pub(crate) channels: Slab<ChannelId, Entry>,
     pub(crate) timers: Timers,
     pub(crate) now: Instant,
+    /// When the engine started: [`Stamp`]s count from here.
+    start: Instant,
     pub(crate) config: EngineConfig,
     /// Channels that may have I/O to do.
-    io_queue: VecDeque<ChannelId>,
+    pub(crate) io_queue: VecDeque<ChannelId>,
     /// Channels that may have events to dispatch.
-    event_queue: VecDeque<ChannelId>,
+    pub(crate) event_queue: VecDeque<ChannelId>,
     /// Channels whose budget ran out with more to read: first in line next turn.
-    carry_over: Vec<ChannelId>,
+    pub(crate) carry_over: Vec<ChannelId>,
+    /// Empty lists whose memory the turn reuses for its rounds.
+    spare_ios: VecDeque<ChannelId>,
+    spare_events: VecDeque<ChannelId>,
     pub(crate) stopping: bool,
     trace: Option<Vec<TraceEntry>>,
 }
@@ -112,7 +118,21 @@ pub(crate) struct Entry {
     /// The server that accepted this stream.
     pub(crate) owner: Option<ChannelId>,
     /// The deadline pushed for this channel's own timeout.
-    pub(crate) deadline: Option<Instant>,
+    pub(crate) deadline: Option<Stamp>,
+}
+
+/// An instant as nanoseconds since the engine started, plus one (so `Option<Stamp>` is 8
+/// bytes): what every channel slot keeps of its pushed deadline, in half an `Instant`'s room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Stamp(NonZeroU64);
+
+impl Stamp {
+    fn of(start: Instant, at: Instant) -> Self {
+        let nanos = at.saturating_duration_since(start).as_nanos();
+        // 2^64 ns is 584 years of uptime.
+        let nanos = u64::try_from(nanos).unwrap_or(u64::MAX - 1);
+        Self(NonZeroU64::MIN.saturating_add(nanos))
+    }
 }
 
 /// A channel's state machine. Streams are the many; the rarer kinds are boxed so that every
@@ -150,10 +170,13 @@ impl Engine {
                 channels: Slab::new(),
                 timers: Timers::new(),
                 now,
+                start: now,
                 config,
                 io_queue: VecDeque::new(),
                 event_queue: VecDeque::new(),
                 carry_over: Vec::new(),
+                spare_ios: VecDeque::new(),
+                spare_events: VecDeque::new(),
                 stopping: false,
                 trace,
             },
@@ -311,11 +334,17 @@ impl EngineCore {
             Channel::Datagram(_) => None,
         };
         let Some(next) = next else { return };
-        if entry.deadline.is_some_and(|pushed| pushed <= next) {
+        let stamp = Stamp::of(self.start, next);
+        if entry.deadline.is_some_and(|pushed| pushed <= stamp) {
             return;
         }
-        entry.deadline = Some(next);
+        entry.deadline = Some(stamp);
         self.timers.push(next, Due::Channel(id));
+    }
+
+    /// The stamp of `at`, for comparing with a channel's pushed deadline.
+    pub(crate) fn stamp(&self, at: Instant) -> Stamp {
+        Stamp::of(self.start, at)
     }
 
     fn stop(&mut self) {
@@ -365,12 +394,5 @@ impl EngineCore {
         }
         id
     }
-
-    fn take_io_queue(&mut self) -> VecDeque<ChannelId> {
-        std::mem::take(&mut self.io_queue)
-    }
-
-    fn take_event_queue(&mut self) -> VecDeque<ChannelId> {
-        std::mem::take(&mut self.event_queue)
-    }
 }
+

@@ -24,23 +24,28 @@ pub(super) fn run(core: &mut EngineCore, io: &mut dyn Io) {
     for id in std::mem::take(&mut core.carry_over) {
         core.queue_io(id);
     }
+    // The rounds' work lists swap with these, so their memory is reused turn after turn.
+    let mut ios = std::mem::take(&mut core.spare_ios);
+    let mut events = std::mem::take(&mut core.spare_events);
     for _ in 0..MAX_ROUNDS {
-        let ios = core.take_io_queue();
-        let events = core.take_event_queue();
+        std::mem::swap(&mut ios, &mut core.io_queue);
+        std::mem::swap(&mut events, &mut core.event_queue);
         if ios.is_empty() && events.is_empty() {
-            return;
+            break;
         }
-        for id in ios {
+        while let Some(id) = ios.pop_front() {
             core.clear_flag(id, flag::IN_IO_QUEUE);
             channel_io(core, io, id);
             core.queue_events(id);
         }
-        for id in events {
+        while let Some(id) = events.pop_front() {
             core.clear_flag(id, flag::IN_EVENT_QUEUE);
             dispatch::channel_events(core, io, id);
             core.sync_deadline(id);
         }
     }
+    core.spare_ios = ios;
+    core.spare_events = events;
 }
 
 fn fire_timers(core: &mut EngineCore, io: &mut dyn Io) {
@@ -66,10 +71,11 @@ fn fire_timers(core: &mut EngineCore, io: &mut dyn Io) {
 
 fn channel_timeout(core: &mut EngineCore, id: ChannelId, deadline: std::time::Instant) {
     let now = core.now;
+    let stamp = core.stamp(deadline);
     let Some(entry) = core.channels.get_mut(id) else {
         return;
     };
-    if entry.deadline != Some(deadline) {
+    if entry.deadline != Some(stamp) {
         return; // superseded by an earlier push, which already ran
     }
     entry.deadline = None;

@@ -5,6 +5,7 @@
 //! bytes of a frame that spans two inputs are copied into `pending`, and `pending` is dropped as
 //! soon as it empties, so an idle channel owns no allocation.
 
+use std::cell::Cell;
 use std::mem;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -34,12 +35,24 @@ pub(super) enum Located {
 #[derive(Default)]
 pub(super) struct ReadBuf(Option<Box<Parts>>);
 
+thread_local! {
+    /// One released box of parts, kept for the next read on this thread: a read that is
+    /// framed at once (the common case) then costs no allocation.
+    static SPARE: Cell<Option<Box<Parts>>> = const { Cell::new(None) };
+}
+
 impl ReadBuf {
     /// Appends `data` behind everything buffered.
     pub(super) fn push(&mut self, data: Bytes) {
         if !data.is_empty() {
-            self.0.get_or_insert_with(Box::default).push(data);
+            self.parts().push(data);
         }
+    }
+
+    /// The parts, from the spare box or a new one.
+    fn parts(&mut self) -> &mut Parts {
+        self.0
+            .get_or_insert_with(|| SPARE.take().unwrap_or_default())
     }
 
     /// Releases the driver's buffer (see [`Parts::settle`]), and the box once empty.
@@ -113,14 +126,17 @@ impl ReadBuf {
             .0
             .as_ref()
             .is_some_and(|parts| parts.len() == 0 && parts.discard == 0)
+            && let Some(mut parts) = self.0.take()
         {
-            self.0 = None;
+            // Emptied parts may hold an empty slice of the driver's buffer: let go of it.
+            *parts = Parts::default();
+            SPARE.set(Some(parts));
         }
     }
 
     /// Counts down `n` bytes of an oversized announced frame to drop as they arrive.
     pub(super) fn set_discard(&mut self, n: u64) {
-        self.0.get_or_insert_with(Box::default).discard = n;
+        self.parts().discard = n;
     }
 
     /// Drops what is buffered of the frame being discarded; true once all of it is gone.

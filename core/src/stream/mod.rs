@@ -55,18 +55,10 @@ pub struct Stream {
     /// they are rare and an idle stream should be small.
     #[allow(clippy::box_collection)] // one pointer while empty, not a 32-byte deque
     rare: Option<Box<VecDeque<Event>>>,
-    shutdown_pending: bool,
-    close_pending: bool,
-    read_paused: bool,
-    /// The peer shut down its side (read returned 0).
-    peer_eof: bool,
+    /// Bits of [`flag`]: orders pending, reading paused, the peer's EOF, winding down.
+    flags: u8,
     /// The policy applied after an overflow (from the config; changeable per stream).
     overflow: OverflowPolicy,
-    /// An overflow (under [`OverflowPolicy::Close`]) or a corrupt frame ended reading: no more
-    /// frames, input discarded, writes still taken; the stream closes once flushed.
-    winding_down: bool,
-    /// [`Event::Eof`] was handed out: with `half_open` off, the stream now closes once flushed.
-    eof_delivered: bool,
     /// Bits of [`Idle`] kinds that fired and saw no activity since.
     idle_fired: u8,
     config: Arc<StreamConfig>,
@@ -114,13 +106,8 @@ impl Stream {
             writes: WriteQueue::new(config.write_limits),
             pending: 0,
             rare: None,
-            shutdown_pending: false,
-            close_pending: false,
-            read_paused: false,
+            flags: 0,
             overflow: config.overflow,
-            winding_down: false,
-            peer_eof: false,
-            eof_delivered: false,
             idle_fired: 0,
             config,
             now,
@@ -150,12 +137,12 @@ impl Stream {
         self.observe(now);
         self.connect_done();
         debug_assert!(
-            !(self.phase == Phase::Open && self.read_paused),
+            !(self.phase == Phase::Open && self.has(flag::READ_PAUSED)),
             "drive order: read while wants_read() was false"
         );
         self.last_read = now;
         self.idle_fired &= !(Idle::Read.bit() | Idle::Both.bit());
-        if self.phase == Phase::Open && !self.peer_eof && !self.winding_down {
+        if self.phase == Phase::Open && !self.has(flag::PEER_EOF) && !self.has(flag::WINDING_DOWN) {
             self.framer.push(data);
         }
     }
@@ -164,7 +151,7 @@ impl Stream {
     pub fn handle_eof(&mut self, now: Instant) {
         self.observe(now);
         self.connect_done();
-        self.peer_eof = true;
+        self.set_flag(flag::PEER_EOF, true);
         if self.phase == Phase::Lingering {
             self.finish();
         }
@@ -310,14 +297,14 @@ impl Stream {
     /// Stops delivering frames and asks the driver to stop reading, so the kernel's window
     /// slows the peer down. Idempotent.
     pub fn pause_reading(&mut self) {
-        self.read_paused = true;
+        self.set_flag(flag::READ_PAUSED, true);
         self.framer.settle();
     }
 
     /// Delivers frames and reads again. Idempotent. The read idle timeout counts from here.
     pub fn resume_reading(&mut self) {
-        if self.read_paused {
-            self.read_paused = false;
+        if self.has(flag::READ_PAUSED) {
+            self.set_flag(flag::READ_PAUSED, false);
             self.last_read = self.now;
         }
     }
@@ -327,10 +314,10 @@ impl Stream {
     /// The next order for the driver. Drain it (until `None`) before the next input.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.advance_close();
-        if std::mem::take(&mut self.shutdown_pending) {
+        if self.take_flag(flag::SHUTDOWN_PENDING) {
             return Some(Action::Shutdown);
         }
-        if std::mem::take(&mut self.close_pending) {
+        if self.take_flag(flag::CLOSE_PENDING) {
             return Some(Action::Close);
         }
         None
@@ -394,8 +381,8 @@ impl Stream {
     /// completes the connect first; should data come anyway, it counts as connected).
     pub fn wants_read(&self) -> bool {
         match self.phase {
-            Phase::Open => !self.read_paused && !self.peer_eof,
-            Phase::Closing | Phase::Lingering => !self.peer_eof,
+            Phase::Open => !self.has(flag::READ_PAUSED) && !self.has(flag::PEER_EOF),
+            Phase::Closing | Phase::Lingering => !self.has(flag::PEER_EOF),
             _ => false,
         }
     }
@@ -419,7 +406,7 @@ impl Stream {
 
     /// True when reading is paused by [`pause_reading`](Self::pause_reading).
     pub fn is_read_paused(&self) -> bool {
-        self.read_paused
+        self.has(flag::READ_PAUSED)
     }
 
     /// The current read delimiter.
@@ -448,7 +435,7 @@ impl Stream {
     fn observe(&mut self, now: Instant) {
         debug_assert!(now >= self.now, "drive order: time went backwards");
         debug_assert!(
-            !self.shutdown_pending && !self.close_pending,
+            !self.has(flag::SHUTDOWN_PENDING) && !self.has(flag::CLOSE_PENDING),
             "drive order: drain poll_action() before giving the next input"
         );
         self.now = self.now.max(now);
@@ -476,7 +463,7 @@ impl Stream {
     /// True when the stream will close once flushed: after the peer's EOF was delivered (unless
     /// half-open), or after reading ended in an overflow or a corrupt frame.
     fn closes_when_flushed(&self) -> bool {
-        self.winding_down || (self.eof_delivered && !self.config.half_open)
+        self.has(flag::WINDING_DOWN) || (self.has(flag::EOF_DELIVERED) && !self.config.half_open)
     }
 
     /// Ends reading and closes once flushed, letting the callback for what ended it still
@@ -484,7 +471,7 @@ impl Stream {
     fn wind_down(&mut self) {
         match self.phase {
             Phase::Open => {
-                self.winding_down = true;
+                self.set_flag(flag::WINDING_DOWN, true);
                 self.framer.clear();
                 self.last_write = self.now;
             }
@@ -493,7 +480,8 @@ impl Stream {
     }
 
     fn poll_read(&mut self) -> Option<Event> {
-        if self.phase != Phase::Open || self.read_paused || self.winding_down {
+        if self.phase != Phase::Open || self.has(flag::READ_PAUSED) || self.has(flag::WINDING_DOWN)
+        {
             return None;
         }
         if let Some(frame) = self.framer.next_frame() {
@@ -509,10 +497,10 @@ impl Stream {
                 }
             });
         }
-        if !self.peer_eof || self.eof_delivered {
+        if !self.has(flag::PEER_EOF) || self.has(flag::EOF_DELIVERED) {
             return None;
         }
-        self.eof_delivered = true;
+        self.set_flag(flag::EOF_DELIVERED, true);
         if !self.config.half_open {
             // Flushing to close starts now; the linger bounds it.
             self.last_write = self.now;
@@ -545,13 +533,13 @@ impl Stream {
         if !flushing || !self.writes.is_empty() {
             return;
         }
-        if self.peer_eof {
+        if self.has(flag::PEER_EOF) {
             self.finish();
         } else {
             self.framer.clear();
             self.phase = Phase::Lingering;
             self.last_write = self.now;
-            self.shutdown_pending = true;
+            self.set_flag(flag::SHUTDOWN_PENDING, true);
         }
     }
 
@@ -575,7 +563,9 @@ impl Stream {
             return None;
         }
         let (timeout, since) = match kind {
-            Idle::Read if !self.read_paused => (self.config.read_idle_timeout?, self.last_read),
+            Idle::Read if !self.has(flag::READ_PAUSED) => {
+                (self.config.read_idle_timeout?, self.last_read)
+            }
             Idle::Read => return None,
             Idle::Write => (self.config.write_idle_timeout?, self.last_write),
             Idle::Both => (
@@ -601,6 +591,24 @@ impl Stream {
                 return;
             }
         };
+    }
+
+    fn has(&self, bit: u8) -> bool {
+        self.flags & bit != 0
+    }
+
+    fn set_flag(&mut self, bit: u8, on: bool) {
+        if on {
+            self.flags |= bit;
+        } else {
+            self.flags &= !bit;
+        }
+    }
+
+    fn take_flag(&mut self, bit: u8) -> bool {
+        let set = self.has(bit);
+        self.flags &= !bit;
+        set
     }
 
     fn take_pending(&mut self, bit: u8) -> bool {
@@ -635,8 +643,8 @@ impl Stream {
         self.phase = Phase::Closed;
         self.framer.clear();
         self.writes.clear();
-        self.shutdown_pending = false;
-        self.close_pending = true;
+        self.set_flag(flag::SHUTDOWN_PENDING, false);
+        self.set_flag(flag::CLOSE_PENDING, true);
         self.pending |= pending::CLOSED;
     }
 }
@@ -653,4 +661,21 @@ mod pending {
     pub(super) fn idle(kind: Idle) -> u8 {
         kind.bit() << 4
     }
+}
+
+/// Bits of [`Stream::flags`].
+mod flag {
+    /// `Action::Shutdown` is to be handed out.
+    pub(super) const SHUTDOWN_PENDING: u8 = 1;
+    /// `Action::Close` is to be handed out.
+    pub(super) const CLOSE_PENDING: u8 = 2;
+    /// The application paused reading.
+    pub(super) const READ_PAUSED: u8 = 4;
+    /// The peer shut down its side (a read returned 0).
+    pub(super) const PEER_EOF: u8 = 8;
+    /// An overflow (under `OverflowPolicy::Close`) or a corrupt frame ended reading: no more
+    /// frames, input discarded, writes still taken; the stream closes once flushed.
+    pub(super) const WINDING_DOWN: u8 = 16;
+    /// `Event::Eof` was handed out: with `half_open` off, the stream closes once flushed.
+    pub(super) const EOF_DELIVERED: u8 = 32;
 }
