@@ -395,4 +395,3 @@ impl EngineCore {
         id
     }
 }
-
