@@ -9,11 +9,18 @@
 //!   `core/tests/model/framer.rs` (included here, not copied).
 //! - [`check_stream`]: one [`Stream`](pants_core::Stream) driven in the documented drive order
 //!   by arbitrary driver inputs and application commands.
+//! - [`check_engine`]: several channels, servers and datagram channels of one engine on the
+//!   in-memory network, with faults and scripted handlers, against the ordering guarantees of
+//!   DESIGN.md section 2.
+//! - [`check_echo`], [`check_chat`], [`check_resp`], [`check_http`]: arbitrary peer bytes
+//!   against each example protocol's server (`pants_protocols::fuzzing`).
 //!
 //! A check panics when it finds a bug; the message says what and shows the case.
 
+pub mod engine;
 pub mod framer;
 pub mod input;
+pub mod protocols;
 pub mod stream;
 
 /// The reference model of the framer, shared with the property tests of `pants-core`.
@@ -21,7 +28,9 @@ pub mod stream;
 #[path = "../../../core/tests/model/framer.rs"]
 pub mod model;
 
+pub use engine::check_engine;
 pub use framer::check_framer;
+pub use protocols::{check_chat, check_echo, check_http, check_resp};
 pub use stream::check_stream;
 
 /// True while fuzzing (cargo-fuzz builds with `--cfg fuzzing`): the harnesses then step around
@@ -40,4 +49,12 @@ pub const KNOWN_BUGS: &[&str] = &[];
 pub type Check = fn(&[u8]);
 
 /// The fuzz targets, by name: the name of the target, its corpus and regression folders.
-pub const TARGETS: &[(&str, Check)] = &[("framer", check_framer), ("stream", check_stream)];
+pub const TARGETS: &[(&str, Check)] = &[
+    ("framer", check_framer),
+    ("stream", check_stream),
+    ("engine", check_engine),
+    ("resp", check_resp),
+    ("http", check_http),
+    ("chat", check_chat),
+    ("echo", check_echo),
+];

@@ -121,11 +121,36 @@ fn stream_corpus_and_regressions_pass() {
 }
 
 #[test]
+fn engine_corpus_and_regressions_pass() {
+    replay_target("engine");
+}
+
+#[test]
+fn resp_corpus_and_regressions_pass() {
+    replay_target("resp");
+}
+
+#[test]
+fn http_corpus_and_regressions_pass() {
+    replay_target("http");
+}
+
+#[test]
+fn chat_corpus_and_regressions_pass() {
+    replay_target("chat");
+}
+
+#[test]
+fn echo_corpus_and_regressions_pass() {
+    replay_target("echo");
+}
+
+#[test]
 fn every_target_has_a_replay_test() {
     let names: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
     assert_eq!(
         names,
-        ["framer", "stream"],
+        ["framer", "stream", "engine", "resp", "http", "chat", "echo"],
         "add a replay test for a new target"
     );
 }

@@ -9,11 +9,15 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use pants_fuzz_checks::engine::{Case, Knobs, engine_steps};
 use pants_fuzz_checks::framer::{COMMON_DELIMITERS, scenario};
 use pants_fuzz_checks::input::{Input, Seed};
 use pants_fuzz_checks::model::Delim;
+use pants_fuzz_checks::protocols::protocol_output;
 use pants_fuzz_checks::stream::stream_steps;
+use pants_protocols::fuzzing::Protocol;
 
 /// Framer inputs: decisions in the order `framer::scenario` makes them.
 mod framer {
@@ -781,6 +785,583 @@ fn stream_seeds() -> Vec<(&'static str, Vec<u8>, &'static [&'static str])> {
     ]
 }
 
+/// Engine inputs: decisions in the order `engine::case` makes them.
+mod engine {
+    use std::time::Duration;
+
+    use pants_fuzz_checks::engine::{Case, Cmd, Delim, ETimer, Knobs, Op};
+    use pants_fuzz_checks::input::Seed;
+
+    /// The calm settings (each first choice), with the seed 0.
+    pub fn calm() -> Knobs {
+        Knobs {
+            accept_budget: 128,
+            read_budget: 256 * 1024,
+            linger: Duration::from_millis(100),
+            idle: None,
+            half_open: false,
+            small_limits: false,
+            discard: false,
+            seed: 0,
+        }
+    }
+
+    fn index<T: PartialEq + std::fmt::Debug>(options: &[T], value: &T) -> usize {
+        options
+            .iter()
+            .position(|o| o == value)
+            .unwrap_or_else(|| panic!("{value:?} is not among {options:?}"))
+    }
+
+    pub fn encode(case: &Case) -> Vec<u8> {
+        let k = &case.knobs;
+        let mut s = Seed::new()
+            .pick(index(&[128, 1, 2], &k.accept_budget), 3)
+            .pick(index(&[256 * 1024, 1, 64], &k.read_budget), 3)
+            .pick(
+                index(
+                    &[
+                        Duration::from_millis(100),
+                        pants_core::StreamConfig::DEFAULT_LINGER,
+                    ],
+                    &k.linger,
+                ),
+                2,
+            )
+            .pick(
+                index(
+                    &[
+                        None,
+                        Some(Duration::from_millis(50)),
+                        Some(Duration::from_secs(1)),
+                    ],
+                    &k.idle,
+                ),
+                3,
+            )
+            .flag(k.half_open)
+            .flag(k.small_limits)
+            .flag(k.discard)
+            .raw(&[u8::try_from(k.seed).expect("a one-byte seed")]);
+        for op in &case.ops {
+            s = encode_op(s, op);
+        }
+        s.into_bytes()
+    }
+
+    fn data(s: Seed, data: &[u8]) -> Seed {
+        assert!(
+            data.iter().all(|b| *b < 0x80),
+            "peers send bytes below 0x80"
+        );
+        s.pick(data.len() - 1, 40).raw(data)
+    }
+
+    fn encode_op(s: Seed, op: &Op) -> Seed {
+        match op {
+            Op::Run => s.pick(0, 22),
+            Op::Turn => s.pick(1, 22),
+            Op::Advance(ms) => {
+                let scale = [100, 10, 1]
+                    .into_iter()
+                    .find(|scale| ms % scale == 0 && ms / scale < 256)
+                    .expect("an encodable time");
+                s.pick(2, 22)
+                    .pick(index(&[1, 10, 100], &scale), 3)
+                    .pick((ms / scale) as usize, 256)
+            }
+            Op::Script(cmds) => cmds
+                .iter()
+                .fold(s.pick(3, 22).pick(cmds.len(), 5), encode_cmd),
+            Op::PeerConnect(a) => s.pick(4, 22).raw(&[*a]),
+            Op::Send(p, bytes) => data(s.pick(5, 22).raw(&[*p]), bytes),
+            Op::Shutdown(p) => s.pick(6, 22).raw(&[*p]),
+            Op::Reset(p) => s.pick(7, 22).raw(&[*p]),
+            Op::ClosePeer(p) => s.pick(8, 22).raw(&[*p]),
+            Op::Connect(a) => s.pick(9, 22).raw(&[*a]),
+            Op::Listen(a, echo) => s.pick(10, 22).raw(&[*a]).flag(*echo),
+            Op::Bind(a) => s.pick(11, 22).raw(&[*a]),
+            Op::PeerBind => s.pick(12, 22),
+            Op::SendTo(p, to, bytes) => data(s.pick(13, 22).raw(&[*p, *to]), bytes),
+            Op::Outside(cmd) => encode_cmd(s.pick(14, 22), cmd),
+            Op::ReadChunk(n) => s.pick(15, 22).pick(*n, 9),
+            Op::WriteChunk(n) => s.pick(16, 22).pick(*n, 9),
+            Op::Window(n) => s.pick(17, 22).pick(*n, 17),
+            Op::Latency(ms) => s.pick(18, 22).pick(*ms as usize, 61),
+            Op::FdLimit(n) => s.pick(19, 22).pick(n.map_or(0, |n| n - 1), 12),
+            Op::FailAccepts(errors) => errors
+                .iter()
+                .fold(s.pick(20, 22).pick(errors.len() - 1, 3), |s, e| s.flag(*e)),
+            Op::Faults(p) => s.pick(21, 22).pick(usize::from(*p), 5),
+        }
+    }
+
+    fn len(s: Seed, n: u8) -> Seed {
+        s.pick(usize::from(n) - 1, 40)
+    }
+
+    fn ms(s: Seed, ms: u16) -> Seed {
+        s.pick(usize::from(ms), 256)
+    }
+
+    fn encode_cmd(s: Seed, cmd: &Cmd) -> Seed {
+        match cmd {
+            Cmd::Write(n) => len(s.pick(0, 25), *n),
+            Cmd::WriteOther(t, n) => len(s.pick(1, 25).raw(&[*t]), *n),
+            Cmd::SendTo(t, to, n) => len(s.pick(2, 25).raw(&[*t, *to]), *n),
+            Cmd::Broadcast(t, n) => len(s.pick(3, 25).raw(&[*t]), *n),
+            Cmd::Close => s.pick(4, 25),
+            Cmd::CloseNow => s.pick(5, 25),
+            Cmd::CloseOther(t) => s.pick(6, 25).raw(&[*t]),
+            Cmd::CloseNowOther(t) => s.pick(7, 25).raw(&[*t]),
+            Cmd::Delim(d) => encode_delim(s.pick(8, 25), d),
+            Cmd::DelimOther(t, d) => encode_delim(s.pick(9, 25).raw(&[*t]), d),
+            Cmd::Pause => s.pick(10, 25),
+            Cmd::Resume => s.pick(11, 25),
+            Cmd::PauseOther(t) => s.pick(12, 25).raw(&[*t]),
+            Cmd::ResumeOther(t) => s.pick(13, 25).raw(&[*t]),
+            Cmd::Tune(t, small, discard) => s.pick(14, 25).raw(&[*t]).flag(*small).flag(*discard),
+            Cmd::TimerAfter(t) => ms(s.pick(15, 25), *t),
+            Cmd::TimerEvery(t, runs) => ms(s.pick(16, 25), *t).pick(usize::from(*runs) - 1, 4),
+            Cmd::Cancel(t) => s.pick(17, 25).raw(&[*t]),
+            Cmd::CancelThis => s.pick(18, 25),
+            Cmd::EngineTimer(kind, runs) => {
+                let s = s.pick(19, 25);
+                let s = match kind {
+                    ETimer::Callback => s.pick(0, 4),
+                    ETimer::Defer(t) => ms(s.pick(1, 4), *t),
+                    ETimer::Cycle(t) => ms(s.pick(2, 4), *t),
+                    ETimer::EachTurn => s.pick(3, 4),
+                };
+                s.pick(usize::from(*runs) - 1, 4)
+            }
+            Cmd::Connect(a) => s.pick(20, 25).raw(&[*a]),
+            Cmd::Listen(a) => s.pick(21, 25).raw(&[*a]),
+            Cmd::Bind(a) => s.pick(22, 25).raw(&[*a]),
+            Cmd::Panic => s.pick(23, 25),
+            Cmd::Stop => s.pick(24, 25),
+        }
+    }
+
+    fn encode_delim(s: Seed, d: &Delim) -> Seed {
+        match d {
+            Delim::None => s.pick(0, 8),
+            Delim::Bytes(b) if b == b"\n" => s.pick(7, 8),
+            Delim::Bytes(b) => b.iter().fold(s.pick(1, 8).pick(b.len(), 3), |s, byte| {
+                s.pick(index(b";,\n", byte), 3)
+            }),
+            Delim::Count(n) => s.pick(2, 8).pick(*n, 6),
+            Delim::Prefix(n) => s.pick(3, 8).pick(index(&[1, 2, 3, 4, 8], n), 5),
+            Delim::KeptRef => s.pick(4, 8),
+            Delim::KeptValue => s.pick(5, 8),
+            Delim::Regex(pattern) => s.pick(6, 8).flag(*pattern == "a*"),
+        }
+    }
+}
+
+/// The engine seeds: name, case, and what its run must show (`engine_steps`). Addresses are
+/// `ADDRS` indices: 0, a scripted server; 1 (and 6, `localhost:2`), the echo server; 4, a
+/// datagram channel; 2, 3, 5, nothing; 7, unresolvable.
+fn engine_seeds() -> Vec<(&'static str, Case, &'static [&'static str])> {
+    use engine::calm;
+    use pants_fuzz_checks::engine::{Cmd, Delim, ETimer, Op};
+    let case = |knobs, ops| Case { knobs, ops };
+    vec![
+        (
+            "echo-peers-through-short-reads-writes-and-latency",
+            case(
+                calm(),
+                vec![
+                    Op::ReadChunk(3),
+                    Op::WriteChunk(2),
+                    Op::Latency(20),
+                    Op::PeerConnect(1),
+                    Op::PeerConnect(6),
+                    Op::Send(0, b"hello;".to_vec()),
+                    Op::Window(4),
+                    Op::Send(1, b"world\n".to_vec()),
+                    Op::Advance(200),
+                    Op::Send(0, b" again".to_vec()),
+                    Op::Run,
+                ],
+            ),
+            &[
+                r#"peer 0 sent b"\x00hello; again" got b"\x00hello; again""#,
+                r#"peer 1 sent b"\x01world\n" got b"\x01world\n""#,
+                "ok",
+            ],
+        ),
+        (
+            "panic-in-on-connect-closes-only-its-channel",
+            case(
+                calm(),
+                vec![
+                    Op::Script(vec![Cmd::Write(3)]),
+                    Op::Script(vec![Cmd::Write(2), Cmd::Panic]),
+                    Op::PeerConnect(0),
+                    Op::Run,
+                    Op::PeerConnect(1),
+                    Op::Send(1, b"still echoed".to_vec()),
+                    Op::Run,
+                ],
+            ),
+            &[
+                "ChannelId(2v0) Server on_accept\nChannelId(5v0) Accepted on_connect\n\
+                 ChannelId(5v0) Accepted PANIC\nChannelId(5v0) Accepted on_error\n\
+                 ChannelId(5v0) Accepted on_close",
+                r#"peer 1 sent b"\x01still echoed" got b"\x01still echoed""#,
+                "ok",
+            ],
+        ),
+        (
+            "client-reads-its-echo-then-panics-in-on-read",
+            case(
+                calm(),
+                vec![
+                    Op::Script(vec![Cmd::Delim(Delim::Count(4)), Cmd::Write(4)]),
+                    Op::Script(vec![]),
+                    Op::Script(vec![]),
+                    Op::Script(vec![Cmd::Panic]),
+                    Op::Connect(1),
+                    Op::Run,
+                    Op::Advance(10),
+                ],
+            ),
+            &[
+                "Client on_read\nChannelId(5v0) Client PANIC\nChannelId(5v0) Client on_error\n\
+                 ChannelId(5v0) Client on_close",
+                "ok",
+            ],
+        ),
+        (
+            "connects-refused-unresolvable-and-to-a-closed-server",
+            case(
+                calm(),
+                vec![
+                    Op::Connect(2),
+                    Op::Connect(7),
+                    Op::Listen(3, false),
+                    Op::Script(vec![Cmd::Close]),
+                    Op::Run,
+                    Op::Connect(3),
+                    Op::Run,
+                ],
+            ),
+            &[
+                "Client on_connect_error\nChannelId(5v0) Client on_close",
+                "ok",
+            ],
+        ),
+        (
+            "fd-limit-and-accept-errors-back-off",
+            case(
+                Knobs {
+                    accept_budget: 1,
+                    ..calm()
+                },
+                vec![
+                    Op::FdLimit(Some(8)),
+                    Op::FailAccepts(vec![false, true]),
+                    Op::PeerConnect(1),
+                    Op::PeerConnect(1),
+                    Op::PeerConnect(6),
+                    Op::Send(2, b"late".to_vec()),
+                    Op::Run,
+                    Op::Advance(500),
+                    Op::FdLimit(None),
+                    Op::Advance(1500),
+                ],
+            ),
+            &[r#"peer 2 sent b"\x02late" got b"\x02late""#, "ok"],
+        ),
+        (
+            "datagrams-lost-duplicated-reordered-and-framed",
+            case(
+                Knobs { seed: 7, ..calm() },
+                vec![
+                    Op::Script(vec![Cmd::Delim(Delim::Bytes(b";".to_vec()))]),
+                    Op::Run,
+                    Op::Bind(3),
+                    Op::PeerBind,
+                    Op::Faults(3),
+                    Op::SendTo(0, 0, b"a;b".to_vec()),
+                    Op::SendTo(1, 0, b"c;".to_vec()),
+                    Op::SendTo(0, 1, b"d;e;".to_vec()),
+                    Op::Script(vec![Cmd::SendTo(2, 200, 5), Cmd::Write(3)]),
+                    Op::SendTo(0, 0, b"f;".to_vec()),
+                    Op::Run,
+                ],
+            ),
+            &["Datagram on_read", "ok"],
+        ),
+        (
+            "timers-fire-in-time-and-cancel-from-inside",
+            case(
+                calm(),
+                vec![
+                    Op::Script(vec![
+                        Cmd::TimerAfter(50),
+                        Cmd::TimerEvery(20, 3),
+                        Cmd::EngineTimer(ETimer::Cycle(30), 2),
+                        Cmd::EngineTimer(ETimer::EachTurn, 3),
+                    ]),
+                    Op::PeerConnect(0),
+                    Op::Script(vec![Cmd::EngineTimer(ETimer::Defer(5), 1)]),
+                    Op::Script(vec![Cmd::Cancel(0), Cmd::CancelThis]),
+                    Op::Advance(100),
+                    Op::Outside(Cmd::EngineTimer(ETimer::Callback, 1)),
+                    Op::Advance(500),
+                ],
+            ),
+            &["Server on_timer", "ok"],
+        ),
+        (
+            "stop-from-a-callback-closes-everything",
+            case(
+                calm(),
+                vec![
+                    Op::PeerConnect(1),
+                    Op::Send(0, b"x".to_vec()),
+                    Op::Script(vec![Cmd::Connect(1), Cmd::Stop]),
+                    Op::PeerConnect(0),
+                    Op::Run,
+                    Op::Advance(1000),
+                ],
+            ),
+            &["Accepted on_close", "Server on_close", "ok"],
+        ),
+        (
+            "commands-on-other-channels-with-events-pending",
+            case(
+                calm(),
+                vec![
+                    Op::PeerConnect(0),
+                    Op::PeerConnect(0),
+                    Op::PeerConnect(1),
+                    Op::Send(0, b"pending".to_vec()),
+                    Op::Send(1, b"also".to_vec()),
+                    Op::Script(vec![
+                        Cmd::WriteOther(6, 4),
+                        Cmd::CloseNowOther(5),
+                        Cmd::PauseOther(7),
+                        Cmd::DelimOther(6, Delim::Count(2)),
+                    ]),
+                    Op::Script(vec![Cmd::Broadcast(0, 3)]),
+                    Op::Turn,
+                    Op::Outside(Cmd::CloseOther(6)),
+                    Op::Outside(Cmd::ResumeOther(7)),
+                    Op::Run,
+                ],
+            ),
+            &["Accepted on_close", "ok"],
+        ),
+        (
+            "overflows-under-small-limits-with-discard",
+            case(
+                Knobs {
+                    small_limits: true,
+                    discard: true,
+                    ..calm()
+                },
+                vec![
+                    Op::Script(vec![]),
+                    Op::Script(vec![Cmd::Delim(Delim::Bytes(b"\n".to_vec()))]),
+                    Op::PeerConnect(0),
+                    Op::Run,
+                    Op::Send(0, b"this line is far too long\nok\n".to_vec()),
+                    Op::Script(vec![Cmd::Write(40), Cmd::Write(40)]),
+                    Op::Script(vec![Cmd::Tune(5, false, false)]),
+                    Op::Run,
+                    Op::Send(0, b"a line that fits now\n".to_vec()),
+                    Op::Run,
+                ],
+            ),
+            &["Accepted on_overflow_error", "Accepted on_read", "ok"],
+        ),
+        (
+            "half-open-peers-shut-down-reset-and-close",
+            case(
+                Knobs {
+                    half_open: true,
+                    idle: Some(Duration::from_millis(50)),
+                    ..calm()
+                },
+                vec![
+                    Op::PeerConnect(1),
+                    Op::PeerConnect(0),
+                    Op::PeerConnect(1),
+                    Op::Send(0, b"bye".to_vec()),
+                    Op::Shutdown(0),
+                    Op::Script(vec![Cmd::Write(2)]),
+                    Op::Reset(1),
+                    Op::Run,
+                    Op::ClosePeer(2),
+                    Op::Advance(100),
+                ],
+            ),
+            &["on_eof", "on_error", "ok"],
+        ),
+    ]
+}
+
+/// The protocol seeds: name, the peer's bytes (cut with the chunk seed `name.len()`), and what
+/// the server must answer.
+type ProtocolSeeds = Vec<(&'static str, Vec<u8>, &'static [&'static str])>;
+
+fn protocol_seed(
+    name: &'static str,
+    peer: &[u8],
+    expected: &'static [&'static str],
+) -> (&'static str, Vec<u8>, &'static [&'static str]) {
+    let mut input = vec![name.len() as u8];
+    input.extend_from_slice(peer);
+    (name, input, expected)
+}
+
+fn resp_seeds() -> ProtocolSeeds {
+    let long_inline = format!("ECHO {}\r\n", "i".repeat(300));
+    let big_bulk = "*2\r\n$4\r\nECHO\r\n$5000\r\n";
+    vec![
+        protocol_seed(
+            "inline-commands",
+            b"PING\r\nSET k 12\r\nINCR k\r\nGET k\r\nEXISTS k nope\r\nDEL k\r\nDBSIZE\r\n\
+              ECHO \"quoted \\x41 arg\"\r\nFLUSHALL\r\n",
+            &[r#"+PONG\r\n+OK\r\n:13\r\n$2\r\n13\r\n:1\r\n:1\r\n:0\r\n"#],
+        ),
+        protocol_seed(
+            "pipelined-multibulk",
+            b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nva\r\nl\r\n*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n\
+              *1\r\n$4\r\nPING\r\n*0\r\n\r\n*-1\r\n",
+            &[r#"+OK\r\n$5\r\nva\r\nl\r\n+PONG\r\n"#],
+        ),
+        protocol_seed(
+            "config-unknown-and-wrong-arity",
+            b"CONFIG GET save appendonly\r\nNOSUCH a b\r\nGET\r\nINCR notanumber x\r\n\
+              SET n abc\r\nINCR n\r\n",
+            &["-ERR"],
+        ),
+        protocol_seed(
+            "quit-then-ignored",
+            b"PING\r\nQUIT\r\nPING\r\n",
+            &[r#"+PONG\r\n+OK\r\n" closed early"#],
+        ),
+        protocol_seed(
+            "bad-bulk-length",
+            b"SET k v\r\n*1\r\n$x\r\n",
+            &[r#"+OK\r\n-ERR Protocol error: invalid bulk length\r\n" closed early"#],
+        ),
+        protocol_seed(
+            "bulk-over-the-hard-limit",
+            big_bulk.as_bytes(),
+            &["-ERR Protocol error", "closed early"],
+        ),
+        protocol_seed(
+            "overlong-inline-line",
+            long_inline.as_bytes(),
+            &["-ERR", "closed early"],
+        ),
+        protocol_seed(
+            "unbalanced-quotes-and-partial-command",
+            b"ECHO ok\r\n\"unbalanced\r\n*2\r\n$3\r\nGET\r\n",
+            &[r#"$2\r\nok\r\n-ERR"#],
+        ),
+        protocol_seed(
+            "truncated-bulk-at-eof",
+            b"*2\r\n$4\r\nECHO\r\n$10\r\nshort",
+            &[r#""""#],
+        ),
+    ]
+}
+
+fn http_seeds() -> ProtocolSeeds {
+    let long_head = format!("GET /{} HTTP/1.1\r\nHost: h\r\n\r\n", "p".repeat(300));
+    vec![
+        protocol_seed(
+            "get-head-and-not-found",
+            b"GET / HTTP/1.1\r\nHost: h\r\n\r\nHEAD / HTTP/1.1\r\nHost: h\r\n\r\n\
+              GET /missing HTTP/1.1\r\nHost: h\r\n\r\n",
+            &["HTTP/1.1 200", "HTTP/1.1 404"],
+        ),
+        protocol_seed(
+            "pipelined-post-echo-bodies",
+            b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloPOST /echo HTTP/1.1\r\n\
+              Host: h\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: h\r\n\r\n",
+            &["hello", "abc"],
+        ),
+        protocol_seed(
+            "expect-100-continue",
+            b"POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok",
+            &["HTTP/1.1 100 Continue", "HTTP/1.1 200"],
+        ),
+        protocol_seed(
+            "connection-close-then-ignored",
+            b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",
+            &["HTTP/1.1 200", "closed early"],
+        ),
+        protocol_seed(
+            "http-1.0-closes",
+            b"GET / HTTP/1.0\r\n\r\n",
+            &["200", "closed early"],
+        ),
+        protocol_seed(
+            "malformed-request-line",
+            b"garbage\r\n\r\n",
+            &["HTTP/1.1 400", "closed early"],
+        ),
+        protocol_seed(
+            "unknown-method-and-chunked-body",
+            b"BREW / HTTP/1.1\r\nHost: h\r\n\r\nPOST /echo HTTP/1.1\r\nHost: h\r\n\
+              Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            &["HTTP/1.1 501"],
+        ),
+        protocol_seed(
+            "head-over-the-limit",
+            long_head.as_bytes(),
+            &["HTTP/1.1 431", "closed early"],
+        ),
+        protocol_seed(
+            "body-over-the-hard-limit",
+            b"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n",
+            &["HTTP/1.1 413", "closed early"],
+        ),
+        protocol_seed(
+            "blank-lines-absolute-uri-and-dot-dot",
+            b"\r\n\r\nGET http://h/ HTTP/1.1\r\nHost: h\r\n\r\nGET /../etc/passwd HTTP/1.1\r\n\
+              Host: h\r\n\r\nPOST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nshort",
+            &["HTTP/1.1"],
+        ),
+    ]
+}
+
+fn chat_seeds() -> ProtocolSeeds {
+    let long = format!("hello\n{}\nlost\n", "l".repeat(300));
+    vec![
+        protocol_seed(
+            "lines-lf-crlf-and-empty",
+            b"hello\r\nworld\n\n\r\nlast one\n",
+            &["hello", "world", "last one"],
+        ),
+        protocol_seed(
+            "overlong-line-closes",
+            long.as_bytes(),
+            &["hello", "closed early"],
+        ),
+        protocol_seed(
+            "partial-last-line-and-binary",
+            b"\x00\xff\x1b[31mred\x1b[0m\nno newline at the end",
+            &["red"],
+        ),
+    ]
+}
+
+fn echo_seeds() -> ProtocolSeeds {
+    vec![protocol_seed(
+        "bytes-binary-and-a-long-run",
+        &[b"ping\r\n".as_slice(), &[0, 1, 2, 255], &[b'z'; 600]].concat(),
+        &["ping\\r\\n\\x00\\x01\\x02\\xff"],
+    )]
+}
+
 fn corpus(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fuzz/corpus")
@@ -832,6 +1413,51 @@ fn framer_seeds_are_current() {
 #[test]
 fn stream_seeds_are_current() {
     check_seeds("stream", stream_seeds(), stream_steps);
+}
+
+#[test]
+fn engine_seeds_are_current() {
+    let seeds = engine_seeds()
+        .into_iter()
+        .map(|(name, case, expected)| {
+            let bytes = engine::encode(&case);
+            let decoded = pants_fuzz_checks::engine::case(&mut Input::new(&bytes));
+            assert_eq!(
+                decoded, case,
+                "seed engine/{name} does not decode to its case"
+            );
+            (name, bytes, expected)
+        })
+        .collect();
+    check_seeds("engine", seeds, engine_steps);
+}
+
+#[test]
+fn resp_seeds_are_current() {
+    check_seeds("resp", resp_seeds(), |bytes| {
+        protocol_output(Protocol::Resp, bytes)
+    });
+}
+
+#[test]
+fn http_seeds_are_current() {
+    check_seeds("http", http_seeds(), |bytes| {
+        protocol_output(Protocol::Http, bytes)
+    });
+}
+
+#[test]
+fn chat_seeds_are_current() {
+    check_seeds("chat", chat_seeds(), |bytes| {
+        protocol_output(Protocol::Chat, bytes)
+    });
+}
+
+#[test]
+fn echo_seeds_are_current() {
+    check_seeds("echo", echo_seeds(), |bytes| {
+        protocol_output(Protocol::Echo, bytes)
+    });
 }
 
 /// The encoders above agree with the decoder on a delimiter of each kind.
