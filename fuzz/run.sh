@@ -6,6 +6,9 @@
 #   FUZZ_SANITIZER=address fuzz/run.sh 300   # AddressSanitizer (RUSTC_BOOTSTRAP=1 is set here)
 #   FUZZ_TARGETS="stream" fuzz/run.sh 60     # some targets only
 #
+# The targets (`cargo fuzz list`): framer, stream, engine, resp, http, chat, echo. CI runs
+# `fuzz/run.sh 20` after the tests (.ci/run).
+#
 # Each target starts from its seeds (fuzz/corpus/<target>/) and its regressions
 # (fuzz/regressions/<target>/) and keeps what it finds in fuzz/target/corpus/<target>/
 # (ignored by git), so that repeated runs go on where the last one stopped without growing the
