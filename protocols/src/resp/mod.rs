@@ -131,14 +131,16 @@ impl fmt::Debug for Db {
 pub fn factory(db: Db) -> impl FnMut() -> Resp + 'static {
     let line = ReadDelimiter::bytes(b"\n").expect("a one-byte delimiter is valid");
     // One reply chunk for the whole server: an idle connection holds none of it.
-    let out = Rc::new(RefCell::new(BytesMut::new()));
+    let shared = Rc::new(Shared {
+        db,
+        line,
+        out: RefCell::new(BytesMut::new()),
+    });
     move || Resp {
-        db: db.clone(),
-        line: line.clone(),
+        shared: shared.clone(),
         state: State::Command,
         args: Vec::new(),
         held: 0,
-        out: out.clone(),
     }
 }
 
@@ -158,16 +160,21 @@ pub fn listen(addr: impl IntoAddr, db: Db) -> Listen {
 
 /// One client's connection to the server. Made by [`factory`].
 pub struct Resp {
-    db: Db,
-    line: ReadDelimiter,
+    shared: Rc<Shared>,
     state: State,
     /// The arguments of the multibulk command being read.
     args: Vec<Bytes>,
     /// What `args` holds, as counted against [`MAX_COMMAND_BYTES`].
     held: usize,
-    /// Scratch for small replies, shared by the server's connections (callbacks never
-    /// nest, so one borrow at a time); each command's replies leave it as one write.
-    out: Rc<RefCell<BytesMut>>,
+}
+
+/// What a server's connections share: an idle connection holds only its [`Resp`].
+struct Shared {
+    db: Db,
+    line: ReadDelimiter,
+    /// Scratch for small replies (callbacks never nest, so one borrow at a time); each
+    /// command's replies leave it as one write.
+    out: RefCell<BytesMut>,
 }
 
 /// What the next frame is.
@@ -185,7 +192,7 @@ enum State {
 
 impl Handler for Resp {
     fn on_connect(&mut self, cx: &mut Context<'_>) {
-        cx.set_read_delimiter(&self.line)
+        cx.set_read_delimiter(&self.shared.line)
             .expect("a byte delimiter fits any read limit");
     }
 
@@ -280,7 +287,7 @@ impl Resp {
         body.truncate(len);
         self.held += len + size_of::<Bytes>();
         self.args.push(body);
-        cx.set_read_delimiter(&self.line)
+        cx.set_read_delimiter(&self.shared.line)
             .expect("a byte delimiter fits any read limit");
         if left > 1 {
             self.state = State::BulkLength { left: left - 1 };
@@ -294,10 +301,10 @@ impl Resp {
 
     /// Runs one complete command and sends its replies as one write (plus large values).
     fn run(&mut self, cx: &mut Context<'_>, args: &[Bytes]) {
-        let out = self.out.clone();
-        let mut out = out.borrow_mut();
+        let shared = self.shared.clone();
+        let mut out = shared.out.borrow_mut();
         let mut replies = Replies::new(cx, &mut out);
-        let outcome = commands::execute(&self.db, args, &mut replies);
+        let outcome = commands::execute(&shared.db, args, &mut replies);
         replies.finish();
         drop(out);
         if outcome == Outcome::Close {
@@ -307,8 +314,8 @@ impl Resp {
 
     /// Answers `-ERR Protocol error: ...`, then closes after flushing, as Redis does.
     fn protocol_error(&mut self, cx: &mut Context<'_>, message: impl AsRef<[u8]>) {
-        let out = self.out.clone();
-        let mut out = out.borrow_mut();
+        let shared = self.shared.clone();
+        let mut out = shared.out.borrow_mut();
         let mut replies = Replies::new(cx, &mut out);
         replies.error(&[b"Protocol error: ", message.as_ref()].concat());
         replies.finish();
