@@ -202,6 +202,11 @@ impl Datagram {
         self.read_paused = true;
     }
 
+    /// True when reading is paused by [`pause_reading`](Self::pause_reading).
+    pub fn is_read_paused(&self) -> bool {
+        self.read_paused
+    }
+
     /// Delivers and receives again. Idempotent.
     pub fn resume_reading(&mut self) {
         self.read_paused = false;

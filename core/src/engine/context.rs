@@ -468,12 +468,25 @@ impl ChannelMut<'_> {
 
     /// Reads and delivers again. Idempotent.
     pub fn resume_reading(&mut self) {
-        match self.channel() {
-            Some(Channel::Stream(stream)) => stream.resume_reading(),
-            Some(Channel::Datagram(datagram)) => datagram.resume_reading(),
-            _ => {}
+        let resumed = match self.channel() {
+            Some(Channel::Stream(stream)) => {
+                stream.is_read_paused() && {
+                    stream.resume_reading();
+                    true
+                }
+            }
+            Some(Channel::Datagram(datagram)) => {
+                datagram.is_read_paused() && {
+                    datagram.resume_reading();
+                    true
+                }
+            }
+            _ => false,
+        };
+        // Reading again may deliver buffered frames and read what the socket holds.
+        if resumed {
+            self.core.touch(self.id);
         }
-        self.core.touch(self.id);
     }
 
     /// The peer's address (connected streams), asked of the socket.

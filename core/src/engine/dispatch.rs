@@ -115,23 +115,25 @@ impl Callback {
 /// Runs the callbacks for every event the channel has, in order; forgets the channel after
 /// `on_close`.
 pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
+    let outer = core.dispatching.replace(id);
     loop {
         let Some(entry) = core.channels.get_mut(id) else {
-            return;
+            break;
         };
         let callback = match &mut entry.channel {
             Channel::Stream(stream) => stream.poll_event().map(Callback::from_stream),
             Channel::Server(server) => server.server.poll_event().map(Callback::from_server),
             Channel::Datagram(datagram) => datagram.poll_event().map(Callback::from_datagram),
         };
-        let Some(callback) = callback else { return };
+        let Some(callback) = callback else { break };
         let closed = matches!(callback, Callback::Close);
         call(core, io, id, callback);
         if closed {
             remove(core, io, id);
-            return;
+            break;
         }
     }
+    core.dispatching = outer;
 }
 
 /// Runs one callback of channel `id`'s handler.

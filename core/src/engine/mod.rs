@@ -106,6 +106,8 @@ pub(crate) struct EngineCore {
     spare_ios: VecDeque<ChannelId>,
     spare_events: VecDeque<ChannelId>,
     pub(crate) stopping: bool,
+    /// The channel whose events are being dispatched right now.
+    pub(crate) dispatching: Option<ChannelId>,
     trace: Option<Vec<TraceEntry>>,
 }
 
@@ -178,6 +180,7 @@ impl Engine {
                 spare_ios: VecDeque::new(),
                 spare_events: VecDeque::new(),
                 stopping: false,
+                dispatching: None,
                 trace,
             },
         }
@@ -262,7 +265,10 @@ impl EngineCore {
     /// Queues channel `id` for I/O and event dispatch this turn.
     pub(crate) fn touch(&mut self, id: ChannelId) {
         self.queue_io(id);
-        self.queue_events(id);
+        // The channel whose events are being dispatched polls for more before it stops.
+        if self.dispatching != Some(id) {
+            self.queue_events(id);
+        }
     }
 
     pub(crate) fn queue_io(&mut self, id: ChannelId) {
