@@ -116,10 +116,7 @@ impl Callback {
 /// `on_close`.
 pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
     let outer = core.dispatching.replace(id);
-    loop {
-        let Some(entry) = core.channels.get_mut(id) else {
-            break;
-        };
+    while let Some(entry) = core.channels.get_mut(id) {
         let callback = match &mut entry.channel {
             Channel::Stream(stream) => stream.poll_event().map(Callback::from_stream),
             Channel::Server(server) => server.server.poll_event().map(Callback::from_server),
