@@ -423,7 +423,8 @@ impl ChannelMut<'_> {
             Some(Channel::Datagram(datagram)) => datagram.set_read_delimiter(delimiter),
             _ => delimiter.into_read_delimiter().map(drop),
         };
-        self.core.touch(self.id);
+        // Buffered bytes may now make frames: their events need a dispatch, no I/O.
+        self.core.queue_events_unless_dispatching(self.id);
         result
     }
 

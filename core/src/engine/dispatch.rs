@@ -115,6 +115,15 @@ impl Callback {
 /// Runs the callbacks for every event the channel has, in order; forgets the channel after
 /// `on_close`.
 pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
+    // The handler is out of its slot for the whole batch: callbacks never nest, and no
+    // command on any channel needs a handler.
+    let Some(mut handler) = core
+        .channels
+        .get_mut(id)
+        .and_then(|entry| entry.handler.take())
+    else {
+        return;
+    };
     let outer = core.dispatching.replace(id);
     while let Some(entry) = core.channels.get_mut(id) {
         let callback = match &mut entry.channel {
@@ -124,24 +133,44 @@ pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: Channel
         };
         let Some(callback) = callback else { break };
         let closed = matches!(callback, Callback::Close);
-        call(core, io, id, callback);
+        invoke(core, io, id, &mut handler, callback);
         if closed {
+            drop(handler);
             remove(core, io, id);
-            break;
+            core.dispatching = outer;
+            return;
         }
     }
     core.dispatching = outer;
+    if let Some(entry) = core.channels.get_mut(id) {
+        entry.handler = Some(handler);
+    }
 }
 
-/// Runs one callback of channel `id`'s handler.
-pub(crate) fn call(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId, mut callback: Callback) {
-    let Some(entry) = core.channels.get_mut(id) else {
+/// Runs one callback of channel `id`'s handler, outside an event batch (a timer).
+pub(crate) fn call(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId, callback: Callback) {
+    let Some(mut handler) = core
+        .channels
+        .get_mut(id)
+        .and_then(|entry| entry.handler.take())
+    else {
         return;
     };
-    // Absent only while the handler runs: callbacks never nest.
-    let Some(mut handler) = entry.handler.take() else {
-        return;
-    };
+    invoke(core, io, id, &mut handler, callback);
+    if let Some(entry) = core.channels.get_mut(id) {
+        entry.handler = Some(handler);
+    }
+}
+
+/// Runs `callback` on `handler` (channel `id`'s); a panic closes the channel: `on_error`,
+/// then `on_close` next.
+fn invoke(
+    core: &mut EngineCore,
+    io: &mut dyn Io,
+    id: ChannelId,
+    handler: &mut Box<dyn Handler>,
+    mut callback: Callback,
+) {
     core.record(id, callback.name());
     let propagate = core.config.propagate_panics;
     let closing = matches!(callback, Callback::Close);
@@ -151,22 +180,20 @@ pub(crate) fn call(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId, mut ca
         id,
         sender,
     };
-    let result = panic::catch_unwind(AssertUnwindSafe(|| callback.invoke(&mut *handler, &mut cx)));
-    if let Err(payload) = result {
-        if propagate {
-            panic::resume_unwind(payload);
-        }
-        // After on_close nothing runs, not even the report of its own panic.
-        if !closing {
-            let error = Error::Panic(panic_message(&*payload));
-            cx.engine.core.record(id, "on_error");
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| handler.on_error(&mut cx, &error)));
-            // on_error, then on_close: what was pending for this channel is dropped.
-            cx.engine.core.abort(id);
-        }
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        callback.invoke(&mut **handler, &mut cx)
+    }));
+    let Err(payload) = result else { return };
+    if propagate {
+        panic::resume_unwind(payload);
     }
-    if let Some(entry) = cx.engine.core.channels.get_mut(id) {
-        entry.handler = Some(handler);
+    // After on_close nothing runs, not even the report of its own panic.
+    if !closing {
+        let error = Error::Panic(panic_message(&*payload));
+        cx.engine.core.record(id, "on_error");
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| handler.on_error(&mut cx, &error)));
+        // on_error, then on_close: what was pending for this channel is dropped.
+        cx.engine.core.abort(id);
     }
 }
 

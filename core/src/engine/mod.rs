@@ -265,7 +265,12 @@ impl EngineCore {
     /// Queues channel `id` for I/O and event dispatch this turn.
     pub(crate) fn touch(&mut self, id: ChannelId) {
         self.queue_io(id);
-        // The channel whose events are being dispatched polls for more before it stops.
+        self.queue_events_unless_dispatching(id);
+    }
+
+    /// Queues the channel's events, unless it is the one being dispatched (which is polled
+    /// until it has none).
+    pub(crate) fn queue_events_unless_dispatching(&mut self, id: ChannelId) {
         if self.dispatching != Some(id) {
             self.queue_events(id);
         }

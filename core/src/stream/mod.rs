@@ -329,6 +329,10 @@ impl Stream {
     /// Events come in a fixed order of kinds: `Connected`, then overflows and errors (in the
     /// order they happened), `Idle`, `Drained`, frames and `Eof`, and `Closed` last.
     pub fn poll_event(&mut self) -> Option<Event> {
+        // The common case, frames with nothing else pending, goes straight to the framer.
+        if self.pending == 0 && self.rare.is_none() {
+            return self.poll_read();
+        }
         if self.take_pending(pending::CONNECTED) {
             return Some(Event::Connected);
         }
