@@ -5,6 +5,7 @@
 //! carefully as we can: replies to pipelined commands go out in one write per read, and the
 //! request path allocates nothing (`SET` of an existing key reuses its value's allocation).
 
+pub mod mio_server;
 pub mod resp;
 
 use std::io::Write;
@@ -37,28 +38,24 @@ pub fn announce(addr: SocketAddr) {
     let _ = stdout.flush();
 }
 
-/// Raises the soft limit on open files to the hard limit (and, as root, both to `want`).
+/// Raises the soft limit on open files to the hard limit (and, as root, both to `want`);
+/// returns the soft limit in force.
 pub fn raise_nofile(want: u64) -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct given.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 0;
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.maximum.is_some_and(|max| max < want) {
+        let raised = Rlimit {
+            current: Some(want),
+            maximum: Some(want),
+        };
+        if setrlimit(Resource::Nofile, raised).is_ok() {
+            return want;
         }
-        if limit.rlim_max < want {
-            let raised = libc::rlimit {
-                rlim_cur: want,
-                rlim_max: want,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                return want;
-            }
-        }
-        limit.rlim_cur = limit.rlim_max;
-        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        limit.rlim_cur
     }
+    let soft = Rlimit {
+        current: limit.maximum,
+        maximum: limit.maximum,
+    };
+    let _ = setrlimit(Resource::Nofile, soft);
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
 }

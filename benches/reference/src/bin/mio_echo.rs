@@ -8,12 +8,11 @@
 //!
 //! `mio_echo [--listen 127.0.0.1:7001]`
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
-use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll, Token};
+use mio::net::TcpStream;
+use pants_reference_bench::mio_server::{self, Connection, write_some};
 
-const LISTENER: Token = Token(usize::MAX);
 /// Bytes asked of the kernel per read.
 const READ_SIZE: usize = 64 * 1024;
 
@@ -23,78 +22,20 @@ struct Conn {
     output: Vec<u8>,
 }
 
-fn main() -> io::Result<()> {
-    let addr = pants_reference_bench::listen_arg("mio_echo", "127.0.0.1:7001");
-    let mut poll = Poll::new()?;
-    let mut events = Events::with_capacity(1024);
-    let mut listener = TcpListener::bind(addr)?;
-    poll.registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)?;
-    pants_reference_bench::announce(listener.local_addr()?);
-
-    let mut conns: Vec<Option<Conn>> = Vec::new();
-    let mut free: Vec<usize> = Vec::new();
-    let mut read_buf = vec![0; READ_SIZE];
-    loop {
-        match poll.poll(&mut events, None) {
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            result => result?,
-        }
-        for event in &events {
-            if event.token() == LISTENER {
-                accept(&poll, &listener, &mut conns, &mut free);
-                continue;
-            }
-            let index = event.token().0;
-            let Some(conn) = conns.get_mut(index).and_then(Option::as_mut) else {
-                continue;
-            };
-            if serve(conn, &mut read_buf).is_err() {
-                let mut conn = conns[index].take().expect("checked above");
-                let _ = poll.registry().deregister(&mut conn.stream);
-                free.push(index);
-            }
-        }
+impl Connection for Conn {
+    fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
     }
 }
 
-fn accept(
-    poll: &Poll,
-    listener: &TcpListener,
-    conns: &mut Vec<Option<Conn>>,
-    free: &mut Vec<usize>,
-) {
-    loop {
-        let mut stream = match listener.accept() {
-            Ok((stream, _)) => stream,
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => {
-                eprintln!("mio_echo: accept: {err}");
-                return;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let index = free.pop().unwrap_or(conns.len());
-        let interest = Interest::READABLE | Interest::WRITABLE;
-        if poll
-            .registry()
-            .register(&mut stream, Token(index), interest)
-            .is_err()
-        {
-            free.push(index);
-            continue;
-        }
-        let conn = Conn {
-            stream,
-            output: Vec::new(),
-        };
-        if index == conns.len() {
-            conns.push(Some(conn));
-        } else {
-            conns[index] = Some(conn);
-        }
-    }
+fn main() -> io::Result<()> {
+    let addr = pants_reference_bench::listen_arg("mio_echo", "127.0.0.1:7001");
+    let mut read_buf = vec![0; READ_SIZE];
+    let open = |stream| Conn {
+        stream,
+        output: Vec::new(),
+    };
+    mio_server::run("mio_echo", addr, open, |conn| serve(conn, &mut read_buf))
 }
 
 /// Sends what is pending, then reads and echoes until the socket would block. `Err` when the
@@ -122,19 +63,4 @@ fn serve(conn: &mut Conn, read_buf: &mut [u8]) -> io::Result<()> {
             return Ok(()); // wait until writable; reading resumes after the flush
         }
     }
-}
-
-/// Writes as much of `data` as the socket takes now.
-fn write_some(stream: &mut TcpStream, data: &[u8]) -> io::Result<usize> {
-    let mut sent = 0;
-    while sent < data.len() {
-        match stream.write(&data[sent..]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => sent += n,
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(sent)
 }

@@ -8,13 +8,12 @@
 //!
 //! `mio_resp [--listen 127.0.0.1:6381]`
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
-use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll, Token};
+use mio::net::TcpStream;
+use pants_reference_bench::mio_server::{self, Connection, write_some};
 use pants_reference_bench::resp::{self, Db};
 
-const LISTENER: Token = Token(usize::MAX);
 /// Bytes asked of the kernel per read.
 const READ_SIZE: usize = 64 * 1024;
 
@@ -26,6 +25,12 @@ struct Conn {
     output: Vec<u8>,
 }
 
+impl Connection for Conn {
+    fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+}
+
 /// What the server shares between connections.
 struct Shared {
     db: Db,
@@ -35,81 +40,17 @@ struct Shared {
 
 fn main() -> io::Result<()> {
     let addr = pants_reference_bench::listen_arg("mio_resp", "127.0.0.1:6381");
-    let mut poll = Poll::new()?;
-    let mut events = Events::with_capacity(1024);
-    let mut listener = TcpListener::bind(addr)?;
-    poll.registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)?;
-    pants_reference_bench::announce(listener.local_addr()?);
-
-    let mut conns: Vec<Option<Conn>> = Vec::new();
-    let mut free: Vec<usize> = Vec::new();
     let mut shared = Shared {
         db: Db::default(),
         read_buf: vec![0; READ_SIZE],
         replies: Vec::with_capacity(READ_SIZE),
     };
-    loop {
-        match poll.poll(&mut events, None) {
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            result => result?,
-        }
-        for event in &events {
-            if event.token() == LISTENER {
-                accept(&poll, &listener, &mut conns, &mut free);
-                continue;
-            }
-            let index = event.token().0;
-            let Some(conn) = conns.get_mut(index).and_then(Option::as_mut) else {
-                continue;
-            };
-            if serve(conn, &mut shared).is_err() {
-                let mut conn = conns[index].take().expect("checked above");
-                let _ = poll.registry().deregister(&mut conn.stream);
-                free.push(index);
-            }
-        }
-    }
-}
-
-fn accept(
-    poll: &Poll,
-    listener: &TcpListener,
-    conns: &mut Vec<Option<Conn>>,
-    free: &mut Vec<usize>,
-) {
-    loop {
-        let mut stream = match listener.accept() {
-            Ok((stream, _)) => stream,
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => {
-                eprintln!("mio_resp: accept: {err}");
-                return;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let index = free.pop().unwrap_or(conns.len());
-        let interest = Interest::READABLE | Interest::WRITABLE;
-        if poll
-            .registry()
-            .register(&mut stream, Token(index), interest)
-            .is_err()
-        {
-            free.push(index);
-            continue;
-        }
-        let conn = Conn {
-            stream,
-            input: Vec::new(),
-            output: Vec::new(),
-        };
-        if index == conns.len() {
-            conns.push(Some(conn));
-        } else {
-            conns[index] = Some(conn);
-        }
-    }
+    let open = |stream| Conn {
+        stream,
+        input: Vec::new(),
+        output: Vec::new(),
+    };
+    mio_server::run("mio_resp", addr, open, |conn| serve(conn, &mut shared))
 }
 
 /// Sends what is pending, then reads and answers until the socket would block. `Err` when the
@@ -165,19 +106,4 @@ fn serve(conn: &mut Conn, shared: &mut Shared) -> io::Result<()> {
             return Ok(()); // wait until writable; reading resumes after the flush
         }
     }
-}
-
-/// Writes as much of `data` as the socket takes now.
-fn write_some(stream: &mut TcpStream, data: &[u8]) -> io::Result<usize> {
-    let mut sent = 0;
-    while sent < data.len() {
-        match stream.write(&data[sent..]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => sent += n,
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(sent)
 }
