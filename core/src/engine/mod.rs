@@ -268,6 +268,16 @@ impl EngineCore {
         self.queue_events_unless_dispatching(id);
     }
 
+    /// True while channel `id` exists and its state machine is not closed.
+    pub(crate) fn is_open(&self, id: ChannelId) -> bool {
+        match self.channels.get(id).map(|entry| &entry.channel) {
+            Some(Channel::Stream(stream)) => !stream.is_closed(),
+            Some(Channel::Server(server)) => !server.server.is_closed(),
+            Some(Channel::Datagram(datagram)) => !datagram.is_closed(),
+            None => false,
+        }
+    }
+
     /// Queues the channel's events, unless it is the one being dispatched (which is polled
     /// until it has none).
     pub(crate) fn queue_events_unless_dispatching(&mut self, id: ChannelId) {

@@ -119,8 +119,9 @@ fn fire(core: &mut EngineCore, io: &mut dyn Io, id: TimerId, deadline: Option<st
         }
     }
     if let Some(channel) = channel {
-        if core.channels.get(channel).is_none() {
-            core.timers.cancel(id); // its channel is gone
+        if !core.is_open(channel) {
+            // Its channel is gone or closed (on_close is next: nothing comes before it).
+            core.timers.cancel(id);
             return;
         }
         dispatch::call(core, io, channel, dispatch::Callback::Timer(id));

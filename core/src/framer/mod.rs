@@ -227,7 +227,7 @@ impl Framer {
         self.delimiter = delimiter;
         self.buf.set_scan_from(0);
         if self.mode != Mode::Failed {
-            self.mode = Mode::Framing;
+            self.end_discard();
         }
         Ok(())
     }
@@ -291,6 +291,15 @@ impl Framer {
     /// True while an oversized frame is being discarded.
     pub fn is_discarding(&self) -> bool {
         matches!(self.mode, Mode::DiscardUntilDelimiter | Mode::DiscardBytes)
+    }
+
+    /// Stops discarding (a new delimiter parses what is buffered), dropping the count of an
+    /// announced frame's bytes still to discard.
+    fn end_discard(&mut self) {
+        if self.mode == Mode::DiscardBytes {
+            self.buf.end_discard();
+        }
+        self.mode = Mode::Framing;
     }
 
     /// The largest frame body accepted under the current delimiter.

@@ -139,6 +139,14 @@ impl ReadBuf {
         self.parts().discard = n;
     }
 
+    /// Forgets the rest of an announced frame that was being discarded.
+    pub(super) fn end_discard(&mut self) {
+        if let Some(parts) = &mut self.0 {
+            parts.discard = 0;
+        }
+        self.release_if_empty();
+    }
+
     /// Drops what is buffered of the frame being discarded; true once all of it is gone.
     pub(super) fn discard_announced(&mut self) -> bool {
         let Some(parts) = &mut self.0 else {
