@@ -706,9 +706,6 @@ impl World {
                     rec.cb
                 ))
             }
-            // A known core bug (see `KNOWN_BUGS`): a channel timer due in the same turn still
-            // fires after a panic's `on_error`. Stepped around while fuzzing only.
-            Expect::Close if rec.cb == "on_timer" && crate::AVOID_KNOWN_BUGS => {}
             Expect::Close if rec.cb != "on_close" => errors.push(format!(
                 "guarantees 2/4: {ch:?} must get on_close next, got {}",
                 rec.cb

@@ -40,22 +40,11 @@ pub use stream::check_stream;
 /// Once a bug is fixed, delete its entry, its workaround and its line in that file.
 pub const AVOID_KNOWN_BUGS: bool = cfg!(fuzzing);
 
-/// Core bugs found and not fixed yet, each with the harness's workaround while fuzzing.
-/// (`paused-closing-read`, a paused, closing stream that said `wants_read()` yet had
-/// `handle_data` assert it was not paused, was fixed in 532dfc9 and is a plain regression.)
-pub const KNOWN_BUGS: &[&str] = &[
-    // fuzz/regressions/engine/timer-runs-between-a-panic-and-on-close. Workaround while
-    // fuzzing: `engine` lets `on_timer` come between a panic's `on_error` and `on_close`.
-    "engine: two channel timers due in the same turn: the first panics in on_timer, the \
-     second still runs on_timer between the panic's on_error and on_close (guarantee 4); \
-     turn.rs `fire` only skips timers of channels that are gone, not of aborted ones",
-    // fuzz/regressions/stream/discard-ended-by-a-delimiter-keeps-its-allocation. Workaround
-    // while fuzzing: `stream` does not flag the allocation once a delimiter or limits change
-    // ended a discard.
-    "framer: a delimiter or limits change that ends the discarding of an oversized announced \
-     (length-prefix) frame leaves the discard count's boxed allocation in the read buffer: \
-     holds_allocation() with nothing buffered and not discarding (since 521f9ad)",
-];
+/// Core bugs found and not fixed yet, each with the harness's workaround while fuzzing: none
+/// now. The fixed ones are plain regressions: `paused-closing-read` (532dfc9),
+/// `timer-runs-between-a-panic-and-on-close` and `discard-ended-by-a-delimiter-keeps-its-allocation`
+/// (2ee2003).
+pub const KNOWN_BUGS: &[&str] = &[];
 
 /// A target's check: panics when it finds a bug in the input's case.
 pub type Check = fn(&[u8]);

@@ -406,9 +406,6 @@ pub struct Harness {
     log: Vec<Step>,
     /// A check failed (as opposed to a panic inside the stream).
     failed: Cell<bool>,
-    /// A delimiter or limits change ended the discarding of an oversized announced frame: the
-    /// known core bug of `KNOWN_BUGS` (the framer keeps the discard count's allocation).
-    discard_cut_short: bool,
 }
 
 impl fmt::Debug for Harness {
@@ -471,7 +468,6 @@ impl Harness {
             may_drop: false,
             log: Vec::new(),
             failed: Cell::new(false),
-            discard_cut_short: false,
         };
         harness.drive();
         harness
@@ -633,9 +629,7 @@ impl Harness {
                 self.stream.resume_reading();
             }
             Command::ReadLimits(new) => {
-                let discarding = self.stream.framer().is_discarding();
                 let result = self.stream.set_read_limits(new);
-                self.discard_cut_short |= discarding && result.is_ok();
                 self.log.push(Step::Set(result.clone()));
                 let needs = self.delimiter.needs();
                 let expected =
@@ -665,11 +659,9 @@ impl Harness {
 
     fn set_delimiter(&mut self, d: Delim) {
         let expected = d.refusal(self.read_limits.hard_limit());
-        let discarding = self.stream.framer().is_discarding();
         let result = d
             .to_read_delimiter()
             .and_then(|delimiter| self.stream.set_read_delimiter(&delimiter));
-        self.discard_cut_short |= discarding && result.is_ok();
         self.log.push(Step::Set(result.clone()));
         check!(
             self,
@@ -1108,11 +1100,7 @@ impl Harness {
         let buffered = framer.buffered();
         check!(
             self,
-            buffered > 0
-                || !framer.holds_allocation()
-                || framer.is_discarding()
-                // The known core bug of `KNOWN_BUGS`, stepped around while fuzzing only.
-                || (crate::AVOID_KNOWN_BUGS && self.discard_cut_short),
+            buffered > 0 || !framer.holds_allocation() || framer.is_discarding(),
             "the read buffer holds an allocation with nothing buffered"
         );
         if self.reading_done || closed {
