@@ -7,7 +7,7 @@
 #   FUZZ_TARGETS="stream" fuzz/run.sh 60     # some targets only
 #
 # The targets (`cargo fuzz list`): framer, stream, engine, resp, http, chat, echo. CI runs
-# `fuzz/run.sh 20` after the tests (.ci/run).
+# `fuzz/run.sh 30` after the tests (.ci/run).
 #
 # Each target starts from its seeds (fuzz/corpus/<target>/) and its regressions
 # (fuzz/regressions/<target>/) and keeps what it finds in fuzz/target/corpus/<target>/
