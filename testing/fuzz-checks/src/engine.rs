@@ -2,7 +2,8 @@
 //! [`Engine`](pants_core::Engine), run on the in-memory [`Network`] with faults, and handlers
 //! whose commands come from the fuzzer's bytes.
 //!
-//! This is `core/tests/engine_props.rs` driven by a fuzzer instead of proptest: every channel
+//! The same scenario runs the engine properties of `tests/engine_props.rs`, which generate
+//! [`Case`]s with proptest instead of decoding them from bytes ([`check_case`]): every channel
 //! runs a [`Probe`] handler that records its callbacks into a shared world and, unless it is an
 //! echo connection, runs the next script of [`Cmd`]s from a pool that the input fills (write to
 //! this or another channel, also to closed ones; close or close now either; valid and invalid
@@ -1823,11 +1824,18 @@ fn run_case(case: &Case) -> (Option<Scenario>, Result<(), String>) {
     (slot, result)
 }
 
+/// Runs one case with every check and returns the first broken guarantee, if any. The fuzz
+/// target decodes its cases from bytes ([`check_engine`]); the engine properties
+/// (`tests/engine_props.rs`) generate them with proptest.
+pub fn check_case(case: &Case) -> Result<(), String> {
+    quiet_deliberate_panics();
+    run_case(case).1
+}
+
 /// Runs the `engine` target's check on one input. Panics when a guarantee is broken.
 pub fn check_engine(data: &[u8]) {
-    quiet_deliberate_panics();
     let case = case(&mut Input::new(data));
-    if let (_, Err(why)) = run_case(&case) {
+    if let Err(why) = check_case(&case) {
         panic!("{why}\nin {case:#?}");
     }
 }

@@ -11,7 +11,8 @@
 //!   by arbitrary driver inputs and application commands.
 //! - [`check_engine`]: several channels, servers and datagram channels of one engine on the
 //!   in-memory network, with faults and scripted handlers, against the ordering guarantees of
-//!   DESIGN.md section 2.
+//!   DESIGN.md section 2. The engine properties (`tests/engine_props.rs`) run the same scenario
+//!   on cases that proptest generates ([`engine::check_case`]).
 //! - [`check_echo`], [`check_chat`], [`check_resp`], [`check_http`]: arbitrary peer bytes
 //!   against each example protocol's server (`pants_protocols::fuzzing`).
 //!
