@@ -58,6 +58,37 @@ fn ping_answers_pong_or_its_message() {
     );
 }
 
+/// An idle connection's handler is three words (a small allocation): the arguments of a
+/// command live elsewhere, and only while it is read.
+#[test]
+fn a_connection_handler_is_three_words() {
+    assert_eq!(size_of::<resp::Resp>(), 3 * size_of::<usize>());
+}
+
+/// Connections reading commands at the same time keep their arguments apart, also when one
+/// command has more arguments than the server's spare keeps.
+#[test]
+fn commands_read_at_once_on_two_connections_keep_their_arguments_apart() {
+    let (mut net, db) = server();
+    let (a, b) = (client(&mut net), client(&mut net));
+    let set_a = multibulk(&[b"SET", b"a", b"one"]);
+    let (head, tail) = set_a.split_at(set_a.len() - 6);
+    net.send(a, head);
+    net.run();
+    let keys: Vec<Vec<u8>> = (0..20).map(|i| format!("k{i}").into_bytes()).collect();
+    let mut del: Vec<&[u8]> = vec![b"DEL"];
+    del.extend(keys.iter().map(Vec::as_slice));
+    assert_eq!(ask(&mut net, b, multibulk(&del)), ":0\r\n");
+    assert_eq!(
+        ask(&mut net, b, multibulk(&[b"SET", b"b", b"two"])),
+        "+OK\r\n"
+    );
+    assert_eq!(ask(&mut net, a, tail), "+OK\r\n");
+    assert_eq!(db.get(b"a").unwrap(), "one");
+    assert_eq!(db.get(b"b").unwrap(), "two");
+    assert_eq!(db.len(), 2);
+}
+
 #[test]
 fn echo_answers_its_argument_as_a_bulk_string() {
     let (mut net, _) = server();

@@ -51,7 +51,7 @@
 mod commands;
 pub(crate) mod parse;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
@@ -135,12 +135,12 @@ pub fn factory(db: Db) -> impl FnMut() -> Resp + 'static {
         db,
         line,
         out: RefCell::new(BytesMut::new()),
+        spare: Cell::new(None),
     });
     move || Resp {
         shared: shared.clone(),
         state: State::Command,
-        args: Vec::new(),
-        held: 0,
+        pending: None,
     }
 }
 
@@ -158,15 +158,26 @@ pub fn listen(addr: impl IntoAddr, db: Db) -> Listen {
     Listen::new(addr, factory(db)).stream_config(stream_config())
 }
 
-/// One client's connection to the server. Made by [`factory`].
+/// One client's connection to the server. Made by [`factory`]. Three words: an idle
+/// connection's handler is a small allocation, and the arguments of a command being read live
+/// in a [`Pending`] only while it is read.
 pub struct Resp {
     shared: Rc<Shared>,
     state: State,
-    /// The arguments of the multibulk command being read.
+    /// The multibulk command being read, from [`Shared::spare`]; `None` between commands.
+    pending: Option<Box<Pending>>,
+}
+
+/// The arguments of the multibulk command being read.
+#[derive(Default)]
+struct Pending {
     args: Vec<Bytes>,
     /// What `args` holds, as counted against [`MAX_COMMAND_BYTES`].
     held: usize,
 }
+
+/// A spare [`Pending`] keeps at most this many argument slots (a `SET` with options fits).
+const SPARE_ARGS: usize = 16;
 
 /// What a server's connections share: an idle connection holds only its [`Resp`].
 struct Shared {
@@ -175,6 +186,9 @@ struct Shared {
     /// Scratch for small replies (callbacks never nest, so one borrow at a time); each
     /// command's replies leave it as one write.
     out: RefCell<BytesMut>,
+    /// A finished command's [`Pending`], emptied, for the next command of any connection:
+    /// reading a command allocates nothing in the steady state.
+    spare: Cell<Option<Box<Pending>>>,
 }
 
 /// What the next frame is.
@@ -182,10 +196,11 @@ struct Shared {
 enum State {
     /// A command line: a multibulk header `*n`, or an inline command. Line delimiter.
     Command,
-    /// The `$len` line of the next argument; `left` arguments to read, this one included.
-    BulkLength { left: usize },
+    /// The `$len` line of the next argument; `left` arguments to read, this one included
+    /// (at most [`MAX_MULTIBULK`]).
+    BulkLength { left: u32 },
     /// An argument's bytes and their `\r\n`: a count delimiter of `len + 2`.
-    BulkBody { left: usize },
+    BulkBody { left: u32 },
     /// `QUIT` or a protocol error was answered: the stream is flushing, then closes.
     Closing,
 }
@@ -234,8 +249,9 @@ impl Resp {
             // `*0` and `*-1` are empty commands: Redis skips them without a reply.
             Some(n) if n <= 0 => {}
             Some(n) => {
-                let left = n as usize;
-                self.args = Vec::with_capacity(left.min(16));
+                // 1 ..= MAX_MULTIBULK: fits.
+                let left = n as u32;
+                self.pending = Some(self.shared.spare.take().unwrap_or_default());
                 self.state = State::BulkLength { left };
             }
             None => self.protocol_error(cx, "invalid multibulk length"),
@@ -253,7 +269,7 @@ impl Resp {
         }
     }
 
-    fn bulk_length(&mut self, cx: &mut Context<'_>, frame: &[u8], left: usize) {
+    fn bulk_length(&mut self, cx: &mut Context<'_>, frame: &[u8], left: u32) {
         let line = strip_cr(frame);
         let Some(len) = line.strip_prefix(b"$") else {
             // An empty line's first byte was its line ending, which the error shows as a space.
@@ -272,31 +288,38 @@ impl Resp {
             }
             Err(err) => unreachable!("a count of at least 2 is valid: {err}"),
         }
-        if self.held.saturating_add(len + size_of::<Bytes>()) > MAX_COMMAND_BYTES {
+        if self.held().saturating_add(len + size_of::<Bytes>()) > MAX_COMMAND_BYTES {
             let message = format!("command over {MAX_COMMAND_BYTES} bytes");
             return self.protocol_error(cx, message);
         }
         self.state = State::BulkBody { left };
     }
 
-    fn bulk_body(&mut self, cx: &mut Context<'_>, mut body: Bytes, left: usize) {
+    fn bulk_body(&mut self, cx: &mut Context<'_>, mut body: Bytes, left: u32) {
         let len = body.len() - 2;
         if body[len..] != *b"\r\n" {
             return self.protocol_error(cx, "expected '\\r\\n' after a bulk argument");
         }
         body.truncate(len);
-        self.held += len + size_of::<Bytes>();
-        self.args.push(body);
+        let pending = self.pending.get_or_insert_default();
+        pending.held += len + size_of::<Bytes>();
+        pending.args.push(body);
         cx.set_read_delimiter(&self.shared.line)
             .expect("a byte delimiter fits any read limit");
         if left > 1 {
             self.state = State::BulkLength { left: left - 1 };
             return;
         }
-        let args = std::mem::take(&mut self.args);
-        self.held = 0;
         self.state = State::Command;
-        self.run(cx, &args);
+        let Some(mut pending) = self.pending.take() else {
+            unreachable!("the argument was just pushed")
+        };
+        self.run(cx, &pending.args);
+        if pending.args.capacity() <= SPARE_ARGS {
+            pending.args.clear();
+            pending.held = 0;
+            self.shared.spare.set(Some(pending));
+        }
     }
 
     /// Runs one complete command and sends its replies as one write (plus large values).
@@ -325,15 +348,14 @@ impl Resp {
 
     fn close(&mut self, cx: &mut Context<'_>) {
         self.state = State::Closing;
-        self.args = Vec::new();
-        self.held = 0;
+        self.pending = None;
         cx.close();
     }
 
     /// Bytes this handler holds between callbacks (the pending command's arguments, counted
     /// as against [`MAX_COMMAND_BYTES`]): for the fuzzing checks.
     pub(crate) fn held(&self) -> usize {
-        self.held
+        self.pending.as_ref().map_or(0, |pending| pending.held)
     }
 }
 
@@ -341,8 +363,8 @@ impl fmt::Debug for Resp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Resp")
             .field("state", &self.state)
-            .field("args", &self.args.len())
-            .field("held", &self.held)
+            .field("args", &self.pending.as_ref().map_or(0, |p| p.args.len()))
+            .field("held", &self.held())
             .finish()
     }
 }
