@@ -127,14 +127,21 @@ pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: Channel
     let outer = core.dispatching.replace(id);
     while let Some(entry) = core.channels.get_mut(id) {
         let callback = match &mut entry.channel {
-            // Frames are most events: straight to `on_read`.
-            Channel::Stream(stream) => match stream.poll_event() {
-                Some(Event::Read(frame)) => {
-                    read(core, io, id, &mut handler, frame);
-                    continue;
+            // Frames are most events: straight to `on_read`, the common ones by the
+            // shortest path there is.
+            Channel::Stream(stream) => {
+                let event = match stream.poll_frame() {
+                    Some(frame) => Some(Event::Read(frame)),
+                    None => stream.poll_event(),
+                };
+                match event {
+                    Some(Event::Read(frame)) => {
+                        read(core, io, id, &mut handler, frame);
+                        continue;
+                    }
+                    event => event.map(Callback::from_stream),
                 }
-                event => event.map(Callback::from_stream),
-            },
+            }
             Channel::Server(server) => server.server.poll_event().map(Callback::from_server),
             Channel::Datagram(datagram) => datagram.poll_event().map(Callback::from_datagram),
         };

@@ -148,9 +148,7 @@ impl Framer {
     /// When it returns `None`, the framer no longer refers to any pushed `Bytes`: what it kept
     /// of them (a partial frame) it copied.
     pub fn next_frame(&mut self) -> Option<Result<Bytes, FrameError>> {
-        if let (Mode::Framing, Kind::Bytes(search)) = (self.mode, &self.delimiter.kind)
-            && let Some(frame) = self.buf.cut_from_input(search, self.limits.limit())
-        {
+        if let Some(frame) = self.next_frame_fast() {
             return Some(Ok(frame));
         }
         loop {
@@ -206,6 +204,22 @@ impl Framer {
                     Some(Err(FrameError::Length(err)))
                 }
             };
+        }
+    }
+
+    /// The next frame when it is the common case: a byte-string or count frame cut straight
+    /// from the latest input, with nothing pending and no limit in question. `None` says only
+    /// that [`next_frame`](Self::next_frame) must decide, not that no frame is buffered.
+    #[inline]
+    pub fn next_frame_fast(&mut self) -> Option<Bytes> {
+        if self.mode != Mode::Framing {
+            return None;
+        }
+        match &self.delimiter.kind {
+            Kind::Bytes(search) => self.buf.cut_from_input(search, self.limits.limit()),
+            // A count frame is never over the limit: the limit is at least the count.
+            Kind::Count(n) => self.buf.cut_count_from_input(*n),
+            _ => None,
         }
     }
 

@@ -118,6 +118,14 @@ impl ReadBuf {
         Some(frame)
     }
 
+    /// [`cut_from_input`](Self::cut_from_input) for a count delimiter.
+    #[inline]
+    pub(super) fn cut_count_from_input(&mut self, n: usize) -> Option<Bytes> {
+        let frame = self.0.as_mut()?.cut_count_from_input(n)?;
+        self.release_if_empty();
+        Some(frame)
+    }
+
     /// Drops the parts once nothing is buffered and nothing is left to discard (they may still
     /// refer to the driver's buffer through an empty slice).
     #[inline]
@@ -313,6 +321,16 @@ impl Parts {
         let frame = self.input.split_to(at);
         self.input.advance(d);
         Some(frame)
+    }
+
+    /// The common case for a count delimiter: with nothing pending, the next `n` bytes of the
+    /// input, if they are all here.
+    #[inline]
+    fn cut_count_from_input(&mut self, n: usize) -> Option<Bytes> {
+        if !self.pending.is_empty() || self.input.len() < n {
+            return None;
+        }
+        Some(self.input.split_to(n))
     }
 
     /// Finds the first `search` match. With a `limit`, only matches starting at or before it

@@ -324,6 +324,22 @@ impl Stream {
         self.writes.poll_transmit(slices)
     }
 
+    /// The next event when it is the common case, a frame with nothing else pending (what
+    /// [`poll_event`](Self::poll_event) would return as `Event::Read`), in fewer steps. `None`
+    /// says only that `poll_event` must be asked.
+    #[inline]
+    pub fn poll_frame(&mut self) -> Option<Bytes> {
+        if self.pending != 0
+            || self.rare.is_some()
+            || self.phase != Phase::Open
+            || self.has(flag::READ_PAUSED)
+            || self.has(flag::WINDING_DOWN)
+        {
+            return None;
+        }
+        self.framer.next_frame_fast()
+    }
+
     /// The next event for the application. [`Event::Closed`] is the last one.
     ///
     /// Events come in a fixed order of kinds: `Connected`, then overflows and errors (in the
