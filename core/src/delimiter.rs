@@ -18,7 +18,7 @@ use crate::regex_delimiter::RegexDelimiter;
 /// | [`bytes`](Self::bytes) (`b"\r\n"`) | the bytes before the next occurrence; the delimiter is consumed |
 /// | [`count`](Self::count) (`n`) | exactly `n` bytes |
 /// | [`length_prefix`](Self::length_prefix) | the body announced by a length field |
-/// | [`regex`](Self::regex) (feature `regex`) | the bytes before the first match; the match is consumed |
+/// | `regex` (feature `regex`) | the bytes before the first match; the match is consumed |
 ///
 /// Building a byte-string or regex delimiter compiles a searcher; clones share it, so a protocol
 /// that switches delimiters often (a header line, then a body by count) keeps one and clones it.

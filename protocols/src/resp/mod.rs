@@ -159,12 +159,12 @@ pub fn listen(addr: impl IntoAddr, db: Db) -> Listen {
 }
 
 /// One client's connection to the server. Made by [`factory`]. Three words: an idle
-/// connection's handler is a small allocation, and the arguments of a command being read live
-/// in a [`Pending`] only while it is read.
+/// connection's handler is a small allocation, and the arguments of a command live in a box
+/// of their own only while the command is read.
 pub struct Resp {
     shared: Rc<Shared>,
     state: State,
-    /// The multibulk command being read, from [`Shared::spare`]; `None` between commands.
+    /// The multibulk command being read, from `Shared::spare`; `None` between commands.
     pending: Option<Box<Pending>>,
 }
 
