@@ -51,7 +51,7 @@ impl EngineContext<'_> {
     /// A connection is forgotten as soon as it closes, before its `on_close`.
     pub fn connections(&self, server: ChannelId) -> Vec<ChannelId> {
         let open_of_server = |entry: &super::Entry| {
-            entry.owner == Some(server)
+            entry.owner() == Some(server)
                 && matches!(&entry.channel, Channel::Stream(stream) if !stream.is_closed())
         };
         let channels = self.core.channels.iter();
@@ -319,7 +319,7 @@ impl Context<'_> {
             .core
             .channels
             .get(self.id)
-            .and_then(|entry| entry.owner)
+            .and_then(|entry| entry.owner())
     }
 
     /// Calls this channel's `on_timer` once, `delay` from now.

@@ -33,15 +33,29 @@ impl SlotId for TimerId {
     }
 }
 
+/// A value that keeps its slot's generation itself, so that a slot is no bigger than its value
+/// (a channel's slot is most of the memory of an idle connection).
+pub(crate) trait Generational {
+    fn generation(&self) -> u32;
+    fn set_generation(&mut self, generation: u32);
+}
+
+/// A slot: its value, or the generation its next value gets. `Slot<Entry>` is as big as an
+/// `Entry`: the tag fits in a niche of the entry's channel and the vacant generation beside it.
+enum Slot<T> {
+    Occupied(T),
+    Vacant(u32),
+}
+
 /// A slab whose vacant slots remember their next generation.
 pub(crate) struct Slab<K, T> {
-    slots: Vec<(u32, Option<T>)>,
+    slots: Vec<Slot<T>>,
     free: Vec<u32>,
     len: usize,
     _key: std::marker::PhantomData<K>,
 }
 
-impl<K: SlotId, T> Slab<K, T> {
+impl<K: SlotId, T: Generational> Slab<K, T> {
     pub(crate) fn new() -> Self {
         Self {
             slots: Vec::new(),
@@ -54,17 +68,21 @@ impl<K: SlotId, T> Slab<K, T> {
     /// The id the next [`insert`](Self::insert) will return.
     pub(crate) fn vacant_id(&self) -> K {
         match self.free.last() {
-            Some(&index) => K::new(index, self.slots[index as usize].0),
+            Some(&index) => match self.slots[index as usize] {
+                Slot::Vacant(generation) => K::new(index, generation),
+                Slot::Occupied(_) => unreachable!("a free slot is vacant"),
+            },
             // More than u32::MAX live channels cannot exist: each holds a socket.
             None => K::new(self.slots.len() as u32, 0),
         }
     }
 
-    pub(crate) fn insert(&mut self, value: T) -> K {
+    pub(crate) fn insert(&mut self, mut value: T) -> K {
         let id = self.vacant_id();
+        value.set_generation(id.generation());
         match self.free.pop() {
-            Some(index) => self.slots[index as usize].1 = Some(value),
-            None => self.slots.push((0, Some(value))),
+            Some(index) => self.slots[index as usize] = Slot::Occupied(value),
+            None => self.slots.push(Slot::Occupied(value)),
         }
         self.len += 1;
         id
@@ -72,27 +90,31 @@ impl<K: SlotId, T> Slab<K, T> {
 
     pub(crate) fn get(&self, id: K) -> Option<&T> {
         match self.slots.get(id.index() as usize) {
-            Some((generation, value)) if *generation == id.generation() => value.as_ref(),
+            Some(Slot::Occupied(value)) if value.generation() == id.generation() => Some(value),
             _ => None,
         }
     }
 
     pub(crate) fn get_mut(&mut self, id: K) -> Option<&mut T> {
         match self.slots.get_mut(id.index() as usize) {
-            Some((generation, value)) if *generation == id.generation() => value.as_mut(),
+            Some(Slot::Occupied(value)) if value.generation() == id.generation() => Some(value),
             _ => None,
         }
     }
 
     pub(crate) fn remove(&mut self, id: K) -> Option<T> {
-        let (generation, value) = self.slots.get_mut(id.index() as usize)?;
-        if *generation != id.generation() || value.is_none() {
-            return None;
+        let slot = self.slots.get_mut(id.index() as usize)?;
+        match slot {
+            Slot::Occupied(value) if value.generation() == id.generation() => {}
+            _ => return None,
         }
-        *generation = generation.wrapping_add(1);
+        let next = Slot::Vacant(id.generation().wrapping_add(1));
+        let Slot::Occupied(value) = std::mem::replace(slot, next) else {
+            unreachable!("matched above")
+        };
         self.free.push(id.index());
         self.len -= 1;
-        value.take()
+        Some(value)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -103,21 +125,15 @@ impl<K: SlotId, T> Slab<K, T> {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (K, &T)> {
         let slots = self.slots.iter().enumerate();
         // Slot indexes fit in u32: see vacant_id.
-        slots.filter_map(|(i, (generation, value))| {
-            Some((K::new(i as u32, *generation), value.as_ref()?))
+        slots.filter_map(|(i, slot)| match slot {
+            Slot::Occupied(value) => Some((K::new(i as u32, value.generation()), value)),
+            Slot::Vacant(_) => None,
         })
     }
 
     /// The ids of all live entries, in slot order.
     pub(crate) fn ids(&self) -> Vec<K> {
-        let live = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, value))| value.is_some());
-        // Slot indexes fit in u32: see vacant_id.
-        live.map(|(index, (generation, _))| K::new(index as u32, *generation))
-            .collect()
+        self.iter().map(|(id, _)| id).collect()
     }
 }
 
@@ -125,18 +141,41 @@ impl<K: SlotId, T> Slab<K, T> {
 mod tests {
     use super::*;
 
+    #[derive(Debug, PartialEq)]
+    struct Named(&'static str, u32);
+
+    impl Generational for Named {
+        fn generation(&self) -> u32 {
+            self.1
+        }
+        fn set_generation(&mut self, generation: u32) {
+            self.1 = generation;
+        }
+    }
+
     #[test]
     fn a_reused_slot_gets_a_new_generation_and_stale_ids_miss() {
-        let mut slab: Slab<ChannelId, &str> = Slab::new();
-        let a = slab.insert("a");
-        assert_eq!(slab.remove(a), Some("a"));
+        let mut slab: Slab<ChannelId, Named> = Slab::new();
+        let a = slab.insert(Named("a", 7));
+        assert_eq!(a.generation, 0, "the slab gives the generation");
+        assert_eq!(slab.remove(a), Some(Named("a", 0)));
         assert_eq!(slab.vacant_id().index, a.index);
-        let b = slab.insert("b");
+        let b = slab.insert(Named("b", 0));
         assert_eq!(b.index, a.index);
         assert_ne!(a, b);
         assert_eq!(slab.get(a), None);
         assert_eq!(slab.remove(a), None);
-        assert_eq!(slab.get(b), Some(&"b"));
+        assert_eq!(slab.get(b), Some(&Named("b", 1)));
+        assert_eq!(slab.ids(), vec![b]);
         assert_eq!(slab.len(), 1);
+    }
+
+    /// A channel's slot is no bigger than its entry: the slab keeps no generation beside it.
+    #[test]
+    fn a_channel_slot_is_as_big_as_its_entry() {
+        assert_eq!(
+            size_of::<Slot<crate::engine::Entry>>(),
+            size_of::<crate::engine::Entry>()
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
-use super::slab::Slab;
+use super::slab::{Generational, Slab};
 use crate::engine::EngineContext;
 use crate::id::{ChannelId, TimerId};
 
@@ -49,6 +49,17 @@ pub(crate) struct Timer {
     pub(crate) target: Target,
     pub(crate) schedule: Schedule,
     pub(crate) deadline: Option<Instant>,
+    /// Its slab slot's generation.
+    generation: u32,
+}
+
+impl Generational for Timer {
+    fn generation(&self) -> u32 {
+        self.generation
+    }
+    fn set_generation(&mut self, generation: u32) {
+        self.generation = generation;
+    }
 }
 
 pub(crate) struct Timers {
@@ -84,6 +95,7 @@ impl Timers {
             target,
             schedule,
             deadline,
+            generation: 0,
         });
         match deadline {
             Some(deadline) => self.push(deadline, Due::Timer(id)),
