@@ -13,9 +13,10 @@
 #      CPU 0) against pants' `echo` example, `tokio_echo` and `mio_echo`: MB/s, and the
 #      server's CPU time per MB echoed (steadier than MB/s on a loaded machine).
 #   3. Idle memory: `idle_conns` opens 10,000 connections (source addresses 127.0.0.2-11) to a
-#      fresh server; its resident memory (VmRSS) before, once all are accepted, and after one
-#      request on each and 3 s of idleness, per connection. For pants' resp and echo, the
-#      reference servers and redis-server.
+#      fresh server that has answered one request on one connection; its resident memory
+#      (VmRSS) before, once all are accepted, and after one request on each and 3 s of
+#      idleness, per connection. For pants' resp and echo, the reference servers and
+#      redis-server.
 #
 # One table of ratios against the raw mio servers ends the run, with the targets (single
 # thread): CPU per request within 5% of mio_resp at -P 1 and 15% at -P 16, and below
@@ -308,12 +309,32 @@ wait_accepted() {
   return 1
 }
 
+# One request ($2: ping or echo) on one connection to 127.0.0.1:$1, answer awaited (5 s at most).
+warm_up() {
+  local fd line
+  exec {fd}<>"/dev/tcp/127.0.0.1/$1"
+  case "$2" in
+    ping) printf 'PING\r\n' >&"$fd" ;;
+    *) printf 'hello\n' >&"$fd" ;;
+  esac
+  if ! read -r -t 5 line <&"$fd"; then
+    echo "no answer to the warm-up request on port $1" >&2
+    exit 1
+  fi
+  exec {fd}>&-
+}
+
 if [ "$do_memory" = 1 ]; then
   log "idle memory: $idle_conns connections from 127.0.0.2-11 to each server"
   for name in "${memory_servers[@]}"; do
     start "$name"
     case "$name" in *echo) request=echo ;; *) request=ping ;; esac
     server=${pid[$name]}
+    sleep 0.5
+    # One request on one connection first, so that what a server allocates once, at its first
+    # request (pants' 64 KiB read buffer and reply chunk, for one), is in the baseline and not
+    # counted per connection.
+    warm_up "${port[$name]}" "$request"
     sleep 0.5
     fds=$(fd_count "$server")
     rss0=$(rss_kb "$server")
