@@ -55,7 +55,10 @@ struct Fallback {
 
 pub(crate) struct MioIo {
     registry: Registry,
-    sockets: Vec<Option<(ChannelId, Socket)>>,
+    /// Each channel's socket at its slot index. The engine asks only about live channels (its
+    /// slab checks generations; late resolver answers are checked with `Engine::is_live`), so
+    /// a slot keeps no id: 16 bytes per connection, not 24.
+    sockets: Vec<Option<Socket>>,
     read_buf: BytesMut,
     datagram_buf: Vec<u8>,
     resolver: Resolver,
@@ -74,9 +77,17 @@ impl MioIo {
 
     /// Starts the connects whose host names were resolved; returns the channels whose connect
     /// failed at once, which the driver reports as writable so the engine asks for the result.
-    pub(crate) fn handle_resolved(&mut self) -> Vec<(ChannelId, Readiness)> {
+    /// `live` tells which channels are still open: an answer for one that closed (its slot
+    /// perhaps reused) is dropped.
+    pub(crate) fn handle_resolved(
+        &mut self,
+        live: impl Fn(ChannelId) -> bool,
+    ) -> Vec<(ChannelId, Readiness)> {
         let mut failed = Vec::new();
         for (id, answer) in self.resolver.take_answers() {
+            if !live(id) {
+                continue;
+            }
             let Some(Socket::Resolving(options)) = self.get(id) else {
                 continue;
             };
@@ -121,15 +132,12 @@ impl MioIo {
     }
 
     fn get(&mut self, id: ChannelId) -> Option<&mut Socket> {
-        match self.sockets.get_mut(slot(id))? {
-            Some((owner, socket)) if *owner == id => Some(socket),
-            _ => None,
-        }
+        self.sockets.get_mut(slot(id))?.as_mut()
     }
 
     fn get_ref(&self, id: ChannelId) -> io::Result<&Socket> {
         match self.sockets.get(slot(id)) {
-            Some(Some((owner, socket))) if *owner == id => Ok(socket),
+            Some(Some(socket)) => Ok(socket),
             _ => Err(io::Error::new(
                 io::ErrorKind::NotConnected,
                 "no socket for this channel",
@@ -148,7 +156,7 @@ impl MioIo {
         if self.sockets.len() <= index {
             self.sockets.resize_with(index + 1, || None);
         }
-        self.sockets[index] = Some((id, socket));
+        self.sockets[index] = Some(socket);
     }
 
     /// Registers `socket` under the channel's id (edge-triggered) and keeps it.
@@ -319,8 +327,8 @@ impl Io for MioIo {
         let index = slot(id);
         let buf = &mut self.read_buf;
         match self.sockets.get(index) {
-            Some(Some((owner, Socket::Tcp(stream)))) if *owner == id => read_shared(buf, stream),
-            Some(Some((owner, Socket::Unix(stream)))) if *owner == id => read_shared(buf, stream),
+            Some(Some(Socket::Tcp(stream))) => read_shared(buf, stream),
+            Some(Some(Socket::Unix(stream))) => read_shared(buf, stream),
             _ => Err(unsupported()),
         }
     }
@@ -360,14 +368,7 @@ impl Io for MioIo {
     }
 
     fn close(&mut self, id: ChannelId) {
-        let index = slot(id);
-        let Some(Some((owner, _))) = self.sockets.get(index) else {
-            return;
-        };
-        if *owner != id {
-            return;
-        }
-        let Some((_, socket)) = self.sockets[index].take() else {
+        let Some(socket) = self.sockets.get_mut(slot(id)).and_then(Option::take) else {
             return;
         };
         // Deregistering can only fail for a socket that was never registered.
@@ -438,10 +439,10 @@ impl Io for MioIo {
         let index = slot(id);
         let buf = &mut self.datagram_buf;
         let (n, from) = match self.sockets.get(index) {
-            Some(Some((owner, Socket::Udp(socket)))) if *owner == id => {
+            Some(Some(Socket::Udp(socket))) => {
                 socket.recv_from(buf).map(|(n, from)| (n, Addr::Ip(from)))?
             }
-            Some(Some((owner, Socket::UnixDatagram { socket, .. }))) if *owner == id => socket
+            Some(Some(Socket::UnixDatagram { socket, .. })) => socket
                 .recv_from(buf)
                 .map(|(n, from)| (n, sockets::from_unix(&from)))?,
             _ => return Err(unsupported()),
@@ -483,4 +484,44 @@ fn send_file<S: AsFd + Write>(
         return Ok(0);
     }
     stream.write(&buf[..n])
+}
+
+#[cfg(test)]
+mod tests {
+    use mio::{Poll, Token};
+
+    use super::*;
+
+    /// A slot is its socket and nothing more: two words in release builds (mio adds a word
+    /// to each socket in debug builds).
+    #[test]
+    fn a_socket_slot_is_its_socket() {
+        assert_eq!(size_of::<Option<Socket>>(), size_of::<Socket>());
+        #[cfg(not(debug_assertions))]
+        assert_eq!(size_of::<Socket>(), 2 * size_of::<usize>());
+    }
+
+    /// A host-name answer for a channel that closed meanwhile is dropped, also when a new
+    /// channel, resolving too, has its slot now: the new one waits for its own answer.
+    #[test]
+    fn a_late_answer_for_a_closed_channel_is_dropped() {
+        let poll = Poll::new().expect("a poll");
+        let waker = Arc::new(Waker::new(poll.registry(), Token(usize::MAX)).expect("a waker"));
+        let registry = poll.registry().try_clone().expect("a registry");
+        let mut io = MioIo::new(registry, waker);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+        let addrs = vec![listener.local_addr().expect("an address")];
+        // Slot 0: generation 0 closed, generation 1 is resolving now.
+        let (old, new) = (ChannelId::from_bits(0), ChannelId::from_bits(1 << 32));
+        let options = SocketOptions::default();
+        io.set(new, Socket::Resolving(Box::new(options)));
+
+        io.resolver.push_answer((old, Ok(addrs.clone())));
+        assert!(io.handle_resolved(|id| id == new).is_empty());
+        assert!(matches!(io.get(new), Some(Socket::Resolving(_))));
+
+        io.resolver.push_answer((new, Ok(addrs)));
+        assert!(io.handle_resolved(|id| id == new).is_empty());
+        assert!(matches!(io.get(new), Some(Socket::Connecting { .. })));
+    }
 }

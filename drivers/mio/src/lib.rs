@@ -188,7 +188,8 @@ impl Engine {
     }
 
     fn handle_wake(&mut self) {
-        for (id, readiness) in self.io.handle_resolved() {
+        let core = &self.core;
+        for (id, readiness) in self.io.handle_resolved(|id| core.is_live(id)) {
             self.core.handle_readiness(id, readiness);
         }
         let posted =

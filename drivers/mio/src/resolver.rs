@@ -40,6 +40,12 @@ impl Resolver {
             .map_err(|_| io::Error::other("resolver thread is gone"))
     }
 
+    /// Delivers `answer` as if the thread had sent it.
+    #[cfg(test)]
+    pub(crate) fn push_answer(&self, answer: Answer) {
+        self.answers.lock().expect("not poisoned").push(answer);
+    }
+
     /// The answers that arrived since the last call.
     pub(crate) fn take_answers(&mut self) -> Vec<Answer> {
         std::mem::take(
