@@ -117,11 +117,7 @@ impl Callback {
 pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
     // The handler is out of its slot for the whole batch: callbacks never nest, and no
     // command on any channel needs a handler.
-    let Some(mut handler) = core
-        .channels
-        .get_mut(id)
-        .and_then(|entry| entry.handler.take())
-    else {
+    let Some(mut handler) = take_handler(core, id) else {
         return;
     };
     let outer = core.dispatching.replace(id);
@@ -156,21 +152,26 @@ pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: Channel
         }
     }
     core.dispatching = outer;
-    if let Some(entry) = core.channels.get_mut(id) {
-        entry.handler = Some(handler);
-    }
+    put_handler(core, id, handler);
 }
 
 /// Runs one callback of channel `id`'s handler, outside an event batch (a timer).
 pub(crate) fn call(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId, callback: Callback) {
-    let Some(mut handler) = core
-        .channels
-        .get_mut(id)
-        .and_then(|entry| entry.handler.take())
-    else {
+    let Some(mut handler) = take_handler(core, id) else {
         return;
     };
     invoke(core, io, id, &mut handler, callback);
+    put_handler(core, id, handler);
+}
+
+/// Takes channel `id`'s handler out of its slot while it runs: `None` if the channel is gone
+/// or its handler is running already.
+fn take_handler(core: &mut EngineCore, id: ChannelId) -> Option<Box<dyn Handler>> {
+    core.channels.get_mut(id)?.handler.take()
+}
+
+/// Puts the handler back, unless its channel is gone meanwhile (then it is dropped).
+fn put_handler(core: &mut EngineCore, id: ChannelId, handler: Box<dyn Handler>) {
     if let Some(entry) = core.channels.get_mut(id) {
         entry.handler = Some(handler);
     }
