@@ -240,7 +240,8 @@ impl Engine {
         if readiness.writable {
             entry.flags |= flag::WRITABLE;
         }
-        self.core.touch(id);
+        // Readiness makes no event by itself: the I/O it allows queues the events it makes.
+        self.core.queue_io(id);
     }
 
     /// Does everything that needs no waiting: due timers, orders, writes, reads, accepts and
@@ -334,6 +335,25 @@ impl EngineCore {
             return;
         };
         if entry.flags & flag::IN_EVENT_QUEUE == 0 {
+            entry.flags |= flag::IN_EVENT_QUEUE;
+            self.event_queue.push_back(id);
+        }
+    }
+
+    /// After channel `id`'s I/O: it leaves the I/O queue only now, so that what its own
+    /// callbacks asked during that I/O (which loops until nothing is left) does not queue it
+    /// again; its events are queued if it has any. A stream's frames and EOF were dispatched
+    /// right after each read, so only its other events count.
+    pub(crate) fn after_io(&mut self, id: ChannelId) {
+        let Some(entry) = self.channels.get_mut(id) else {
+            return;
+        };
+        entry.flags &= !flag::IN_IO_QUEUE;
+        let has_events = match &entry.channel {
+            Channel::Stream(stream) => stream.has_pending_events(),
+            Channel::Server(_) | Channel::Datagram(_) => true,
+        };
+        if has_events && entry.flags & flag::IN_EVENT_QUEUE == 0 {
             entry.flags |= flag::IN_EVENT_QUEUE;
             self.event_queue.push_back(id);
         }

@@ -34,9 +34,8 @@ pub(super) fn run(core: &mut EngineCore, io: &mut dyn Io) {
             break;
         }
         while let Some(id) = ios.pop_front() {
-            core.clear_flag(id, flag::IN_IO_QUEUE);
             channel_io(core, io, id);
-            core.queue_events(id);
+            core.after_io(id);
         }
         while let Some(id) = events.pop_front() {
             core.clear_flag(id, flag::IN_EVENT_QUEUE);

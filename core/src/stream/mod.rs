@@ -340,6 +340,13 @@ impl Stream {
         self.framer.next_frame_fast()
     }
 
+    /// True when an event other than a frame or `Eof` waits: a driver that polled every
+    /// frame after its last read (as the engine does) needs to poll again only then.
+    #[inline]
+    pub(crate) fn has_pending_events(&self) -> bool {
+        self.pending != 0 || self.rare.is_some()
+    }
+
     /// The next event for the application. [`Event::Closed`] is the last one.
     ///
     /// Events come in a fixed order of kinds: `Connected`, then overflows and errors (in the
