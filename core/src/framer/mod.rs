@@ -155,6 +155,10 @@ impl Framer {
         {
             return Some(Ok(frame));
         }
+        // Nothing buffered and nothing being discarded: no delimiter makes a frame of that.
+        if !self.buf.holds_allocation() && self.mode == Mode::Framing {
+            return None;
+        }
         loop {
             match self.mode {
                 Mode::Framing => {}

@@ -386,6 +386,13 @@ impl Stream {
             Phase::Open => {
                 // After the peer's EOF the stream is flushing to close: the linger bounds it.
                 let linger = self.closes_when_flushed().then(|| self.linger_deadline());
+                let config = &*self.config;
+                if config.read_idle_timeout.is_none()
+                    && config.write_idle_timeout.is_none()
+                    && config.idle_timeout.is_none()
+                {
+                    return linger; // the common case: no idle timeouts
+                }
                 let idle = Idle::ALL
                     .into_iter()
                     .filter_map(|kind| self.idle_deadline(kind));
