@@ -547,3 +547,47 @@ fn stop_closes_everything_gracefully_and_finishes() {
     assert!(net.engine().is_finished());
     assert_eq!(net.received(peer), "last words");
 }
+
+/// Answers `bye` to anything, then closes after flushing.
+struct SayByeAndClose;
+
+impl Handler for SayByeAndClose {
+    fn on_read(&mut self, cx: &mut Context<'_>, _: Bytes) {
+        cx.write("bye").unwrap();
+        cx.close();
+    }
+}
+
+#[test]
+fn a_close_from_on_read_ends_after_the_linger_when_the_peer_never_closes() {
+    // The close happens inside the stream's own I/O (its frames are dispatched right after
+    // the read): the linger deadline it starts must still be scheduled.
+    let mut net = Network::new();
+    let server = net.listen("127.0.0.1:1", || SayByeAndClose).unwrap();
+    let peer = net.peer_connect("127.0.0.1:1").unwrap();
+    net.run();
+    net.send(peer, "hello");
+    net.run();
+    assert_eq!(net.received(peer), "bye");
+    assert!(
+        net.saw_eof(peer),
+        "the write side is shut down once flushed"
+    );
+    assert_eq!(
+        net.engine().channel_count(),
+        2,
+        "lingering for the peer's EOF"
+    );
+    net.advance(pants_core::StreamConfig::DEFAULT_LINGER + Duration::from_millis(1));
+    assert_eq!(
+        net.engine().channel_count(),
+        1,
+        "closed by the linger, only the server is left"
+    );
+    let calls = net.take_trace();
+    assert!(
+        calls
+            .iter()
+            .any(|e| e.callback == "on_close" && e.channel != server)
+    );
+}

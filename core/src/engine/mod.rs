@@ -343,7 +343,9 @@ impl EngineCore {
     /// After channel `id`'s I/O: it leaves the I/O queue only now, so that what its own
     /// callbacks asked during that I/O (which loops until nothing is left) does not queue it
     /// again; its events are queued if it has any. A stream's frames and EOF were dispatched
-    /// right after each read, so only its other events count.
+    /// right after each read, so only its other events count. Without events to dispatch
+    /// (whose dispatch does it), its deadline is brought up to date here: the I/O and the
+    /// callbacks in it may have moved it (a close starts the linger).
     pub(crate) fn after_io(&mut self, id: ChannelId) {
         let Some(entry) = self.channels.get_mut(id) else {
             return;
@@ -353,7 +355,9 @@ impl EngineCore {
             Channel::Stream(stream) => stream.has_pending_events(),
             Channel::Server(_) | Channel::Datagram(_) => true,
         };
-        if has_events && entry.flags & flag::IN_EVENT_QUEUE == 0 {
+        if !has_events {
+            self.sync_deadline(id);
+        } else if entry.flags & flag::IN_EVENT_QUEUE == 0 {
             entry.flags |= flag::IN_EVENT_QUEUE;
             self.event_queue.push_back(id);
         }
