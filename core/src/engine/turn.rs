@@ -211,6 +211,11 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                 Err(err) if would_block(&err) => entry.flags &= !flag::WRITABLE,
                 Err(err) => stream.handle_error(now, err),
             }
+            // `on_write` (or `on_error`) at once, as frames after a read: what it writes
+            // goes out in this same pass.
+            if stream.has_pending_events() {
+                dispatch::channel_events(core, io, id);
+            }
             continue;
         }
         if stream.wants_read() && flags & flag::READABLE != 0 {
