@@ -147,6 +147,7 @@ impl Framer {
     ///
     /// When it returns `None`, the framer no longer refers to any pushed `Bytes`: what it kept
     /// of them (a partial frame) it copied.
+    #[inline]
     pub fn next_frame(&mut self) -> Option<Result<Bytes, FrameError>> {
         // `next_frame_fast` for byte strings, written out: its match over the kinds costs a
         // line-framing loop 6% more instructions (benches/framing.sh).
@@ -159,6 +160,12 @@ impl Framer {
         if !self.buf.holds_allocation() && self.mode == Mode::Framing {
             return None;
         }
+        self.next_frame_general()
+    }
+
+    /// [`next_frame`](Self::next_frame) for everything but its two short answers.
+    #[inline(never)]
+    fn next_frame_general(&mut self) -> Option<Result<Bytes, FrameError>> {
         loop {
             match self.mode {
                 Mode::Framing => {}
