@@ -69,7 +69,13 @@ impl ReadDelimiter {
         }
         let finder = memmem::Finder::new(needle).into_owned();
         Ok(Self {
-            kind: Kind::Bytes(Arc::new(ByteSearch { finder })),
+            kind: Kind::Bytes(Arc::new(ByteSearch {
+                byte: match needle {
+                    [byte] => Some(*byte),
+                    _ => None,
+                },
+                finder,
+            })),
         })
     }
 
@@ -240,6 +246,10 @@ impl TryFrom<LengthPrefix> for ReadDelimiter {
 
 /// A compiled byte-string delimiter.
 pub(crate) struct ByteSearch {
+    /// The delimiter when it is one byte, searched with `memchr` itself: the protocols that
+    /// switch delimiters often (`\n`, then counts) search short lines, where the layer
+    /// `memmem` puts around it is most of the cost.
+    byte: Option<u8>,
     finder: memmem::Finder<'static>,
 }
 
@@ -248,8 +258,12 @@ impl ByteSearch {
         self.finder.needle()
     }
 
+    #[inline]
     pub(crate) fn find(&self, haystack: &[u8]) -> Option<usize> {
-        self.finder.find(haystack)
+        match self.byte {
+            Some(byte) => memchr::memchr(byte, haystack),
+            None => self.finder.find(haystack),
+        }
     }
 }
 
