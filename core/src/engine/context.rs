@@ -283,6 +283,7 @@ impl Context<'_> {
     }
 
     /// Sets how incoming bytes are cut into frames; applies at once to what is buffered.
+    #[inline]
     pub fn set_read_delimiter<D>(&mut self, delimiter: D) -> Result<(), DelimiterError>
     where
         D: IntoReadDelimiter,
@@ -414,6 +415,7 @@ impl ChannelMut<'_> {
     }
 
     /// Sets the read delimiter of a stream or datagram channel.
+    #[inline]
     pub fn set_read_delimiter<D>(&mut self, delimiter: D) -> Result<(), DelimiterError>
     where
         D: IntoReadDelimiter,

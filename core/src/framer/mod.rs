@@ -241,6 +241,7 @@ impl Framer {
     /// Sets the delimiter for the next frame; what is buffered is parsed with it. Ends the
     /// discarding of an oversized frame. Refuses a count or length-prefix header over the hard
     /// limit.
+    #[inline]
     pub fn set_delimiter(&mut self, delimiter: ReadDelimiter) -> Result<(), DelimiterError> {
         let needs = match &delimiter.kind {
             Kind::Count(n) => *n,
@@ -248,17 +249,22 @@ impl Framer {
             _ => 0,
         };
         if needs > self.limits.hard_limit() {
-            return Err(DelimiterError::OverHardLimit {
-                size: needs,
-                hard_limit: self.limits.hard_limit(),
-            });
+            return Err(self.over_hard_limit(needs));
         }
         self.delimiter = delimiter;
         self.buf.set_scan_from(0);
-        if self.mode != Mode::Failed {
+        if matches!(self.mode, Mode::DiscardUntilDelimiter | Mode::DiscardBytes) {
             self.end_discard();
         }
         Ok(())
+    }
+
+    #[cold]
+    fn over_hard_limit(&self, size: usize) -> DelimiterError {
+        DelimiterError::OverHardLimit {
+            size,
+            hard_limit: self.limits.hard_limit(),
+        }
     }
 
     /// Sets the limits; refused when the current delimiter needs more than the new hard limit.
