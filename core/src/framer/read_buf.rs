@@ -134,8 +134,16 @@ impl ReadBuf {
             .0
             .as_ref()
             .is_some_and(|parts| parts.len() == 0 && parts.discard == 0)
-            && let Some(mut parts) = self.0.take()
         {
+            self.release();
+        }
+    }
+
+    /// Gives the parts back to the thread's spare (the check is inlined, this is not: once
+    /// a read, against once a frame).
+    #[inline(never)]
+    fn release(&mut self) {
+        if let Some(mut parts) = self.0.take() {
             // Emptied parts may hold an empty slice of the driver's buffer: let go of it.
             *parts = Parts::default();
             SPARE.set(Some(parts));
