@@ -241,7 +241,7 @@ impl Framer {
     /// Sets the delimiter for the next frame; what is buffered is parsed with it. Ends the
     /// discarding of an oversized frame. Refuses a count or length-prefix header over the hard
     /// limit.
-    #[inline]
+    #[inline(always)]
     pub fn set_delimiter(&mut self, delimiter: ReadDelimiter) -> Result<(), DelimiterError> {
         let needs = match &delimiter.kind {
             Kind::Count(n) => *n,
