@@ -80,6 +80,7 @@ impl ReadDelimiter {
     }
 
     /// Frames of exactly `n` bytes (`n >= 1`).
+    #[inline]
     pub fn count(n: usize) -> Result<Self, DelimiterError> {
         if n == 0 {
             return Err(DelimiterError::ZeroCount);
@@ -184,12 +185,14 @@ pub trait IntoReadDelimiter {
 }
 
 impl<T: TryInto<ReadDelimiter, Error = DelimiterError>> IntoReadDelimiter for T {
+    #[inline]
     fn into_read_delimiter(self) -> Result<ReadDelimiter, DelimiterError> {
         self.try_into()
     }
 }
 
 impl IntoReadDelimiter for ReadDelimiter {
+    #[inline]
     fn into_read_delimiter(self) -> Result<ReadDelimiter, DelimiterError> {
         Ok(self)
     }
@@ -199,6 +202,7 @@ impl IntoReadDelimiter for ReadDelimiter {
 impl TryFrom<&ReadDelimiter> for ReadDelimiter {
     type Error = DelimiterError;
 
+    #[inline]
     fn try_from(delimiter: &ReadDelimiter) -> Result<Self, DelimiterError> {
         Ok(delimiter.clone())
     }
@@ -231,6 +235,7 @@ impl TryFrom<&str> for ReadDelimiter {
 impl TryFrom<usize> for ReadDelimiter {
     type Error = DelimiterError;
 
+    #[inline]
     fn try_from(n: usize) -> Result<Self, DelimiterError> {
         Self::count(n)
     }

@@ -245,6 +245,7 @@ impl Context<'_> {
     }
 
     /// This channel, to command it like any other.
+    #[inline]
     pub fn this(&mut self) -> ChannelMut<'_> {
         ChannelMut {
             core: self.engine.core,
@@ -521,6 +522,7 @@ impl ChannelMut<'_> {
         }
     }
 
+    #[inline]
     fn channel(&mut self) -> Option<&mut Channel> {
         self.core
             .channels
@@ -528,6 +530,7 @@ impl ChannelMut<'_> {
             .map(|entry| &mut entry.channel)
     }
 
+    #[inline]
     fn touched<T>(&mut self, result: T) -> T {
         self.core.touch(self.id);
         result

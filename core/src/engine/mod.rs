@@ -297,6 +297,7 @@ impl EngineCore {
     }
 
     /// Queues channel `id` for I/O and event dispatch this turn.
+    #[inline]
     pub(crate) fn touch(&mut self, id: ChannelId) {
         self.queue_io(id);
         self.queue_events_unless_dispatching(id);
@@ -314,12 +315,14 @@ impl EngineCore {
 
     /// Queues the channel's events, unless it is the one being dispatched (which is polled
     /// until it has none).
+    #[inline]
     pub(crate) fn queue_events_unless_dispatching(&mut self, id: ChannelId) {
         if self.dispatching != Some(id) {
             self.queue_events(id);
         }
     }
 
+    #[inline]
     pub(crate) fn queue_io(&mut self, id: ChannelId) {
         let Some(entry) = self.channels.get_mut(id) else {
             return;
@@ -330,6 +333,7 @@ impl EngineCore {
         }
     }
 
+    #[inline]
     pub(crate) fn queue_events(&mut self, id: ChannelId) {
         let Some(entry) = self.channels.get_mut(id) else {
             return;
