@@ -158,6 +158,7 @@ impl WriteQueue {
     }
 
     /// Queues `data`, unless that would take the queue over its hard limit.
+    #[inline]
     pub fn push(&mut self, data: Bytes) -> Result<WriteStatus, OverflowError> {
         let size = self.in_memory.saturating_add(data.len());
         if size > self.limits.limit() {
@@ -278,6 +279,7 @@ impl WriteQueue {
     }
 
     /// Whether producers should wait, at the current queue length.
+    #[inline]
     pub fn status(&self) -> WriteStatus {
         if self.in_memory > self.limits.high_water() {
             WriteStatus::AboveHighWater
