@@ -266,15 +266,44 @@ impl ByteSearch {
     #[inline]
     pub(crate) fn find(&self, haystack: &[u8]) -> Option<usize> {
         match self.byte {
-            Some(byte) => memchr::memchr(byte, haystack),
+            Some(byte) => find_byte(byte, haystack),
             None => self.finder.find(haystack),
         }
+    }
+}
+
+/// Bytes looked at one by one before `memchr` is asked: short lines (a RESP header, `$3`)
+/// end within them, and `memchr`'s setup costs more than the loop.
+const SHORT_SCAN: usize = 8;
+
+/// The first `byte` in `haystack`.
+#[inline]
+fn find_byte(byte: u8, haystack: &[u8]) -> Option<usize> {
+    let head = &haystack[..haystack.len().min(SHORT_SCAN)];
+    match head.iter().position(|&b| b == byte) {
+        Some(at) => Some(at),
+        None => memchr::memchr(byte, &haystack[head.len()..]).map(|at| head.len() + at),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_byte_finds_the_first_match_before_within_and_after_the_short_scan() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut haystack = vec![b'a'; len];
+                haystack[at] = b'\n';
+                if at + 3 < len {
+                    haystack[at + 3] = b'\n';
+                }
+                assert_eq!(find_byte(b'\n', &haystack), Some(at), "len {len}, at {at}");
+            }
+            assert_eq!(find_byte(b'\n', &vec![b'a'; len]), None, "len {len}");
+        }
+    }
 
     #[test]
     fn empty_bytes_and_zero_count_are_refused() {
