@@ -357,6 +357,12 @@ impl Stream {
         if self.pending == 0 && self.rare.is_none() {
             return self.poll_read();
         }
+        self.poll_pending_event()
+    }
+
+    /// [`poll_event`](Self::poll_event) when events other than frames wait.
+    #[inline(never)]
+    fn poll_pending_event(&mut self) -> Option<Event> {
         if self.take_pending(pending::CONNECTED) {
             return Some(Event::Connected);
         }
