@@ -268,6 +268,12 @@ impl WriteQueue {
         self.chunks.is_empty()
     }
 
+    /// How many chunks are queued (a write and a file range count one each): what a vectored
+    /// write of the whole queue needs in slices.
+    pub fn chunks(&self) -> usize {
+        self.chunks.len()
+    }
+
     /// Bytes queued in memory (file ranges not counted).
     pub fn in_memory(&self) -> usize {
         self.in_memory
