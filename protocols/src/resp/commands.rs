@@ -1,7 +1,6 @@
 //! The commands of the RESP server and the replies they write, in Redis' wording.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use pants_core::{Context, WriteStatus};
@@ -36,92 +35,129 @@ pub(super) fn execute(db: &Db, args: &[Bytes], out: &mut Replies<'_, '_>) -> Out
         return Outcome::Continue;
     };
     if !command.arity_fits(args.len()) {
-        out.wrong_arity(command.name);
+        out.wrong_arity(command.name());
         return Outcome::Continue;
     }
     let mut map = db.map.borrow_mut();
-    match command.name {
-        "ping" => match rest {
-            [] => out.simple("PONG"),
+    match command {
+        Command::Ping => match rest {
+            [] => out.fixed(b"+PONG\r\n"),
             [message] => out.bulk(message),
             _ => out.wrong_arity("ping"),
         },
-        "echo" => out.bulk(&rest[0]),
-        "set" => match rest {
+        Command::Echo => out.bulk(&rest[0]),
+        Command::Set => match rest {
             [key, value] => {
                 map.insert(copied(key), copied(value));
-                out.simple("OK");
+                out.fixed(OK);
             }
             _ => out.error(b"syntax error"),
         },
-        "get" => match map.get(&rest[0]) {
+        Command::Get => match map.get(&rest[0]) {
             Some(value) => out.bulk(value),
             None => out.nil(),
         },
-        "del" => out.integer(rest.iter().filter(|key| map.remove(*key).is_some()).count() as i64),
-        "exists" => out.integer(rest.iter().filter(|key| map.contains_key(*key)).count() as i64),
-        "incr" => incr(&mut map, &rest[0], out),
-        "dbsize" => out.integer(map.len() as i64),
-        "flushall" => match rest {
+        Command::Del => {
+            out.integer(rest.iter().filter(|key| map.remove(*key).is_some()).count() as i64);
+        }
+        Command::Exists => {
+            out.integer(rest.iter().filter(|key| map.contains_key(*key)).count() as i64);
+        }
+        Command::Incr => incr(&mut map, &rest[0], out),
+        Command::Dbsize => out.integer(map.len() as i64),
+        Command::Flushall => match rest {
             [] => {
                 map.clear();
-                out.simple("OK");
+                out.fixed(OK);
             }
             [mode] if is_one_of(mode, &[b"ASYNC", b"SYNC"]) => {
                 map.clear();
-                out.simple("OK");
+                out.fixed(OK);
             }
             _ => out.error(b"syntax error"),
         },
-        "quit" => {
-            out.simple("OK");
+        Command::Quit => {
+            out.fixed(OK);
             return Outcome::Close;
         }
-        "config" => config(rest, out),
-        other => unreachable!("command {other} is in the table but not run"),
+        Command::Config => config(rest, out),
     }
     Outcome::Continue
 }
 
-/// A command of the table: its name as Redis spells it in errors, and its arity (negative: at
-/// least that many words, the name included).
-struct Command {
-    name: &'static str,
-    arity: i32,
+/// The reply `+OK`.
+const OK: &[u8] = b"+OK\r\n";
+
+/// The commands this server knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    Ping,
+    Echo,
+    Set,
+    Get,
+    Del,
+    Exists,
+    Incr,
+    Dbsize,
+    Flushall,
+    Quit,
+    Config,
 }
 
-const COMMANDS: [Command; 11] = [
-    Command::new("ping", -1),
-    Command::new("echo", 2),
-    Command::new("set", -3),
-    Command::new("get", 2),
-    Command::new("del", -2),
-    Command::new("exists", -2),
-    Command::new("incr", 2),
-    Command::new("dbsize", 1),
-    Command::new("flushall", -1),
-    Command::new("quit", -1),
-    Command::new("config", -2),
-];
-
 impl Command {
-    const fn new(name: &'static str, arity: i32) -> Self {
-        Self { name, arity }
-    }
-
-    fn find(name: &[u8]) -> Option<&'static Command> {
-        COMMANDS
+    /// The command called `name`, in any case. A name's length and first letter leave at most
+    /// one candidate, so one comparison decides.
+    fn find(name: &[u8]) -> Option<Command> {
+        let candidate = match (name.len(), name.first()? | 0x20) {
+            (3, b's') => Command::Set,
+            (3, b'g') => Command::Get,
+            (3, b'd') => Command::Del,
+            (4, b'p') => Command::Ping,
+            (4, b'e') => Command::Echo,
+            (4, b'i') => Command::Incr,
+            (4, b'q') => Command::Quit,
+            (6, b'e') => Command::Exists,
+            (6, b'd') => Command::Dbsize,
+            (6, b'c') => Command::Config,
+            (8, b'f') => Command::Flushall,
+            _ => return None,
+        };
+        // Every name is lowercase letters, and only a letter's two cases give that letter
+        // once bit 0x20 is set: this is `eq_ignore_ascii_case`, with half the work.
+        let lower = candidate.name().as_bytes();
+        let same = name
             .iter()
-            .find(|command| name.eq_ignore_ascii_case(command.name.as_bytes()))
+            .zip(lower)
+            .all(|(&byte, &letter)| byte | 0x20 == letter);
+        same.then_some(candidate)
     }
 
-    fn arity_fits(&self, words: usize) -> bool {
-        let words = words as i64;
-        let arity = i64::from(self.arity);
-        if arity >= 0 {
-            words == arity
-        } else {
-            words >= -arity
+    /// The name as Redis spells it in errors.
+    fn name(self) -> &'static str {
+        match self {
+            Command::Ping => "ping",
+            Command::Echo => "echo",
+            Command::Set => "set",
+            Command::Get => "get",
+            Command::Del => "del",
+            Command::Exists => "exists",
+            Command::Incr => "incr",
+            Command::Dbsize => "dbsize",
+            Command::Flushall => "flushall",
+            Command::Quit => "quit",
+            Command::Config => "config",
+        }
+    }
+
+    /// Whether `words` (the name included) suit the command: Redis' arity, where a negative
+    /// one means at least that many.
+    fn arity_fits(self, words: usize) -> bool {
+        match self {
+            Command::Echo | Command::Get | Command::Incr => words == 2,
+            Command::Dbsize => words == 1,
+            Command::Set => words >= 3,
+            Command::Del | Command::Exists | Command::Config => words >= 2,
+            Command::Ping | Command::Flushall | Command::Quit => words >= 1,
         }
     }
 }
@@ -181,6 +217,26 @@ fn c_string(bytes: &[u8], max: usize) -> &[u8] {
     &bytes[..end.min(max)]
 }
 
+/// `n` in decimal, written from the end of `digits` (an i64 has at most 19 digits and a sign):
+/// what `format!("{n}")` writes, without the formatting machinery.
+fn decimal(n: i64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        digits[at] = b'-';
+    }
+    &digits[at..]
+}
+
 /// The replies of one command, gathered in the connection's scratch buffer and written as one
 /// `Bytes` (large values go out as their own `Bytes`, in order, without a copy).
 pub(super) struct Replies<'c, 'a> {
@@ -202,9 +258,14 @@ impl<'c, 'a> Replies<'c, 'a> {
         }
     }
 
-    /// `+text`
-    pub(super) fn simple(&mut self, text: &str) {
-        self.line(b'+', text.as_bytes());
+    /// A reply known in advance (`+OK\r\n`, `$-1\r\n`): sent as it is, without a copy, when
+    /// nothing is gathered before it.
+    pub(super) fn fixed(&mut self, reply: &'static [u8]) {
+        if self.buf.is_empty() {
+            self.write(Bytes::from_static(reply));
+        } else {
+            self.buf.put_slice(reply);
+        }
     }
 
     /// `-ERR message`, with line breaks turned into spaces as Redis does.
@@ -225,7 +286,7 @@ impl<'c, 'a> Replies<'c, 'a> {
 
     /// `$-1`: no value.
     pub(super) fn nil(&mut self) {
-        self.buf.put_slice(b"$-1\r\n");
+        self.fixed(b"$-1\r\n");
     }
 
     /// `$len` and the value.
@@ -280,13 +341,9 @@ impl<'c, 'a> Replies<'c, 'a> {
 
     /// A line of a kind and a number, formatted in place.
     fn header(&mut self, kind: u8, n: i64) {
+        let mut digits = [0; 20];
         self.buf.put_u8(kind);
-        write!(self.buf, "{n}\r\n").expect("formatting into a BytesMut cannot fail");
-    }
-
-    fn line(&mut self, kind: u8, text: &[u8]) {
-        self.buf.put_u8(kind);
-        self.buf.put_slice(text);
+        self.buf.put_slice(decimal(n, &mut digits));
         self.buf.put_slice(b"\r\n");
     }
 
@@ -302,6 +359,34 @@ impl<'c, 'a> Replies<'c, 'a> {
         // closing already), and nothing written after it is sent.
         if let Ok(WriteStatus::AboveHighWater) = self.cx.write(data) {
             self.above_high_water = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_writes_what_format_writes() {
+        for n in [0, 1, 9, 10, -1, -10, 512, i64::MAX, i64::MIN, i64::MIN + 1] {
+            let mut digits = [0; 20];
+            assert_eq!(decimal(n, &mut digits), n.to_string().as_bytes(), "{n}");
+        }
+    }
+
+    #[test]
+    fn command_names_match_in_any_case_and_nothing_else() {
+        for name in [
+            "get", "GET", "gEt", "flushall", "FLUSHALL", "Config", "dbsize",
+        ] {
+            let found = Command::find(name.as_bytes()).map(Command::name);
+            assert_eq!(found, Some(name.to_ascii_lowercase().as_str()), "{name}");
+        }
+        for name in [
+            "", "ge", "gett", "g\x05t", "GE\x14", "sed", "exist", "{ing", "qui\x14",
+        ] {
+            assert_eq!(Command::find(name.as_bytes()), None, "{name:?}");
         }
     }
 }

@@ -324,7 +324,7 @@ impl Resp {
 
     /// Runs one complete command and sends its replies as one write (plus large values).
     fn run(&mut self, cx: &mut Context<'_>, args: &[Bytes]) {
-        let shared = self.shared.clone();
+        let shared = &*self.shared;
         let mut out = shared.out.borrow_mut();
         let mut replies = Replies::new(cx, &mut out);
         let outcome = commands::execute(&shared.db, args, &mut replies);
@@ -337,7 +337,7 @@ impl Resp {
 
     /// Answers `-ERR Protocol error: ...`, then closes after flushing, as Redis does.
     fn protocol_error(&mut self, cx: &mut Context<'_>, message: impl AsRef<[u8]>) {
-        let shared = self.shared.clone();
+        let shared = &*self.shared;
         let mut out = shared.out.borrow_mut();
         let mut replies = Replies::new(cx, &mut out);
         replies.error(&[b"Protocol error: ", message.as_ref()].concat());
