@@ -48,7 +48,7 @@ pub(super) fn execute(db: &Db, args: &[Bytes], out: &mut Replies<'_, '_>) -> Out
         Command::Echo => out.bulk(&rest[0]),
         Command::Set => match rest {
             [key, value] => {
-                map.insert(copied(key), copied(value));
+                set(&mut map, key, value);
                 out.fixed(OK);
             }
             _ => out.error(b"syntax error"),
@@ -162,8 +162,19 @@ impl Command {
     }
 }
 
+/// Stores a copy of `value` at `key` (see [`overwrite`] for a key that is there already).
+fn set(map: &mut HashMap<Bytes, Bytes>, key: &Bytes, value: &[u8]) {
+    match map.get_mut(key) {
+        Some(stored) => overwrite(stored, value),
+        None => {
+            map.insert(copied(key), copied(value));
+        }
+    }
+}
+
 fn incr(map: &mut HashMap<Bytes, Bytes>, key: &Bytes, out: &mut Replies<'_, '_>) {
-    let current = match map.get(key) {
+    let stored = map.get_mut(key);
+    let current = match stored.as_deref() {
         None => 0,
         Some(value) => match parse::integer(value) {
             Some(n) => n,
@@ -173,7 +184,14 @@ fn incr(map: &mut HashMap<Bytes, Bytes>, key: &Bytes, out: &mut Replies<'_, '_>)
     let Some(next) = current.checked_add(1) else {
         return out.error(b"increment or decrement would overflow");
     };
-    map.insert(copied(key), Bytes::from(next.to_string()));
+    let mut digits = [0; 20];
+    let text = decimal(next, &mut digits);
+    match stored {
+        Some(stored) => overwrite(stored, text),
+        None => {
+            map.insert(copied(key), copied(text));
+        }
+    }
     out.integer(next);
 }
 
@@ -200,9 +218,24 @@ fn config(rest: &[Bytes], out: &mut Replies<'_, '_>) {
 }
 
 /// A stored copy: a key or value sliced from the read buffer would keep the whole read chunk
-/// it came in alive for as long as it is stored.
-fn copied(bytes: &Bytes) -> Bytes {
+/// it came in alive for as long as it is stored. The copy's allocation is exactly its length.
+fn copied(bytes: &[u8]) -> Bytes {
     Bytes::copy_from_slice(bytes)
+}
+
+/// Replaces a stored value with a copy of `value`, in the old value's allocation when that is
+/// exactly the new length and nothing else holds it (no reply being sent, for one): a `SET`
+/// over a value of the same size then neither allocates nor frees. Otherwise as [`copied`].
+fn overwrite(stored: &mut Bytes, value: &[u8]) {
+    let old = std::mem::take(stored);
+    *stored = match old.try_into_mut() {
+        Ok(mut buf) if buf.capacity() == value.len() => {
+            buf.clear();
+            buf.extend_from_slice(value);
+            buf.freeze()
+        }
+        _ => copied(value),
+    };
 }
 
 fn is_one_of(word: &[u8], choices: &[&[u8]]) -> bool {
@@ -373,6 +406,30 @@ mod tests {
             let mut digits = [0; 20];
             assert_eq!(decimal(n, &mut digits), n.to_string().as_bytes(), "{n}");
         }
+    }
+
+    #[test]
+    fn a_value_of_the_same_length_is_written_into_the_stored_allocation() {
+        let mut stored = copied(b"one");
+        let at = stored.as_ptr();
+        overwrite(&mut stored, b"two");
+        assert_eq!((&stored[..], stored.as_ptr()), (&b"two"[..], at));
+    }
+
+    #[test]
+    fn a_value_held_elsewhere_or_of_another_length_is_replaced_by_a_copy() {
+        let mut stored = copied(b"one");
+        let held = stored.clone();
+        overwrite(&mut stored, b"two");
+        assert_eq!((&held[..], &stored[..]), (&b"one"[..], &b"two"[..]));
+        assert_ne!(stored.as_ptr(), held.as_ptr());
+
+        let at = stored.as_ptr();
+        overwrite(&mut stored, b"three");
+        assert_eq!(stored, "three");
+        assert_ne!(stored.as_ptr(), at);
+        overwrite(&mut stored, b"");
+        assert_eq!(stored, "");
     }
 
     #[test]

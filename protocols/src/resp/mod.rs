@@ -46,7 +46,9 @@
 //! After a protocol error the reply is flushed and the connection closed, as Redis does.
 //! Pipelined commands are answered in order; each reply is one or a few writes, which the
 //! write queue sends together in one vectored write. Values are copied out of the read buffer
-//! when stored, so that a small value never pins a whole read chunk in the key space.
+//! when stored: a frame is a slice of the stream's read chunk (64 KiB), and storing it would
+//! keep that whole chunk alive for as long as the key lives. A `SET` over a value of the same
+//! length that no reply still holds copies into the stored value's allocation instead.
 
 mod commands;
 pub(crate) mod parse;
@@ -85,9 +87,11 @@ impl Db {
         Self::default()
     }
 
-    /// Stores `value` at `key`, as `SET` does.
+    /// Stores a copy of `value` at `key`, as `SET` does: the key space holds only whole
+    /// allocations of its values' sizes, which `SET` may then overwrite in place.
     pub fn set(&self, key: impl Into<Bytes>, value: impl Into<Bytes>) {
-        self.map.borrow_mut().insert(key.into(), value.into());
+        let value = Bytes::copy_from_slice(&value.into());
+        self.map.borrow_mut().insert(key.into(), value);
     }
 
     /// The value at `key`, as `GET` sees it.
