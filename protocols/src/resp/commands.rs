@@ -184,8 +184,10 @@ fn incr(map: &mut HashMap<Bytes, Bytes>, key: &Bytes, out: &mut Replies<'_, '_>)
     let Some(next) = current.checked_add(1) else {
         return out.error(b"increment or decrement would overflow");
     };
-    let mut digits = [0; 20];
-    let text = decimal(next, &mut digits);
+    // The value is the digits of the reply's line `:n\r\n`.
+    let mut line = [0; HEADER_MAX];
+    let line = header_line(b':', next, &mut line);
+    let text = &line[1..line.len() - 2];
     match stored {
         Some(stored) => overwrite(stored, text),
         None => {
@@ -250,14 +252,18 @@ fn c_string(bytes: &[u8], max: usize) -> &[u8] {
     &bytes[..end.min(max)]
 }
 
-/// `n` in decimal, written from the end of `digits` (an i64 has at most 19 digits and a sign):
-/// what `format!("{n}")` writes, without the formatting machinery.
-fn decimal(n: i64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut at = digits.len();
+/// The longest header line: a kind, a sign, the 19 digits of an i64, and `\r\n`.
+const HEADER_MAX: usize = 23;
+
+/// The line `{kind}{n}\r\n`, written from the end of `line`: what `format!` writes, without
+/// the formatting machinery.
+fn header_line(kind: u8, n: i64, line: &mut [u8; HEADER_MAX]) -> &[u8] {
+    let mut at = line.len() - 2;
+    line[at..].copy_from_slice(b"\r\n");
     let mut rest = n.unsigned_abs();
     loop {
         at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
+        line[at] = b'0' + (rest % 10) as u8;
         rest /= 10;
         if rest == 0 {
             break;
@@ -265,9 +271,11 @@ fn decimal(n: i64, digits: &mut [u8; 20]) -> &[u8] {
     }
     if n < 0 {
         at -= 1;
-        digits[at] = b'-';
+        line[at] = b'-';
     }
-    &digits[at..]
+    at -= 1;
+    line[at] = kind;
+    &line[at..]
 }
 
 /// The replies of one command, gathered in the connection's scratch buffer and written as one
@@ -372,12 +380,10 @@ impl<'c, 'a> Replies<'c, 'a> {
         }
     }
 
-    /// A line of a kind and a number, formatted in place.
+    /// A line of a kind and a number (`$5\r\n`), formatted on the stack and added at once.
     fn header(&mut self, kind: u8, n: i64) {
-        let mut digits = [0; 20];
-        self.buf.put_u8(kind);
-        self.buf.put_slice(decimal(n, &mut digits));
-        self.buf.put_slice(b"\r\n");
+        let mut line = [0; HEADER_MAX];
+        self.buf.put_slice(header_line(kind, n, &mut line));
     }
 
     fn flush(&mut self) {
@@ -401,10 +407,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decimal_writes_what_format_writes() {
+    fn header_lines_are_what_format_writes() {
         for n in [0, 1, 9, 10, -1, -10, 512, i64::MAX, i64::MIN, i64::MIN + 1] {
-            let mut digits = [0; 20];
-            assert_eq!(decimal(n, &mut digits), n.to_string().as_bytes(), "{n}");
+            let mut line = [0; HEADER_MAX];
+            let expected = format!(":{n}\r\n");
+            assert_eq!(header_line(b':', n, &mut line), expected.as_bytes());
         }
     }
 
