@@ -7,6 +7,7 @@ use pants_core::{Context, WriteStatus};
 
 use super::Db;
 use super::parse;
+use super::value::{HEADER_MAX, Value, header_line};
 
 /// What the connection does after a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +55,7 @@ pub(super) fn execute(db: &Db, args: &[Bytes], out: &mut Replies<'_, '_>) -> Out
             _ => out.error(b"syntax error"),
         },
         Command::Get => match map.get(&rest[0]) {
-            Some(value) => out.bulk(value),
+            Some(value) => out.whole(value.reply()),
             None => out.nil(),
         },
         Command::Del => {
@@ -162,21 +163,22 @@ impl Command {
     }
 }
 
-/// Stores a copy of `value` at `key` (see [`overwrite`] for a key that is there already).
-fn set(map: &mut HashMap<Bytes, Bytes>, key: &Bytes, value: &[u8]) {
+/// Stores a copy of `value` at `key`; a key that is there already is kept, and its value
+/// overwritten (in place when it can be, see [`Value::overwrite`]).
+fn set(map: &mut HashMap<Bytes, Value>, key: &Bytes, value: &[u8]) {
     match map.get_mut(key) {
-        Some(stored) => overwrite(stored, value),
+        Some(stored) => stored.overwrite(value),
         None => {
-            map.insert(copied(key), copied(value));
+            map.insert(copied(key), Value::new(value));
         }
     }
 }
 
-fn incr(map: &mut HashMap<Bytes, Bytes>, key: &Bytes, out: &mut Replies<'_, '_>) {
+fn incr(map: &mut HashMap<Bytes, Value>, key: &Bytes, out: &mut Replies<'_, '_>) {
     let stored = map.get_mut(key);
     let current = match stored.as_deref() {
         None => 0,
-        Some(value) => match parse::integer(value) {
+        Some(value) => match parse::integer(value.bytes()) {
             Some(n) => n,
             None => return out.error(b"value is not an integer or out of range"),
         },
@@ -189,9 +191,9 @@ fn incr(map: &mut HashMap<Bytes, Bytes>, key: &Bytes, out: &mut Replies<'_, '_>)
     let line = header_line(b':', next, &mut line);
     let text = &line[1..line.len() - 2];
     match stored {
-        Some(stored) => overwrite(stored, text),
+        Some(stored) => stored.overwrite(text),
         None => {
-            map.insert(copied(key), copied(text));
+            map.insert(copied(key), Value::new(text));
         }
     }
     out.integer(next);
@@ -219,25 +221,9 @@ fn config(rest: &[Bytes], out: &mut Replies<'_, '_>) {
     }
 }
 
-/// A stored copy: a key or value sliced from the read buffer would keep the whole read chunk
-/// it came in alive for as long as it is stored. The copy's allocation is exactly its length.
+/// A stored key: a copy, as a frame is a slice of the read chunk (see [`Value`]).
 fn copied(bytes: &[u8]) -> Bytes {
     Bytes::copy_from_slice(bytes)
-}
-
-/// Replaces a stored value with a copy of `value`, in the old value's allocation when that is
-/// exactly the new length and nothing else holds it (no reply being sent, for one): a `SET`
-/// over a value of the same size then neither allocates nor frees. Otherwise as [`copied`].
-fn overwrite(stored: &mut Bytes, value: &[u8]) {
-    let old = std::mem::take(stored);
-    *stored = match old.try_into_mut() {
-        Ok(mut buf) if buf.capacity() == value.len() => {
-            buf.clear();
-            buf.extend_from_slice(value);
-            buf.freeze()
-        }
-        _ => copied(value),
-    };
 }
 
 fn is_one_of(word: &[u8], choices: &[&[u8]]) -> bool {
@@ -250,32 +236,6 @@ fn is_one_of(word: &[u8], choices: &[&[u8]]) -> bool {
 fn c_string(bytes: &[u8], max: usize) -> &[u8] {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     &bytes[..end.min(max)]
-}
-
-/// The longest header line: a kind, a sign, the 19 digits of an i64, and `\r\n`.
-const HEADER_MAX: usize = 23;
-
-/// The line `{kind}{n}\r\n`, written from the end of `line`: what `format!` writes, without
-/// the formatting machinery.
-fn header_line(kind: u8, n: i64, line: &mut [u8; HEADER_MAX]) -> &[u8] {
-    let mut at = line.len() - 2;
-    line[at..].copy_from_slice(b"\r\n");
-    let mut rest = n.unsigned_abs();
-    loop {
-        at -= 1;
-        line[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        at -= 1;
-        line[at] = b'-';
-    }
-    at -= 1;
-    line[at] = kind;
-    &line[at..]
 }
 
 /// The replies of one command, gathered in the connection's scratch buffer and written as one
@@ -299,13 +259,25 @@ impl<'c, 'a> Replies<'c, 'a> {
         }
     }
 
-    /// A reply known in advance (`+OK\r\n`, `$-1\r\n`): sent as it is, without a copy, when
-    /// nothing is gathered before it.
+    /// A reply known in advance (`+OK\r\n`, `$-1\r\n`).
     pub(super) fn fixed(&mut self, reply: &'static [u8]) {
         if self.buf.is_empty() {
             self.write(Bytes::from_static(reply));
         } else {
             self.buf.put_slice(reply);
+        }
+    }
+
+    /// A reply encoded already (a stored value's): sent as it is, without a copy, unless it is
+    /// small and replies are gathered before it.
+    pub(super) fn whole(&mut self, reply: Bytes) {
+        if self.buf.is_empty() {
+            self.write(reply);
+        } else if reply.len() <= COPY_UP_TO {
+            self.buf.put_slice(&reply);
+        } else {
+            self.flush();
+            self.write(reply);
         }
     }
 
@@ -405,39 +377,6 @@ impl<'c, 'a> Replies<'c, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn header_lines_are_what_format_writes() {
-        for n in [0, 1, 9, 10, -1, -10, 512, i64::MAX, i64::MIN, i64::MIN + 1] {
-            let mut line = [0; HEADER_MAX];
-            let expected = format!(":{n}\r\n");
-            assert_eq!(header_line(b':', n, &mut line), expected.as_bytes());
-        }
-    }
-
-    #[test]
-    fn a_value_of_the_same_length_is_written_into_the_stored_allocation() {
-        let mut stored = copied(b"one");
-        let at = stored.as_ptr();
-        overwrite(&mut stored, b"two");
-        assert_eq!((&stored[..], stored.as_ptr()), (&b"two"[..], at));
-    }
-
-    #[test]
-    fn a_value_held_elsewhere_or_of_another_length_is_replaced_by_a_copy() {
-        let mut stored = copied(b"one");
-        let held = stored.clone();
-        overwrite(&mut stored, b"two");
-        assert_eq!((&held[..], &stored[..]), (&b"one"[..], &b"two"[..]));
-        assert_ne!(stored.as_ptr(), held.as_ptr());
-
-        let at = stored.as_ptr();
-        overwrite(&mut stored, b"three");
-        assert_eq!(stored, "three");
-        assert_ne!(stored.as_ptr(), at);
-        overwrite(&mut stored, b"");
-        assert_eq!(stored, "");
-    }
 
     #[test]
     fn command_names_match_in_any_case_and_nothing_else() {

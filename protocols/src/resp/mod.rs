@@ -47,11 +47,13 @@
 //! Pipelined commands are answered in order; each reply is one or a few writes, which the
 //! write queue sends together in one vectored write. Values are copied out of the read buffer
 //! when stored: a frame is a slice of the stream's read chunk (64 KiB), and storing it would
-//! keep that whole chunk alive for as long as the key lives. A `SET` over a value of the same
-//! length that no reply still holds copies into the stored value's allocation instead.
+//! keep that whole chunk alive for as long as the key lives. They are stored as the bulk reply
+//! that `GET` sends, which it then sends as it is; a `SET` over a value of the same length
+//! that no reply still holds copies into the stored value's allocation.
 
 mod commands;
 pub(crate) mod parse;
+mod value;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -65,6 +67,7 @@ use pants_core::{
 };
 
 use commands::{Outcome, Replies};
+use value::Value;
 
 /// The most arguments one multibulk command may announce (Redis' own bound).
 pub const MAX_MULTIBULK: usize = 1024 * 1024;
@@ -78,7 +81,7 @@ pub const MAX_COMMAND_BYTES: usize = 64 * 1024 * 1024;
 /// The engine runs every handler on one thread, so a `Rc<RefCell<...>>` is enough.
 #[derive(Clone, Default)]
 pub struct Db {
-    map: Rc<RefCell<HashMap<Bytes, Bytes>>>,
+    map: Rc<RefCell<HashMap<Bytes, Value>>>,
 }
 
 impl Db {
@@ -87,16 +90,15 @@ impl Db {
         Self::default()
     }
 
-    /// Stores a copy of `value` at `key`, as `SET` does: the key space holds only whole
-    /// allocations of its values' sizes, which `SET` may then overwrite in place.
+    /// Stores a copy of `value` at `key`, as `SET` does.
     pub fn set(&self, key: impl Into<Bytes>, value: impl Into<Bytes>) {
-        let value = Bytes::copy_from_slice(&value.into());
+        let value = Value::new(&value.into());
         self.map.borrow_mut().insert(key.into(), value);
     }
 
     /// The value at `key`, as `GET` sees it.
     pub fn get(&self, key: &[u8]) -> Option<Bytes> {
-        self.map.borrow().get(key).cloned()
+        self.map.borrow().get(key).map(Value::to_bytes)
     }
 
     /// How many keys there are (`DBSIZE`).
