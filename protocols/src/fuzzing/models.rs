@@ -73,10 +73,13 @@ pub(super) fn resp(input: &[u8]) -> Expected {
         at = next;
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         let words: Vec<Vec<u8>> = match text.strip_prefix(b"*") {
-            None => match parse::split_inline(text) {
-                Ok(words) => words,
-                Err(_) => return expected.last(Reply::default()),
-            },
+            None => {
+                let mut words = Vec::new();
+                match parse::split_inline(&Bytes::copy_from_slice(text), &mut words) {
+                    Ok(()) => words.iter().map(|word| word.to_vec()).collect(),
+                    Err(_) => return expected.last(Reply::default()),
+                }
+            }
             Some(count) => match parse::integer(count) {
                 Some(n) if n > MAX_MULTIBULK as i64 => return expected.last(Reply::default()),
                 Some(n) if n <= 0 => continue,

@@ -243,10 +243,12 @@ impl Handler for Resp {
 }
 
 impl Resp {
-    fn command_line(&mut self, cx: &mut Context<'_>, frame: Bytes) {
-        let line = strip_cr(&frame);
-        let Some(count) = line.strip_prefix(b"*") else {
-            return self.inline(cx, line);
+    fn command_line(&mut self, cx: &mut Context<'_>, mut frame: Bytes) {
+        if frame.ends_with(b"\r") {
+            frame.truncate(frame.len() - 1);
+        }
+        let Some(count) = frame.strip_prefix(b"*") else {
+            return self.inline(cx, &frame);
         };
         match parse::integer(count) {
             Some(n) if n > MAX_MULTIBULK as i64 => {
@@ -264,15 +266,14 @@ impl Resp {
         }
     }
 
-    fn inline(&mut self, cx: &mut Context<'_>, line: &[u8]) {
-        match parse::split_inline(line) {
-            Ok(args) if args.is_empty() => {}
-            Ok(args) => {
-                let args: Vec<Bytes> = args.into_iter().map(Bytes::from).collect();
-                self.run(cx, &args);
-            }
+    fn inline(&mut self, cx: &mut Context<'_>, line: &Bytes) {
+        let mut words = self.shared.spare.take().unwrap_or_default();
+        match parse::split_inline(line, &mut words.args) {
+            Ok(()) if words.args.is_empty() => {}
+            Ok(()) => self.run(cx, &words.args),
             Err(parse::Unbalanced) => self.protocol_error(cx, "unbalanced quotes in request"),
         }
+        self.recycle(words);
     }
 
     fn bulk_length(&mut self, cx: &mut Context<'_>, frame: &[u8], left: u32) {
@@ -317,10 +318,16 @@ impl Resp {
             return;
         }
         self.state = State::Command;
-        let Some(mut pending) = self.pending.take() else {
+        let Some(pending) = self.pending.take() else {
             unreachable!("the argument was just pushed")
         };
         self.run(cx, &pending.args);
+        self.recycle(pending);
+    }
+
+    /// Keeps a finished command's arguments box, emptied, as the server's spare (unless it
+    /// grew large).
+    fn recycle(&self, mut pending: Box<Pending>) {
         if pending.args.capacity() <= SPARE_ARGS {
             pending.args.clear();
             pending.held = 0;

@@ -1,6 +1,10 @@
 //! What a RESP server parses by hand: decimal integers as Redis reads them, and the words of
 //! an inline command. Everything else is cut by the read delimiter.
 
+use std::ops::Range;
+
+use bytes::Bytes;
+
 /// A signed decimal integer as Redis' `string2ll` reads it: an optional `-`, then digits with
 /// no leading zero (but `0` itself), no `+`, no spaces, within `i64`.
 pub(crate) fn integer(text: &[u8]) -> Option<i64> {
@@ -34,27 +38,35 @@ pub(crate) fn integer(text: &[u8]) -> Option<i64> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Unbalanced;
 
-/// The words of an inline command, as Redis' `sdssplitargs` splits them: separated by spaces,
-/// with `"double quotes"` (escapes `\n \r \t \b \a \\ \" \xHH`) and `'single quotes'` (escape
-/// `\'`). As in C, a NUL byte ends the line.
-pub(crate) fn split_inline(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
-    let line = match line.iter().position(|&b| b == 0) {
-        Some(nul) => &line[..nul],
-        None => line,
-    };
-    let mut words = Vec::new();
+/// The words of an inline command, as Redis' `sdssplitargs` splits them, pushed to `words`:
+/// separated by spaces, with `"double quotes"` (escapes `\n \r \t \b \a \\ \" \xHH`) and
+/// `'single quotes'` (escape `\'`). As in C, a NUL byte ends the line. A word without quotes is
+/// a slice of `line` (no copy); a quoted one is decoded into a buffer of its own. On
+/// `Unbalanced`, `words` holds the words before the fault.
+pub(crate) fn split_inline(line: &Bytes, words: &mut Vec<Bytes>) -> Result<(), Unbalanced> {
+    let end = line.iter().position(|&b| b == 0).unwrap_or(line.len());
+    let text = &line[..end];
     let mut at = 0;
     loop {
-        while line.get(at).is_some_and(|b| is_c_space(*b)) {
+        while text.get(at).is_some_and(|b| is_c_space(*b)) {
             at += 1;
         }
-        if at == line.len() {
-            return Ok(words);
+        if at == text.len() {
+            return Ok(());
         }
-        let (word, next) = match line[at] {
-            b'"' => double_quoted(line, at + 1)?,
-            b'\'' => single_quoted(line, at + 1)?,
-            _ => bare(line, at),
+        let (word, next) = match text[at] {
+            b'"' => {
+                let (word, next) = double_quoted(text, at + 1)?;
+                (Bytes::from(word), next)
+            }
+            b'\'' => {
+                let (word, next) = single_quoted(text, at + 1)?;
+                (Bytes::from(word), next)
+            }
+            _ => {
+                let (word, next) = bare(text, at);
+                (line.slice(word), next)
+            }
         };
         words.push(word);
         at = next;
@@ -63,15 +75,16 @@ pub(crate) fn split_inline(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
 
 /// A word without quotes, from `at`; it ends at a space, tab, CR or LF (not at `\v` or `\f`,
 /// which only separate words before one starts: Redis' quirk). Quotes inside it are kept.
-fn bare(line: &[u8], mut at: usize) -> (Vec<u8>, usize) {
+/// Returns where the word lies and where to go on.
+fn bare(line: &[u8], mut at: usize) -> (Range<usize>, usize) {
     let start = at;
     while let Some(&byte) = line.get(at) {
         if matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
-            return (line[start..at].to_vec(), at + 1);
+            return (start..at, at + 1);
         }
         at += 1;
     }
-    (line[start..].to_vec(), at)
+    (start..at, at)
 }
 
 /// The body of a `"..."` word starting after the quote; returns it and where to go on.
@@ -152,8 +165,14 @@ fn hex(digit: u8) -> u8 {
 mod tests {
     use super::*;
 
+    fn split(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
+        let mut words = Vec::new();
+        split_inline(&Bytes::copy_from_slice(line), &mut words)?;
+        Ok(words.iter().map(|w| w.to_vec()).collect())
+    }
+
     fn words(line: &str) -> Vec<String> {
-        split_inline(line.as_bytes())
+        split(line.as_bytes())
             .unwrap()
             .into_iter()
             .map(|w| String::from_utf8(w).unwrap())
@@ -203,12 +222,12 @@ mod tests {
     #[test]
     fn unbalanced_or_glued_quotes_are_refused() {
         for bad in ["\"open", "'open", "\"a\"b", "'a'b", "\"trailing\\"] {
-            assert_eq!(split_inline(bad.as_bytes()), Err(Unbalanced), "{bad:?}");
+            assert_eq!(split(bad.as_bytes()), Err(Unbalanced), "{bad:?}");
         }
     }
 
     #[test]
     fn a_nul_byte_ends_the_line_as_in_c() {
-        assert_eq!(split_inline(b"ping\0junk \"").unwrap(), [b"ping".to_vec()]);
+        assert_eq!(split(b"ping\0junk \"").unwrap(), [b"ping".to_vec()]);
     }
 }
