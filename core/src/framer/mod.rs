@@ -147,7 +147,6 @@ impl Framer {
     ///
     /// When it returns `None`, the framer no longer refers to any pushed `Bytes`: what it kept
     /// of them (a partial frame) it copied.
-    #[inline]
     pub fn next_frame(&mut self) -> Option<Result<Bytes, FrameError>> {
         // `next_frame_fast` for byte strings, written out: its match over the kinds costs a
         // line-framing loop 6% more instructions (benches/framing.sh).
