@@ -48,6 +48,9 @@ pub struct ReadDelimiter {
 pub(crate) enum Kind {
     #[default]
     None,
+    /// A one-byte delimiter: no searcher to share, found by [`OneByte`].
+    Byte(OneByte),
+    /// A delimiter of two bytes or more.
     Bytes(Arc<ByteSearch>),
     Count(usize),
     LengthPrefix(Arc<LengthPrefix>),
@@ -67,15 +70,14 @@ impl ReadDelimiter {
         if needle.is_empty() {
             return Err(DelimiterError::EmptyBytes);
         }
+        if let [byte] = needle {
+            return Ok(Self {
+                kind: Kind::Byte(OneByte(*byte)),
+            });
+        }
         let finder = memmem::Finder::new(needle).into_owned();
         Ok(Self {
-            kind: Kind::Bytes(Arc::new(ByteSearch {
-                byte: match needle {
-                    [byte] => Some(*byte),
-                    _ => None,
-                },
-                finder,
-            })),
+            kind: Kind::Bytes(Arc::new(ByteSearch { finder })),
         })
     }
 
@@ -120,6 +122,7 @@ impl ReadDelimiter {
     /// The delimiter's bytes, for a byte-string delimiter.
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match &self.kind {
+            Kind::Byte(byte) => Some(byte.needle()),
             Kind::Bytes(search) => Some(search.needle()),
             _ => None,
         }
@@ -146,6 +149,7 @@ impl PartialEq for ReadDelimiter {
     fn eq(&self, other: &Self) -> bool {
         match (&self.kind, &other.kind) {
             (Kind::None, Kind::None) => true,
+            (Kind::Byte(a), Kind::Byte(b)) => a.0 == b.0,
             (Kind::Bytes(a), Kind::Bytes(b)) => a.needle() == b.needle(),
             (Kind::Count(a), Kind::Count(b)) => a == b,
             (Kind::LengthPrefix(a), Kind::LengthPrefix(b)) => a == b,
@@ -162,6 +166,9 @@ impl fmt::Debug for ReadDelimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::None => f.write_str("ReadDelimiter::None"),
+            Kind::Byte(OneByte(byte)) => {
+                write!(f, "ReadDelimiter::Bytes(\"{}\")", [*byte].escape_ascii())
+            }
             Kind::Bytes(search) => {
                 write!(
                     f,
@@ -249,40 +256,54 @@ impl TryFrom<LengthPrefix> for ReadDelimiter {
     }
 }
 
-/// A compiled byte-string delimiter.
+/// A byte-string delimiter as the framer searches for it: one implementation per kind, so
+/// that each framing loop is compiled for its own search, with no branch between them.
+pub(crate) trait Needle {
+    /// The delimiter's bytes.
+    fn needle(&self) -> &[u8];
+    /// Where the delimiter first starts in `haystack`.
+    fn find(&self, haystack: &[u8]) -> Option<usize>;
+}
+
+/// A compiled delimiter of two bytes or more.
 pub(crate) struct ByteSearch {
-    /// The delimiter when it is one byte, searched with `memchr` itself: the protocols that
-    /// switch delimiters often (`\n`, then counts) search short lines, where the layer
-    /// `memmem` puts around it is most of the cost.
-    byte: Option<u8>,
     finder: memmem::Finder<'static>,
 }
 
-impl ByteSearch {
-    pub(crate) fn needle(&self) -> &[u8] {
+impl Needle for ByteSearch {
+    fn needle(&self) -> &[u8] {
         self.finder.needle()
     }
 
     #[inline]
-    pub(crate) fn find(&self, haystack: &[u8]) -> Option<usize> {
-        match self.byte {
-            Some(byte) => find_byte(byte, haystack),
-            None => self.finder.find(haystack),
-        }
+    fn find(&self, haystack: &[u8]) -> Option<usize> {
+        self.finder.find(haystack)
     }
 }
 
+/// A one-byte delimiter (`\n`). Protocols that switch delimiters often (a line, then counts)
+/// mostly search short lines, where a loop beats `memchr`'s setup and `memmem`'s layers
+/// around it; and it needs no shared searcher, so setting it touches no reference count.
+#[derive(Clone, Copy)]
+pub(crate) struct OneByte(u8);
+
 /// Bytes looked at one by one before `memchr` is asked: short lines (a RESP header, `$3`)
-/// end within them, and `memchr`'s setup costs more than the loop.
+/// end within them.
 const SHORT_SCAN: usize = 8;
 
-/// The first `byte` in `haystack`.
-#[inline]
-fn find_byte(byte: u8, haystack: &[u8]) -> Option<usize> {
-    let head = &haystack[..haystack.len().min(SHORT_SCAN)];
-    match head.iter().position(|&b| b == byte) {
-        Some(at) => Some(at),
-        None => memchr::memchr(byte, &haystack[head.len()..]).map(|at| head.len() + at),
+impl Needle for OneByte {
+    fn needle(&self) -> &[u8] {
+        std::slice::from_ref(&self.0)
+    }
+
+    #[inline]
+    fn find(&self, haystack: &[u8]) -> Option<usize> {
+        let byte = self.0;
+        let head = &haystack[..haystack.len().min(SHORT_SCAN)];
+        match head.iter().position(|&b| b == byte) {
+            Some(at) => Some(at),
+            None => memchr::memchr(byte, &haystack[head.len()..]).map(|at| head.len() + at),
+        }
     }
 }
 
@@ -291,7 +312,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn find_byte_finds_the_first_match_before_within_and_after_the_short_scan() {
+    fn one_byte_finds_the_first_match_before_within_and_after_the_short_scan() {
         for len in 0..40 {
             for at in 0..len {
                 let mut haystack = vec![b'a'; len];
@@ -299,9 +320,13 @@ mod tests {
                 if at + 3 < len {
                     haystack[at + 3] = b'\n';
                 }
-                assert_eq!(find_byte(b'\n', &haystack), Some(at), "len {len}, at {at}");
+                assert_eq!(
+                    OneByte(b'\n').find(&haystack),
+                    Some(at),
+                    "len {len}, at {at}"
+                );
             }
-            assert_eq!(find_byte(b'\n', &vec![b'a'; len]), None, "len {len}");
+            assert_eq!(OneByte(b'\n').find(&vec![b'a'; len]), None, "len {len}");
         }
     }
 
@@ -331,7 +356,7 @@ mod tests {
 
     #[test]
     fn a_kept_delimiter_converts_by_reference_sharing_its_searcher() {
-        let line = ReadDelimiter::bytes(b"\n").unwrap();
+        let line = ReadDelimiter::bytes(b"\r\n").unwrap();
         let again = ReadDelimiter::try_from(&line).unwrap();
         let (Kind::Bytes(a), Kind::Bytes(b)) = (&line.kind, &again.kind) else {
             panic!()

@@ -7,7 +7,7 @@ mod tests;
 
 use bytes::Bytes;
 
-use crate::delimiter::{Kind, ReadDelimiter};
+use crate::delimiter::{Kind, Needle, ReadDelimiter};
 use crate::error::{DelimiterError, Direction, FrameError, OverflowError};
 use read_buf::{Located, ReadBuf};
 
@@ -151,7 +151,12 @@ impl Framer {
         // `next_frame_fast` for byte strings, written out: its match over the kinds costs a
         // line-framing loop 6% more instructions (benches/framing.sh).
         if let (Mode::Framing, Kind::Bytes(search)) = (self.mode, &self.delimiter.kind)
-            && let Some(frame) = self.buf.cut_from_input(search, self.limits.limit())
+            && let Some(frame) = self.buf.cut_from_input(&**search, self.limits.limit())
+        {
+            return Some(Ok(frame));
+        }
+        if let (Mode::Framing, Kind::Byte(byte)) = (self.mode, &self.delimiter.kind)
+            && let Some(frame) = self.buf.cut_from_input(byte, self.limits.limit())
         {
             return Some(Ok(frame));
         }
@@ -184,7 +189,8 @@ impl Framer {
                     self.buf.settle();
                     return chunk.map(Ok);
                 }
-                Kind::Bytes(search) => self.buf.locate_bytes(search, Some(limit)),
+                Kind::Byte(byte) => self.buf.locate_bytes(byte, Some(limit)),
+                Kind::Bytes(search) => self.buf.locate_bytes(&**search, Some(limit)),
                 Kind::Count(n) => self.buf.locate_count(*n),
                 Kind::LengthPrefix(prefix) => self.buf.locate_prefix(prefix, limit),
                 #[cfg(feature = "regex")]
@@ -230,7 +236,8 @@ impl Framer {
             return None;
         }
         match &self.delimiter.kind {
-            Kind::Bytes(search) => self.buf.cut_from_input(search, self.limits.limit()),
+            Kind::Byte(byte) => self.buf.cut_from_input(byte, self.limits.limit()),
+            Kind::Bytes(search) => self.buf.cut_from_input(&**search, self.limits.limit()),
             // A count frame is never over the limit: the limit is at least the count.
             Kind::Count(n) => self.buf.cut_count_from_input(*n),
             _ => None,
@@ -375,7 +382,11 @@ impl Framer {
     /// longest match. Counts as found at once for delimiters that are not searched.
     fn locate_unbounded(&mut self) -> (Located, usize) {
         match &self.delimiter.kind {
-            Kind::Bytes(search) => (self.buf.locate_bytes(search, None), search.needle().len()),
+            Kind::Byte(byte) => (self.buf.locate_bytes(byte, None), 1),
+            Kind::Bytes(search) => (
+                self.buf.locate_bytes(&**search, None),
+                search.needle().len(),
+            ),
             #[cfg(feature = "regex")]
             Kind::Regex(regex) => (self.buf.locate_regex(regex, None), regex.max_len()),
             _ => (

@@ -10,7 +10,7 @@ use std::mem;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::delimiter::ByteSearch;
+use crate::delimiter::Needle;
 use crate::error::FrameLengthError;
 use crate::length_prefix::LengthPrefix;
 #[cfg(feature = "regex")]
@@ -112,7 +112,7 @@ impl ReadBuf {
     }
 
     #[inline]
-    pub(super) fn cut_from_input(&mut self, search: &ByteSearch, limit: usize) -> Option<Bytes> {
+    pub(super) fn cut_from_input(&mut self, search: &impl Needle, limit: usize) -> Option<Bytes> {
         let frame = self.0.as_mut()?.cut_from_input(search, limit)?;
         self.release_if_empty();
         Some(frame)
@@ -177,7 +177,7 @@ impl ReadBuf {
         done
     }
 
-    pub(super) fn locate_bytes(&mut self, search: &ByteSearch, limit: Option<usize>) -> Located {
+    pub(super) fn locate_bytes(&mut self, search: &impl Needle, limit: Option<usize>) -> Located {
         match &mut self.0 {
             Some(parts) => parts.locate_bytes(search, limit),
             None => Parts::not_found(0, search.needle().len(), limit),
@@ -318,7 +318,7 @@ impl Parts {
     /// The common case, kept short: with nothing pending, cuts a byte-string frame straight
     /// from the input. `None` when the general path must decide.
     #[inline]
-    fn cut_from_input(&mut self, search: &ByteSearch, limit: usize) -> Option<Bytes> {
+    fn cut_from_input(&mut self, search: &impl Needle, limit: usize) -> Option<Bytes> {
         if !self.pending.is_empty() {
             return None;
         }
@@ -343,7 +343,7 @@ impl Parts {
 
     /// Finds the first `search` match. With a `limit`, only matches starting at or before it
     /// count, and their absence is an overflow once `limit + delimiter length` bytes are here.
-    fn locate_bytes(&mut self, search: &ByteSearch, limit: Option<usize>) -> Located {
+    fn locate_bytes(&mut self, search: &impl Needle, limit: Option<usize>) -> Located {
         let d = search.needle().len();
         let total = self.len();
         let window = limit.map_or(total, |limit| total.min(limit.saturating_add(d)));
