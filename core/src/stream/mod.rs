@@ -305,7 +305,20 @@ impl Stream {
     // ---- Outputs ----------------------------------------------------------------------------
 
     /// The next order for the driver. Drain it (until `None`) before the next input.
+    #[inline]
     pub fn poll_action(&mut self) -> Option<Action> {
+        // The common case: open, not closing once flushed, no order pending.
+        const QUIET: u8 =
+            flag::SHUTDOWN_PENDING | flag::CLOSE_PENDING | flag::WINDING_DOWN | flag::EOF_DELIVERED;
+        if self.phase == Phase::Open && self.flags & QUIET == 0 {
+            return None;
+        }
+        self.poll_order()
+    }
+
+    /// [`poll_action`](Self::poll_action) when an order may be due.
+    #[inline(never)]
+    fn poll_order(&mut self) -> Option<Action> {
         self.advance_close();
         if self.take_flag(flag::SHUTDOWN_PENDING) {
             return Some(Action::Shutdown);
