@@ -16,6 +16,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# shellcheck source=benches/common.sh
+source benches/common.sh
 
 wall_clock=1
 instructions=1
@@ -34,14 +36,7 @@ out="$target_dir/framing-bench"
 mkdir -p "$out"
 
 install_tools() {
-  if ! command -v valgrind >/dev/null 2>&1; then
-    if [ "$(id -u)" -ne 0 ]; then
-      echo "valgrind is missing: install it (Debian: apt-get install valgrind)" >&2
-      exit 1
-    fi
-    echo "== installing valgrind" >&2
-    apt-get update -qq && apt-get install -y -qq valgrind >/dev/null
-  fi
+  install_packages valgrind:valgrind
   local version
   version=$(awk '/^name = "gungraun"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
   if [ -z "$version" ]; then

@@ -19,26 +19,11 @@ cd "$root"
 tests=("$@")
 ((${#tests[@]})) || tests=(ping_inline ping_mbulk set get)
 
-log() { echo "== $*" >&2; }
+# shellcheck source=benches/common.sh
+source benches/common.sh
 
-missing=()
-command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
-command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
-command -v taskset >/dev/null 2>&1 || missing+=(util-linux)
-if ((${#missing[@]})); then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "missing: ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2
-    exit 1
-  fi
-  log "installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-
-target_dir_of() {
-  (cd "$1" && cargo metadata --format-version 1 --no-deps 2>/dev/null \
-    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-}
+install_packages valgrind:valgrind callgrind_control:valgrind redis-benchmark:redis-tools \
+  taskset:util-linux python3:python3
 
 ws_target=$(target_dir_of "$root")
 ref_target=${REF_TARGET_DIR:-$(target_dir_of "$root/benches/reference")}

@@ -68,34 +68,11 @@ fi
 tests=(ping_inline ping_mbulk set get)
 cpu=0
 
-log() { echo "== $*" >&2; }
+# shellcheck source=benches/common.sh
+source benches/common.sh
 
-# ---- Tools --------------------------------------------------------------------------------
-
-install_tools() {
-  local missing=()
-  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-  command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
-  command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
-  command -v taskset >/dev/null 2>&1 || missing+=(util-linux)
-  command -v python3 >/dev/null 2>&1 || missing+=(python3)
-  ((${#missing[@]})) || return 0
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "missing: ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2
-    exit 1
-  fi
-  log "installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-target_dir_of() {
-  (cd "$1" && cargo metadata --format-version 1 --no-deps 2>/dev/null \
-    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-}
-
-install_tools
+install_packages redis-server:redis-server redis-benchmark:redis-tools redis-cli:redis-tools \
+  taskset:util-linux python3:python3
 ws_target=$(target_dir_of "$root")
 ref_target=${REF_TARGET_DIR:-$(target_dir_of "$root/benches/reference")}
 log "building the examples (release, $ws_target)"

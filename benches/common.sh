@@ -1,0 +1,27 @@
+# What the benchmark scripts share; sourced by them, not run.
+
+log() { echo "== $*" >&2; }
+
+# Makes sure every command of "COMMAND:PACKAGE ..." is there: installs the Debian packages of
+# the missing ones (as root), or says what to install and exits.
+install_packages() {
+  local missing=() pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  ((${#missing[@]})) || return 0
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing: ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  log "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The cargo target directory of the workspace at $1.
+target_dir_of() {
+  (cd "$1" && cargo metadata --format-version 1 --no-deps 2>/dev/null \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+}
