@@ -49,10 +49,10 @@ count() {
   done
   grep -q '^listening on' "$work/server.log" || { cat "$work/server.log" >&2; exit 1; }
   timeout 300 redis-benchmark -p "$port" -t "$test" -c 50 -n 2000 -P "$pipeline" -q >/dev/null
-  callgrind_control -z "$pid" >/dev/null
+  callgrind_control -z "$pid" >/dev/null 2>&1
   timeout 600 taskset -c 0 redis-benchmark -p "$port" -t "$test" -c "$clients" -n "$requests" \
     -P "$pipeline" -q >/dev/null
-  callgrind_control -d "$pid" >/dev/null
+  callgrind_control -d "$pid" >/dev/null 2>&1
   kill "$pid"
   wait "$pid" 2>/dev/null || true
   local file
