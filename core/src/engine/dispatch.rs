@@ -128,6 +128,7 @@ pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: Channel
             Channel::Stream(stream) => {
                 let event = match stream.poll_frame() {
                     Some(frame) => Some(Event::Read(frame)),
+                    None if stream.is_quiet() => None,
                     None => stream.poll_event(),
                 };
                 match event {

@@ -354,6 +354,16 @@ impl Stream {
         self.framer.next_frame_fast()
     }
 
+    /// True when no event can come before the next input or command: nothing pending,
+    /// nothing buffered, and no EOF to deliver. What the dispatch loop asks before the general
+    /// [`poll_event`](Self::poll_event) once [`poll_frame`](Self::poll_frame) has no frame.
+    #[inline]
+    pub(crate) fn is_quiet(&self) -> bool {
+        !self.has_pending_events()
+            && !self.framer.holds_allocation()
+            && (!self.has(flag::PEER_EOF) || self.has(flag::EOF_DELIVERED))
+    }
+
     /// True when an event other than a frame or `Eof` waits: a driver that polled every
     /// frame after its last read (as the engine does) needs to poll again only then.
     #[inline]
