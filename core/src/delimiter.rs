@@ -20,9 +20,9 @@ use crate::regex_delimiter::RegexDelimiter;
 /// | [`length_prefix`](Self::length_prefix) | the body announced by a length field |
 /// | `regex` (feature `regex`) | the bytes before the first match; the match is consumed |
 ///
-/// Building a byte-string or regex delimiter compiles a searcher; clones share it, so a protocol
-/// that switches delimiters often (a header line, then a body by count) keeps one and clones it.
-/// Counts never allocate.
+/// Building a byte-string delimiter of two bytes or more, or a regex delimiter, compiles a
+/// searcher; clones share it, so a protocol that switches delimiters often (a header line, then
+/// a body by count) keeps one and clones it. One-byte delimiters and counts never allocate.
 ///
 /// Anything that converts into a delimiter can be given where one is set (a string, bytes, a
 /// count, a [`LengthPrefix`], or `&delimiter` for one kept by the handler), and invalid values
