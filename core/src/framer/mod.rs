@@ -160,11 +160,18 @@ impl Framer {
         {
             return Some(Ok(frame));
         }
-        // Nothing buffered and nothing being discarded: no delimiter makes a frame of that.
-        if !self.buf.holds_allocation() && self.mode == Mode::Framing {
+        if self.has_nothing_to_frame() {
             return None;
         }
         self.next_frame_general()
+    }
+
+    /// True when [`next_frame`](Self::next_frame) has nothing to answer until the next push
+    /// or delimiter change: nothing is buffered and nothing is being discarded, so no
+    /// delimiter makes a frame (or an error) of it.
+    #[inline]
+    pub(crate) fn has_nothing_to_frame(&self) -> bool {
+        !self.buf.holds_allocation() && self.mode == Mode::Framing
     }
 
     /// [`next_frame`](Self::next_frame) for everything but its two short answers.

@@ -360,7 +360,7 @@ impl Stream {
     #[inline]
     pub(crate) fn is_quiet(&self) -> bool {
         !self.has_pending_events()
-            && !self.framer.holds_allocation()
+            && self.framer.has_nothing_to_frame()
             && (!self.has(flag::PEER_EOF) || self.has(flag::EOF_DELIVERED))
     }
 
