@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 use mio::net::{TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream};
 use mio::{Interest, Registry, Token, Waker};
 use pants_core::{Addr, ChannelId, FileRange, Io, Readiness, SocketOptions};
+use rustix::net::{RecvFlags, SendAncillaryBuffer, SendFlags};
 
 use crate::resolver::Resolver;
 use crate::sockets::{self, OwnedPath};
@@ -232,11 +233,22 @@ fn read_shared(buf: &mut BytesMut, fd: impl AsFd) -> io::Result<Bytes> {
     }
     let spare = buf.spare_capacity_mut();
     let room = spare.len().min(READ_SIZE);
-    let (filled, _) = rustix::io::read(fd, &mut spare[..room])?;
+    let ((filled, _), _) = rustix::net::recv(fd, &mut spare[..room], RecvFlags::empty())?;
     let n = filled.len();
-    // SAFETY: `read` initialised the first `n` bytes of the spare capacity.
+    // SAFETY: `recv` initialised the first `n` bytes of the spare capacity.
     unsafe { buf.set_len(buf.len() + n) };
     Ok(buf.split().freeze())
+}
+
+/// Sends `slices` on a connected socket: `send` for one slice, else `sendmsg`; never raises
+/// SIGPIPE.
+fn send(fd: impl AsFd, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+    let flags = SendFlags::NOSIGNAL;
+    let sent = match slices {
+        [one] => rustix::net::send(fd, one, flags)?,
+        _ => rustix::net::sendmsg(fd, slices, &mut SendAncillaryBuffer::default(), flags)?,
+    };
+    Ok(sent)
 }
 
 impl Io for MioIo {
@@ -335,8 +347,8 @@ impl Io for MioIo {
 
     fn write(&mut self, id: ChannelId, slices: &[IoSlice<'_>]) -> io::Result<usize> {
         match self.socket(id)? {
-            Socket::Tcp(stream) => stream.write_vectored(slices),
-            Socket::Unix(stream) => stream.write_vectored(slices),
+            Socket::Tcp(stream) => send(stream, slices),
+            Socket::Unix(stream) => send(stream, slices),
             _ => Err(unsupported()),
         }
     }
