@@ -33,7 +33,7 @@
 
 pub use bytes::Bytes;
 pub use pants_core::*;
-pub use pants_mio::{Engine, Handle};
+pub use pants_mio::{Engine, Handle, signal};
 
 /// The sans-IO core, whole (its own `Engine` is the state machine that drivers run).
 pub mod core {

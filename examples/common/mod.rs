@@ -11,9 +11,8 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::exit;
 
+use pants::signal::{SIGINT, SIGTERM};
 use pants::{ChannelId, EngineContext};
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 
 /// An example's command line.
 pub struct Args {
@@ -63,12 +62,7 @@ pub fn serve(open: impl FnOnce(&mut EngineContext<'_>) -> io::Result<ChannelId>)
     writeln!(stdout, "listening on {addr}")?;
     stdout.flush()?;
     drop(stdout);
-    let mut signals = Signals::new([SIGINT, SIGTERM])?;
-    let handle = engine.handle();
-    std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            handle.stop();
-        }
-    });
+    // Caught by the loop itself: a second thread would make every socket call dearer.
+    engine.stop_on_signals(&[SIGINT, SIGTERM])?;
     engine.run()
 }

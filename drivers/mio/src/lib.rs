@@ -31,8 +31,10 @@
 mod handle;
 mod io;
 mod resolver;
+mod signals;
 mod sockets;
 
+use std::ffi::c_int;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -43,9 +45,14 @@ use pants_core::{Addr, ChannelId, EngineConfig, EngineContext, Handler, IntoAddr
 pub use handle::Handle;
 use handle::Shared;
 use io::MioIo;
+/// Signal numbers for [`Engine::stop_on_signals`] (`SIGINT`, `SIGTERM`, `SIGHUP`, ...).
+pub use signal_hook::consts::signal;
+use signals::SignalPipe;
 
 /// The token of the loop's waker (no channel can have it: its slot index would be `u32::MAX`).
 const WAKER: Token = Token(usize::MAX);
+/// The token of the signal pipe (no channel can have it either: slot index `u32::MAX - 1`).
+const SIGNALS: Token = Token(usize::MAX - 1);
 
 /// An event loop running a pants engine over mio.
 pub struct Engine {
@@ -54,6 +61,8 @@ pub struct Engine {
     poll: Poll,
     events: Events,
     shared: Arc<Shared>,
+    /// Made by the first [`Engine::stop_on_signals`].
+    signals: Option<SignalPipe>,
 }
 
 impl Engine {
@@ -78,6 +87,7 @@ impl Engine {
             poll,
             events: Events::with_capacity(1024),
             shared,
+            signals: None,
         })
     }
 
@@ -151,20 +161,28 @@ impl Engine {
             _ => {}
         }
         let mut woken = false;
+        let mut signaled = false;
         for event in &self.events {
-            if event.token() == WAKER {
-                woken = true;
-                continue;
+            match event.token() {
+                WAKER => woken = true,
+                SIGNALS => signaled = true,
+                token => {
+                    let readiness = Readiness {
+                        readable: event.is_readable() || event.is_read_closed() || event.is_error(),
+                        writable: event.is_writable()
+                            || event.is_write_closed()
+                            || event.is_error(),
+                    };
+                    self.core
+                        .handle_readiness(ChannelId::from_bits(token.0 as u64), readiness);
+                }
             }
-            let readiness = Readiness {
-                readable: event.is_readable() || event.is_read_closed() || event.is_error(),
-                writable: event.is_writable() || event.is_write_closed() || event.is_error(),
-            };
-            self.core
-                .handle_readiness(ChannelId::from_bits(event.token().0 as u64), readiness);
         }
         if woken {
             self.handle_wake();
+        }
+        if signaled && self.signals.as_mut().is_some_and(SignalPipe::take) {
+            self.core.stop();
         }
         self.core.turn(&mut self.io, Instant::now());
         Ok(())
@@ -175,6 +193,33 @@ impl Engine {
     /// returns when all are closed.
     pub fn stop(&mut self) {
         self.core.stop();
+    }
+
+    /// Stops gracefully, as [`stop`](Self::stop) does, when one of `signals` arrives: for a
+    /// server, usually [`signal::SIGINT`] and [`signal::SIGTERM`].
+    ///
+    /// The signal handler only wakes the loop (through a socket pair the loop polls); no
+    /// thread is started. The signals stay caught while the engine lives; once it is dropped
+    /// they are ignored (the handler stays installed, with nothing to do). Refused with an
+    /// error for signals that cannot or must not be caught (`SIGKILL`, `SIGSTOP`, `SIGSEGV`,
+    /// `SIGILL`, `SIGFPE`).
+    ///
+    /// ```no_run
+    /// use pants_mio::{Engine, signal};
+    ///
+    /// let mut engine = Engine::new()?;
+    /// engine.stop_on_signals(&[signal::SIGINT, signal::SIGTERM])?;
+    /// engine.run()?; // returns once a signal came and every channel closed
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stop_on_signals(&mut self, signals: &[c_int]) -> std::io::Result<()> {
+        let pipe = match &mut self.signals {
+            Some(pipe) => pipe,
+            None => self
+                .signals
+                .insert(SignalPipe::new(self.poll.registry(), SIGNALS)?),
+        };
+        signals.iter().try_for_each(|&signal| pipe.catch(signal))
     }
 
     /// True after a stop, once every channel is closed.
