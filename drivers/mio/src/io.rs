@@ -227,6 +227,10 @@ fn connect_outcome(error: io::Result<Option<io::Error>>, peer: io::Result<()>) -
 }
 
 /// Reads what the socket has into the shared buffer and splits it off, without copying.
+///
+/// With `recv`, as [`send`] writes with `send`: `read(2)` and `writev(2)` reach the socket
+/// through the file layer, which cost a RESP server at `-P 1` about 0.5 µs of kernel time per
+/// request (BENCHMARKS.md, "The kernel's side").
 fn read_shared(buf: &mut BytesMut, fd: impl AsFd) -> io::Result<Bytes> {
     if buf.capacity() - buf.len() < MIN_READ {
         buf.reserve(READ_SIZE);
