@@ -22,6 +22,8 @@
 # thread): CPU per request within 5% of mio_resp at -P 1 and 15% at -P 16, and below
 # redis-server's, on every row; echo throughput at least 95% of mio_echo; at most 256 bytes per
 # idle connection. It is also written, with the raw numbers, to $out (printed at the end).
+# A second table gives the kernel (system) part of each RESP row's CPU per request, from the
+# servers' /proc/PID/stat: where pants and raw mio pay the same kernel work, it reads ~1.00×.
 #
 # Builds in release: the workspace's examples (target dir: the workspace's, or
 # $CARGO_TARGET_DIR) and benches/reference ($REF_TARGET_DIR, else its own target dir or
@@ -193,6 +195,12 @@ cpu_ns() {
   echo "$sum"
 }
 
+# The kernel (system) time process $1 has spent, in clock ticks (field 15 of its stat; the
+# fields after the command name, which ends with ") ", start at field 3).
+sys_ticks() {
+  sed 's/.*) //' /proc/"$1"/stat | awk '{ print $13 }'
+}
+
 rss_kb() {
   awk '/^VmRSS:/ { print $2 }' /proc/"$1"/status
 }
@@ -228,16 +236,18 @@ if [ "$do_resp" = 1 ]; then
       for ((r = 1; r <= repeat; r++)); do
         for name in "${resp_servers[@]}"; do
           before=$(cpu_ns "${pid[$name]}")
+          sys_before=$(sys_ticks "${pid[$name]}")
           csv=$(timeout 300 taskset -c "$cpu" redis-benchmark -h 127.0.0.1 -p "${port[$name]}" \
             -t "$test" -c 50 -n "$n" -P "$pipeline" --csv 2>>"$out/redis-benchmark.log")
           after=$(cpu_ns "${pid[$name]}")
+          sys_after=$(sys_ticks "${pid[$name]}")
           rps=$(printf '%s\n' "$csv" | awk -F'"' 'NR == 2 { print $4 }')
           if [ -z "$rps" ]; then
             echo "redis-benchmark printed no result for $name $test -P $pipeline: $csv" >&2
             exit 1
           fi
-          printf 'resp\t%s\t%s\t%s\t%s\t%s\t%s\n' "$test" "$pipeline" "$name" \
-            "$((after - before))" "$n" "$rps" >>"$results"
+          printf 'resp\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$test" "$pipeline" "$name" \
+            "$((after - before))" "$n" "$rps" "$((sys_after - sys_before))" >>"$results"
           awk -v s="$name" -v t="$test" -v p="$pipeline" -v ns="$((after - before))" -v n="$n" \
             -v rps="$rps" 'BEGIN { printf "%-12s %-11s -P %-2s %8.3f us/request %10.0f requests/s\n",
               s, t, p, ns / n / 1000, rps }' >&2
@@ -346,18 +356,21 @@ fi
 
 # ---- The table ----------------------------------------------------------------------------
 
-python3 - "$results" "$out/table.md" <<'PY'
+python3 - "$results" "$out/table.md" "$(getconf CLK_TCK)" <<'PY'
 import statistics, sys
 from collections import defaultdict
 
-results, table_path = sys.argv[1], sys.argv[2]
+results, table_path, ticks_per_s = sys.argv[1], sys.argv[2], int(sys.argv[3])
 resp = defaultdict(list)   # (test, pipeline, server) -> [(cpu_ns, n, rps)]
+kernel = defaultdict(list) # (test, pipeline, server) -> [kernel µs per request]
 echo = defaultdict(list)   # server -> [(cpu_ns, bytes, seconds)]
 memory = {}                # server -> (conns, kib_connected, kib_after_request)
 for line in open(results):
-    kind, test, pipeline, server, a, b, c = line.rstrip("\n").split("\t")
+    kind, test, pipeline, server, a, b, c, *rest = line.rstrip("\n").split("\t")
     if kind == "resp":
         resp[(test, int(pipeline), server)].append((int(a), int(b), float(c)))
+        if rest:
+            kernel[(test, int(pipeline), server)].append(int(rest[0]) / ticks_per_s * 1e6 / int(b))
     elif kind == "echo":
         echo[server].append((int(a), int(b), float(c)))
     else:
@@ -423,6 +436,22 @@ lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
 for r in rows:
     lines.append("| " + " | ".join("–" if v is None else v for v in r) + " |")
 table = "\n".join(lines)
+
+# The kernel's part of the RESP rows' CPU: where pants and raw mio make the same system
+# calls, these should match (clock ticks: about 1% resolution at -P 1, 2% at -P 16).
+lines = ["", "| request | kernel time per request: pants | raw mio | redis-server | pants / mio |",
+         "|---|---|---|---|---|"]
+for pipeline in (1, 16):
+    for test in ("ping_inline", "ping_mbulk", "set", "get"):
+        k = {s: statistics.median(v) for s, v in ((s, kernel.get((test, pipeline, s))) for s in
+             ("pants_resp", "mio_resp", "redis")) if v}
+        if "pants_resp" not in k or "mio_resp" not in k:
+            continue
+        f = lambda s: f"{k[s]:.3f} µs" if s in k else "–"
+        lines.append(f"| {test} -P {pipeline} | {f('pants_resp')} | {f('mio_resp')} | {f('redis')} "
+                     f"| {ratio(k['pants_resp'], k['mio_resp'])}× |")
+if len(lines) > 3:
+    table += "\n" + "\n".join(lines)
 open(table_path, "w").write(table + "\n")
 print(table)
 PY
