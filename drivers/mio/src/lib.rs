@@ -5,9 +5,9 @@
 //! sockets, UDP, Unix datagram sockets) with their options, registers them edge-triggered
 //! under their channel's id, turns mio's events into [`Readiness`], resolves host names on a
 //! resolver thread whose answers wake the loop, catches the signals that stop it
-//! ([`Engine::stop_on_signals`]) without a thread of its own, and waits. Every rule (callback order,
-//! buffering, limits, closing, timers, read budgets, accept backoff) lives in `pants-core`, so
-//! this driver and the in-memory test network behave alike by construction.
+//! ([`Engine::stop_on_signals`]) without a thread of its own, and waits. Every rule (callback
+//! order, buffering, limits, closing, timers, read budgets, accept backoff) lives in
+//! `pants-core`, so this driver and the in-memory test network behave alike by construction.
 //!
 //! ```no_run
 //! use bytes::Bytes;
