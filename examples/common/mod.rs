@@ -54,6 +54,9 @@ pub fn args(name: &str, default_listen: &str) -> Args {
 /// SIGINT or SIGTERM, then shuts down gracefully.
 pub fn serve(open: impl FnOnce(&mut EngineContext<'_>) -> io::Result<ChannelId>) -> io::Result<()> {
     let mut engine = pants::Engine::new()?;
+    // Caught by the loop itself (a second thread would make every socket call dearer), and
+    // before the line below: whoever reads it may signal at once.
+    engine.stop_on_signals(&[SIGINT, SIGTERM])?;
     let id = open(&mut engine.context())?;
     let addr = engine
         .local_addr(id)
@@ -62,7 +65,5 @@ pub fn serve(open: impl FnOnce(&mut EngineContext<'_>) -> io::Result<ChannelId>)
     writeln!(stdout, "listening on {addr}")?;
     stdout.flush()?;
     drop(stdout);
-    // Caught by the loop itself: a second thread would make every socket call dearer.
-    engine.stop_on_signals(&[SIGINT, SIGTERM])?;
     engine.run()
 }
