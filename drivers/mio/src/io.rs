@@ -11,6 +11,7 @@ use mio::{Interest, Registry, Token, Waker};
 use pants_core::{Addr, ChannelId, FileRange, Io, Readiness, SocketOptions};
 use rustix::net::{RecvFlags, SendAncillaryBuffer, SendFlags};
 
+use crate::drained::Drained;
 use crate::resolver::Resolver;
 use crate::sockets::{self, OwnedPath};
 
@@ -61,6 +62,8 @@ pub(crate) struct MioIo {
     /// a slot keeps no id: 16 bytes per connection, not 24.
     sockets: Vec<Option<Socket>>,
     read_buf: BytesMut,
+    /// Stream sockets whose next read would only say `WouldBlock`.
+    drained: Drained,
     datagram_buf: Vec<u8>,
     resolver: Resolver,
 }
@@ -71,6 +74,7 @@ impl MioIo {
             registry,
             sockets: Vec::new(),
             read_buf: BytesMut::new(),
+            drained: Drained::default(),
             datagram_buf: Vec::new(),
             resolver: Resolver::new(waker),
         }
@@ -158,6 +162,13 @@ impl MioIo {
             self.sockets.resize_with(index + 1, || None);
         }
         self.sockets[index] = Some(socket);
+        self.drained.reset(index);
+    }
+
+    /// The poller reported channel `id`'s socket; `last` when it reported the peer's close or
+    /// an error.
+    pub(crate) fn handle_event(&mut self, id: ChannelId, last: bool) {
+        self.drained.event(slot(id), last);
     }
 
     /// Registers `socket` under the channel's id (edge-triggered) and keeps it.
@@ -231,7 +242,8 @@ fn connect_outcome(error: io::Result<Option<io::Error>>, peer: io::Result<()>) -
 /// With `recv`, as [`send`] writes with `send`: `read(2)` and `writev(2)` reach the socket
 /// through the file layer, which cost a RESP server at `-P 1` about 0.5 µs of kernel time per
 /// request (BENCHMARKS.md, "The kernel's side").
-fn read_shared(buf: &mut BytesMut, fd: impl AsFd) -> io::Result<Bytes> {
+/// Reads into the shared buffer's spare room; returns the bytes read and the room they had.
+fn read_shared(buf: &mut BytesMut, fd: impl AsFd) -> io::Result<(Bytes, usize)> {
     if buf.capacity() - buf.len() < MIN_READ {
         buf.reserve(READ_SIZE);
     }
@@ -241,7 +253,7 @@ fn read_shared(buf: &mut BytesMut, fd: impl AsFd) -> io::Result<Bytes> {
     let n = filled.len();
     // SAFETY: `recv` initialised the first `n` bytes of the spare capacity.
     unsafe { buf.set_len(buf.len() + n) };
-    Ok(buf.split().freeze())
+    Ok((buf.split().freeze(), room))
 }
 
 /// Sends `slices` on a connected socket: `send` for one slice, else `sendmsg`; never raises
@@ -341,12 +353,17 @@ impl Io for MioIo {
 
     fn read(&mut self, id: ChannelId) -> io::Result<Bytes> {
         let index = slot(id);
-        let buf = &mut self.read_buf;
-        match self.sockets.get(index) {
-            Some(Some(Socket::Tcp(stream))) => read_shared(buf, stream),
-            Some(Some(Socket::Unix(stream))) => read_shared(buf, stream),
-            _ => Err(unsupported()),
+        if self.drained.is_empty(index) {
+            return Err(io::ErrorKind::WouldBlock.into());
         }
+        let buf = &mut self.read_buf;
+        let (data, room) = match self.sockets.get(index) {
+            Some(Some(Socket::Tcp(stream))) => read_shared(buf, stream)?,
+            Some(Some(Socket::Unix(stream))) => read_shared(buf, stream)?,
+            _ => return Err(unsupported()),
+        };
+        self.drained.read(index, data.len(), room);
+        Ok(data)
     }
 
     fn write(&mut self, id: ChannelId, slices: &[IoSlice<'_>]) -> io::Result<usize> {

@@ -3,7 +3,8 @@
 //!
 //! The driver is translation only. It opens sockets (TCP over IPv4 and IPv6, Unix stream
 //! sockets, UDP, Unix datagram sockets) with their options, registers them edge-triggered
-//! under their channel's id, turns mio's events into [`Readiness`], resolves host names on a
+//! under their channel's id, turns mio's events into [`Readiness`] (and spares the read that
+//! a short read has shown would only say `WouldBlock`), resolves host names on a
 //! resolver thread whose answers wake the loop, catches the signals that stop it
 //! ([`Engine::stop_on_signals`]) without a thread of its own, and waits. Every rule (callback
 //! order, buffering, limits, closing, timers, read budgets, accept backoff) lives in
@@ -29,6 +30,7 @@
 //! ```
 #![warn(missing_docs, unreachable_pub)]
 
+mod drained;
 mod handle;
 mod io;
 mod resolver;
@@ -168,14 +170,16 @@ impl Engine {
                 WAKER => woken = true,
                 SIGNALS => signaled = true,
                 token => {
+                    let id = ChannelId::from_bits(token.0 as u64);
+                    let last = event.is_read_closed() || event.is_error();
+                    self.io.handle_event(id, last);
                     let readiness = Readiness {
                         readable: event.is_readable() || event.is_read_closed() || event.is_error(),
                         writable: event.is_writable()
                             || event.is_write_closed()
                             || event.is_error(),
                     };
-                    self.core
-                        .handle_readiness(ChannelId::from_bits(token.0 as u64), readiness);
+                    self.core.handle_readiness(id, readiness);
                 }
             }
         }
