@@ -416,7 +416,7 @@ impl ChannelMut<'_> {
     }
 
     /// Sets the read delimiter of a stream or datagram channel.
-    #[inline]
+    #[inline(always)]
     pub fn set_read_delimiter<D>(&mut self, delimiter: D) -> Result<(), DelimiterError>
     where
         D: IntoReadDelimiter,
