@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# User-space instructions per request of the `resp` server with no sockets: the engine, the
+# stream state machine and the RESP handler, driven by protocols/benches/resp_turns.rs, counted
+# by Valgrind's callgrind. The same work that benches/instructions.sh counts in the real server
+# (less the driver's few instructions per system call), in seconds instead of minutes, and
+# the same to the instruction from run to run: the quick check of a hot-path change.
+#
+# Each count is the difference of two runs (TURNS and 2 x TURNS turns), so setting up the
+# engine is not in it.
+#
+# Usage: benches/engine_instructions.sh [REQUEST ...]   (default: ping_inline ping_mbulk set get)
+# Needs valgrind; installs it (apt-get, as root) when missing.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+requests=("$@")
+((${#requests[@]})) || requests=(ping_inline ping_mbulk set get)
+
+# shellcheck source=benches/common.sh
+source benches/common.sh
+
+install_packages valgrind:valgrind python3:python3
+
+log "building protocols/benches/resp_turns.rs (release)"
+binary=$(cargo bench -p pants-protocols --bench resp_turns --no-run --message-format=json 2>/dev/null \
+  | python3 -c 'import json, sys
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("reason") == "compiler-artifact" and message.get("executable") \
+            and message["target"]["name"] == "resp_turns":
+        print(message["executable"])')
+[ -x "$binary" ] || { echo "resp_turns was not built" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Prints the instructions of one run of TURNS turns.
+instructions() {
+  local request=$1 turns=$2 pipeline=$3
+  valgrind --tool=callgrind --callgrind-out-file="$work/out" "$binary" count "$request" "$turns" \
+    "$pipeline" 2>&1 >/dev/null | awk '/Collected :/ { print $NF }'
+}
+
+printf '| request | instructions per request |\n|---|---|\n'
+for request in "${requests[@]}"; do
+  for pipeline in 16 1; do
+    turns=$((32000 / pipeline))
+    one=$(instructions "$request" "$turns" "$pipeline")
+    two=$(instructions "$request" $((2 * turns)) "$pipeline")
+    python3 -c "print(f'| $request -P $pipeline | {($two - $one) / ($turns * $pipeline):,.0f} |')"
+  done
+done
