@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::IoSlice;
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::{Direction, OverflowError};
 
@@ -125,6 +125,12 @@ pub enum Transmit<'a> {
 /// The driver takes the head of the queue with [`poll_transmit`](Self::poll_transmit), writes
 /// what it can, and reports how much with [`handle_written`](Self::handle_written); partial
 /// writes are normal.
+///
+/// Writes are queued without copying, except small ones: a write of at most 256 bytes that
+/// follows another small write is copied beside it, into one chunk of up to 2 KiB. Pipelined
+/// replies are many writes of a few bytes each; as one chunk they cost one slice to send and
+/// one step to retire instead of one each, and the copy is one the socket write would have
+/// made anyway (it gathers small slices into one).
 #[derive(Debug, Default)]
 pub struct WriteQueue {
     chunks: VecDeque<Chunk>,
@@ -132,6 +138,11 @@ pub struct WriteQueue {
     in_memory: usize,
     limits: WriteLimits,
 }
+
+/// Writes of at most this many bytes are copied together (see [`WriteQueue`]).
+const SMALL_WRITE: usize = 256;
+/// The most bytes one chunk of copied small writes holds.
+const SMALL_CHUNK: usize = 2048;
 
 /// Deques of at most this capacity are kept as the thread's spare when drained.
 const SPARE_CAPACITY: usize = 16;
@@ -145,6 +156,8 @@ thread_local! {
 #[derive(Debug)]
 enum Chunk {
     Bytes(Bytes),
+    /// Small writes, copied together.
+    Small(BytesMut),
     File(FileRange),
 }
 
@@ -170,9 +183,35 @@ impl WriteQueue {
         }
         if !data.is_empty() {
             self.in_memory = size;
-            self.queue().push_back(Chunk::Bytes(data));
+            let small = data.len() <= SMALL_WRITE && !self.chunks.is_empty();
+            if !(small && self.append_small(&data)) {
+                self.queue().push_back(Chunk::Bytes(data));
+            }
         }
         Ok(self.status())
+    }
+
+    /// Copies a small write into the last chunk, when that holds small writes already (and
+    /// has room) or is a small write itself. False when `data` needs a chunk of its own.
+    fn append_small(&mut self, data: &[u8]) -> bool {
+        let Some(back) = self.chunks.back_mut() else {
+            return false;
+        };
+        let mut small = match back {
+            Chunk::Small(small) if small.len() + data.len() <= SMALL_CHUNK => {
+                small.extend_from_slice(data);
+                return true;
+            }
+            Chunk::Bytes(last) if last.len() <= SMALL_WRITE => {
+                let mut small = BytesMut::with_capacity(SMALL_CHUNK);
+                small.extend_from_slice(last);
+                small
+            }
+            _ => return false,
+        };
+        small.extend_from_slice(data);
+        *back = Chunk::Small(small);
+        true
     }
 
     /// Queues a file range (empty ranges are ignored).
@@ -191,8 +230,11 @@ impl WriteQueue {
         }
         let mut n = 0;
         for (slot, chunk) in slices.iter_mut().zip(&self.chunks) {
-            let Chunk::Bytes(bytes) = chunk else { break };
-            *slot = IoSlice::new(bytes);
+            *slot = match chunk {
+                Chunk::Bytes(bytes) => IoSlice::new(bytes),
+                Chunk::Small(small) => IoSlice::new(small),
+                Chunk::File(_) => break,
+            };
             n += 1;
         }
         Some(Transmit::Vectored(n))
@@ -216,6 +258,12 @@ impl WriteQueue {
                     self.in_memory -= taken;
                     taken
                 }
+                Chunk::Small(small) => {
+                    let taken = n.min(small.len());
+                    small.advance(taken);
+                    self.in_memory -= taken;
+                    taken
+                }
                 Chunk::File(range) => {
                     let taken = (n as u64).min(range.len);
                     range.offset += taken;
@@ -227,6 +275,7 @@ impl WriteQueue {
             n -= taken;
             let done = match front {
                 Chunk::Bytes(bytes) => bytes.is_empty(),
+                Chunk::Small(small) => small.is_empty(),
                 Chunk::File(range) => range.is_empty(),
             };
             if done {
@@ -247,7 +296,8 @@ impl WriteQueue {
     /// The deque to push to: the spare one of this thread when the queue holds no memory.
     fn queue(&mut self) -> &mut VecDeque<Chunk> {
         if self.chunks.capacity() == 0 {
-            self.chunks = SPARE.take();
+            // Swapped rather than taken: the empty deque given back needs no drop.
+            SPARE.with(|spare| spare.swap(Cell::from_mut(&mut self.chunks)));
         }
         &mut self.chunks
     }
@@ -332,16 +382,27 @@ mod tests {
         assert!(queue.poll_transmit(&mut []).is_none());
     }
 
+    /// A write too large to be copied beside others: `len` bytes of `byte`.
+    fn large(byte: u8, len: usize) -> Bytes {
+        assert!(len > SMALL_WRITE);
+        Bytes::from(vec![byte; len])
+    }
+
     #[test]
     fn vectored_offer_stops_at_a_file_range_and_at_the_slice_count() {
         let mut queue = WriteQueue::default();
-        for chunk in [b"a", b"b", b"c", b"d", b"e"] {
-            queue.push(Bytes::from_static(chunk)).unwrap();
+        let chunks: Vec<Bytes> = (b'a'..=b'e').map(|byte| large(byte, 300)).collect();
+        for chunk in &chunks {
+            queue.push(chunk.clone()).unwrap();
         }
-        assert_eq!(sent(&queue), b"abcd", "four slices given, four filled");
+        assert_eq!(
+            sent(&queue),
+            chunks[..4].concat(),
+            "four slices given, four filled"
+        );
         queue.push_file(FileRange::new(temp_file(), 10, 5));
         queue.push(Bytes::from_static(b"z")).unwrap();
-        queue.handle_written(5);
+        queue.handle_written(5 * 300);
         let Some(Transmit::File(range)) = queue.poll_transmit(&mut []) else {
             panic!()
         };
@@ -353,6 +414,58 @@ mod tests {
         assert_eq!((range.offset(), range.len()), (13, 2));
         queue.handle_written(2);
         assert_eq!(sent(&queue), b"z");
+    }
+
+    #[test]
+    fn small_writes_are_copied_into_one_chunk_in_order() {
+        let mut queue = WriteQueue::default();
+        for chunk in ["ab", "cd", "ef"] {
+            queue.push(Bytes::from_static(chunk.as_bytes())).unwrap();
+        }
+        assert_eq!((queue.chunks(), queue.in_memory()), (1, 6));
+        assert_eq!(sent(&queue), b"abcdef");
+        assert!(!queue.handle_written(3));
+        queue.push(Bytes::from_static(b"gh")).unwrap();
+        assert_eq!(queue.chunks(), 1, "appended after a partial write");
+        assert_eq!(sent(&queue), b"defgh");
+        assert!(queue.handle_written(5));
+        assert_eq!(queue.in_memory(), 0);
+    }
+
+    #[test]
+    fn large_writes_are_queued_without_a_copy() {
+        let mut queue = WriteQueue::default();
+        let big = large(b'x', SMALL_WRITE + 1);
+        queue.push(Bytes::from_static(b"head")).unwrap();
+        queue.push(big.clone()).unwrap();
+        queue.push(Bytes::from_static(b"tail")).unwrap();
+        queue.push(Bytes::from_static(b"end")).unwrap();
+        let mut slices = [IoSlice::new(&[]); 4];
+        let Some(Transmit::Vectored(3)) = queue.poll_transmit(&mut slices) else {
+            panic!("expected three chunks: head, the large write, tail and end together");
+        };
+        assert_eq!(
+            slices[1].as_ptr(),
+            big.as_ptr(),
+            "the large write was copied"
+        );
+        assert_eq!(&*slices[2], b"tailend");
+    }
+
+    #[test]
+    fn a_chunk_of_small_writes_holds_at_most_its_size() {
+        let mut queue = WriteQueue::default();
+        let write = Bytes::from(vec![7; SMALL_WRITE]);
+        let fit = SMALL_CHUNK / SMALL_WRITE;
+        for _ in 0..fit {
+            queue.push(write.clone()).unwrap();
+        }
+        assert_eq!(queue.chunks(), 1);
+        queue.push(write.clone()).unwrap();
+        queue.push(write.clone()).unwrap();
+        assert_eq!(queue.chunks(), 2, "a full chunk takes no more");
+        assert_eq!(queue.in_memory(), (fit + 2) * SMALL_WRITE);
+        assert!(queue.handle_written((fit + 2) * SMALL_WRITE));
     }
 
     #[test]
