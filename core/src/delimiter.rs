@@ -64,6 +64,22 @@ impl ReadDelimiter {
         Self { kind: Kind::None }
     }
 
+    /// Frames end at the byte `delimiter`, which is consumed: [`bytes`](Self::bytes) for one
+    /// byte, infallible and usable in a `const`.
+    ///
+    /// ```
+    /// use pants_core::ReadDelimiter;
+    ///
+    /// const LINE: ReadDelimiter = ReadDelimiter::byte(b'\n');
+    /// assert_eq!(LINE, ReadDelimiter::bytes(b"\n")?);
+    /// # Ok::<(), pants_core::DelimiterError>(())
+    /// ```
+    pub const fn byte(delimiter: u8) -> Self {
+        Self {
+            kind: Kind::Byte(OneByte(delimiter)),
+        }
+    }
+
     /// Frames end at `delimiter` (one byte or more), which is consumed.
     pub fn bytes(delimiter: impl AsRef<[u8]>) -> Result<Self, DelimiterError> {
         let needle = delimiter.as_ref();
@@ -71,9 +87,7 @@ impl ReadDelimiter {
             return Err(DelimiterError::EmptyBytes);
         }
         if let [byte] = needle {
-            return Ok(Self {
-                kind: Kind::Byte(OneByte(*byte)),
-            });
+            return Ok(Self::byte(*byte));
         }
         let finder = memmem::Finder::new(needle).into_owned();
         Ok(Self {

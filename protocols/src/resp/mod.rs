@@ -23,8 +23,8 @@
 //!
 //! Lines end at `\n` and an optional `\r` before it is stripped: Redis accepts a bare `\n`
 //! after an inline command (as `nc` sends), and is lenient about it here for the multibulk
-//! header lines too. The line delimiter is built once per server and cloned, so switching back
-//! to it after each bulk body allocates nothing.
+//! header lines too. The line delimiter is a constant one-byte delimiter: switching back to it
+//! after each bulk body allocates and shares nothing.
 //!
 //! # Limits
 //!
@@ -135,11 +135,9 @@ impl fmt::Debug for Db {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn factory(db: Db) -> impl FnMut() -> Resp + 'static {
-    let line = ReadDelimiter::bytes(b"\n").expect("a one-byte delimiter is valid");
     // One reply chunk for the whole server: an idle connection holds none of it.
     let shared = Rc::new(Shared {
         db,
-        line,
         out: RefCell::new(BytesMut::new()),
         spare: Cell::new(None),
     });
@@ -182,13 +180,15 @@ struct Pending {
     held: usize,
 }
 
+/// Lines end at `\n` (an optional `\r` before it is stripped).
+const LINE: ReadDelimiter = ReadDelimiter::byte(b'\n');
+
 /// A spare [`Pending`] keeps at most this many argument slots (a `SET` with options fits).
 const SPARE_ARGS: usize = 16;
 
 /// What a server's connections share: an idle connection holds only its [`Resp`].
 struct Shared {
     db: Db,
-    line: ReadDelimiter,
     /// Scratch for small replies (callbacks never nest, so one borrow at a time); each
     /// command's replies leave it as one write.
     out: RefCell<BytesMut>,
@@ -213,7 +213,7 @@ enum State {
 
 impl Handler for Resp {
     fn on_connect(&mut self, cx: &mut Context<'_>) {
-        cx.set_read_delimiter(&self.shared.line)
+        cx.set_read_delimiter(LINE)
             .expect("a byte delimiter fits any read limit");
     }
 
@@ -311,7 +311,7 @@ impl Resp {
         let pending = self.pending.get_or_insert_default();
         pending.held += len + size_of::<Bytes>();
         pending.args.push(body);
-        cx.set_read_delimiter(&self.shared.line)
+        cx.set_read_delimiter(LINE)
             .expect("a byte delimiter fits any read limit");
         if left > 1 {
             self.state = State::BulkLength { left: left - 1 };
