@@ -1,15 +1,51 @@
-//! Which stream sockets are known to have nothing to read, so that the read that would only
-//! say `WouldBlock` is not made.
+//! Which TCP sockets are known to have nothing to read, so that the read that would only say
+//! `WouldBlock` is not made.
 //!
-//! A read that returns less than the room it was given emptied the socket's receive queue.
-//! Edge-triggered epoll and kqueue report every later arrival as a new event, so until the
-//! poller reports the socket again, another read can only fail with `WouldBlock`: that
-//! system call is answered here instead (tokio does the same). It saves one `recv` per
-//! connection and turn, a quarter of the system calls of a request-reply exchange.
+//! A TCP read that returns less than the room it was given emptied the socket's receive queue.
+//! Edge-triggered epoll reports every later arrival as a new event, so until the poller
+//! reports the socket again, another read can only fail with `WouldBlock`: that system call
+//! is answered here instead (tokio does the same). It saves one `recv` per connection and
+//! turn, a quarter of the system calls of a request-reply exchange.
 //!
-//! Once the poller has reported the peer's close or an error for a socket, its reads always
-//! reach the kernel: that report came once, and the end of the stream (or the error) may be
-//! waiting behind the data of a short read.
+//! Where a short read does not mean an empty queue, reads always reach the kernel:
+//! - once the poller has reported the peer's close or an error for a socket: that report came
+//!   once, and the end of the stream (or the error) may be waiting behind the data of a short
+//!   read;
+//! - once it has reported urgent data (`EPOLLPRI`, registered for TCP streams): a read stops
+//!   short at the urgent mark, with the rest queued behind it;
+//! - on Unix stream sockets, whose reads stop short at a message that passes descriptors or
+//!   credentials (the driver never marks them);
+//! - on systems other than Linux and Android, where mio cannot ask for urgent-data events.
+
+use mio::Interest;
+use mio::event::Event;
+
+/// What TCP streams are registered for besides reading and writing: urgent data, which makes
+/// a read stop short.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) const TCP_INTEREST: Interest = Interest::PRIORITY;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) const TCP_INTEREST: Interest = Interest::READABLE;
+
+/// Whether reads are skipped at all on this system.
+const SKIPS: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+/// True when `event` reports urgent data.
+pub(crate) fn is_priority(event: &Event) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return event.is_priority();
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    return {
+        let _ = event;
+        false
+    };
+}
+
+/// True when, after `event`, a short read no longer shows an empty queue: the peer closed,
+/// an error, or urgent data.
+pub(crate) fn is_last_word(event: &Event) -> bool {
+    event.is_read_closed() || event.is_error() || is_priority(event)
+}
 
 /// The flag of each socket slot, by the slot index of its channel id.
 #[derive(Debug, Default)]
@@ -24,7 +60,8 @@ enum State {
     Unknown,
     /// The last read was short and no event came since.
     Empty,
-    /// The poller reported the peer's close or an error: reads always go to the kernel.
+    /// The poller reported the peer's close, an error or urgent data: reads always go to the
+    /// kernel.
     Final,
 }
 
@@ -36,7 +73,7 @@ impl Drained {
 
     /// A read of slot `index` returned `len` bytes, given room for `room`.
     pub(crate) fn read(&mut self, index: usize, len: usize, room: usize) {
-        if len == 0 || len >= room {
+        if !SKIPS || len == 0 || len >= room {
             return;
         }
         if self.states.len() <= index {
@@ -48,7 +85,8 @@ impl Drained {
         }
     }
 
-    /// The poller reported slot `index`; `last` when it reported the peer's close or an error.
+    /// The poller reported slot `index`; `last` when a short read no longer shows an empty
+    /// queue ([`is_last_word`]).
     pub(crate) fn event(&mut self, index: usize, last: bool) {
         if let Some(state) = self.states.get_mut(index) {
             *state = if last || *state == State::Final {

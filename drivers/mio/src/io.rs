@@ -6,12 +6,13 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use mio::event::Event;
 use mio::net::{TcpListener, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream};
 use mio::{Interest, Registry, Token, Waker};
 use pants_core::{Addr, ChannelId, FileRange, Io, Readiness, SocketOptions};
 use rustix::net::{RecvFlags, SendAncillaryBuffer, SendFlags};
 
-use crate::drained::Drained;
+use crate::drained::{self, Drained};
 use crate::resolver::Resolver;
 use crate::sockets::{self, OwnedPath};
 
@@ -162,19 +163,20 @@ impl MioIo {
             self.sockets.resize_with(index + 1, || None);
         }
         self.sockets[index] = Some(socket);
-        self.drained.reset(index);
     }
 
-    /// The poller reported channel `id`'s socket; `last` when it reported the peer's close or
-    /// an error.
-    pub(crate) fn handle_event(&mut self, id: ChannelId, last: bool) {
-        self.drained.event(slot(id), last);
+    /// The poller reported channel `id`'s socket with `event`.
+    pub(crate) fn handle_event(&mut self, id: ChannelId, event: &Event) {
+        self.drained.event(slot(id), drained::is_last_word(event));
     }
 
     /// Registers `socket` under the channel's id (edge-triggered) and keeps it.
     fn insert(&mut self, id: ChannelId, mut socket: Socket) -> io::Result<()> {
         let token = Token(id.to_bits() as usize);
         let both = Interest::READABLE | Interest::WRITABLE;
+        // A new socket in the slot (not a connect that completed: that is `set` alone, and
+        // must keep what the poller said of the socket).
+        self.drained.reset(slot(id));
         match &mut socket {
             Socket::TcpListener { listener, .. } => {
                 self.registry
@@ -185,7 +187,8 @@ impl MioIo {
                     .register(listener, token, Interest::READABLE)?
             }
             Socket::Tcp(stream) | Socket::Connecting { stream, .. } => {
-                self.registry.register(stream, token, both)?
+                let interest = both | drained::TCP_INTEREST;
+                self.registry.register(stream, token, interest)?
             }
             Socket::Unix(stream) => self.registry.register(stream, token, both)?,
             Socket::Udp(socket) => self.registry.register(socket, token, both)?,
@@ -357,13 +360,17 @@ impl Io for MioIo {
             return Err(io::ErrorKind::WouldBlock.into());
         }
         let buf = &mut self.read_buf;
-        let (data, room) = match self.sockets.get(index) {
-            Some(Some(Socket::Tcp(stream))) => read_shared(buf, stream)?,
-            Some(Some(Socket::Unix(stream))) => read_shared(buf, stream)?,
-            _ => return Err(unsupported()),
-        };
-        self.drained.read(index, data.len(), room);
-        Ok(data)
+        match self.sockets.get(index) {
+            Some(Some(Socket::Tcp(stream))) => {
+                let (data, room) = read_shared(buf, stream)?;
+                self.drained.read(index, data.len(), room);
+                Ok(data)
+            }
+            // A Unix stream read also stops short at a message that passes descriptors or
+            // credentials, with more queued behind it: its reads always reach the kernel.
+            Some(Some(Socket::Unix(stream))) => read_shared(buf, stream).map(|(data, _)| data),
+            _ => Err(unsupported()),
+        }
     }
 
     fn write(&mut self, id: ChannelId, slices: &[IoSlice<'_>]) -> io::Result<usize> {

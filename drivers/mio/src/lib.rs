@@ -171,10 +171,12 @@ impl Engine {
                 SIGNALS => signaled = true,
                 token => {
                     let id = ChannelId::from_bits(token.0 as u64);
-                    let last = event.is_read_closed() || event.is_error();
-                    self.io.handle_event(id, last);
+                    self.io.handle_event(id, event);
                     let readiness = Readiness {
-                        readable: event.is_readable() || event.is_read_closed() || event.is_error(),
+                        readable: event.is_readable()
+                            || event.is_read_closed()
+                            || event.is_error()
+                            || drained::is_priority(event),
                         writable: event.is_writable()
                             || event.is_write_closed()
                             || event.is_error(),
