@@ -127,7 +127,9 @@ pub enum Transmit<'a> {
 /// writes are normal.
 ///
 /// Writes are queued without copying, except small ones: a write of at most 256 bytes that
-/// follows another small write is copied beside it, into one chunk of up to 2 KiB. Pipelined
+/// follows another small write is copied beside it, into one chunk of up to 2 KiB. The limits
+/// count the bytes queued, not the memory around them (a chunk's slot, a small chunk's spare
+/// room). Pipelined
 /// replies are many writes of a few bytes each; as one chunk they cost one slice to send and
 /// one step to retire instead of one each, and the copy is one the socket write would have
 /// made anyway (it gathers small slices into one).
@@ -143,6 +145,10 @@ pub struct WriteQueue {
 const SMALL_WRITE: usize = 256;
 /// The most bytes one chunk of copied small writes holds.
 const SMALL_CHUNK: usize = 2048;
+/// The least room a chunk of small writes starts with. It starts with twice what it holds
+/// (and grows by doubling), so its spare room is at most this, or as much as it holds: like a
+/// chunk's slot in the deque, overhead the limits do not count.
+const SMALL_START: usize = 256;
 
 /// Deques of at most this capacity are kept as the thread's spare when drained.
 const SPARE_CAPACITY: usize = 16;
@@ -203,7 +209,8 @@ impl WriteQueue {
                 return true;
             }
             Chunk::Bytes(last) if last.len() <= SMALL_WRITE => {
-                let mut small = BytesMut::with_capacity(SMALL_CHUNK);
+                let room = (2 * (last.len() + data.len())).max(SMALL_START);
+                let mut small = BytesMut::with_capacity(room);
                 small.extend_from_slice(last);
                 small
             }
@@ -466,6 +473,31 @@ mod tests {
         assert_eq!(queue.chunks(), 2, "a full chunk takes no more");
         assert_eq!(queue.in_memory(), (fit + 2) * SMALL_WRITE);
         assert!(queue.handle_written((fit + 2) * SMALL_WRITE));
+    }
+
+    #[test]
+    fn a_chunk_of_small_writes_has_little_spare_room() {
+        let mut queue = WriteQueue::default();
+        for _ in 0..3 {
+            // Two small writes make a chunk; the large one ends it.
+            queue.push(Bytes::from_static(b"a")).unwrap();
+            queue.push(Bytes::from_static(b"b")).unwrap();
+            queue.push(large(b'x', SMALL_WRITE + 1)).unwrap();
+        }
+        for _ in 0..100 {
+            queue.push(Bytes::from_static(b"0123456789")).unwrap();
+        }
+        for chunk in &queue.chunks {
+            if let Chunk::Small(small) = chunk {
+                let bound = SMALL_START.max(2 * small.len());
+                assert!(
+                    small.capacity() <= bound,
+                    "{} bytes in {}",
+                    small.len(),
+                    small.capacity()
+                );
+            }
+        }
     }
 
     #[test]
