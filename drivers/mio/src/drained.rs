@@ -24,6 +24,7 @@ use mio::event::Event;
 /// a read stop short.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) const TCP_INTEREST: Interest = Interest::PRIORITY;
+/// Elsewhere mio has no urgent-data events, and no read is skipped: reading again is all.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) const TCP_INTEREST: Interest = Interest::READABLE;
 
@@ -31,14 +32,15 @@ pub(crate) const TCP_INTEREST: Interest = Interest::READABLE;
 const SKIPS: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
 /// True when `event` reports urgent data.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn is_priority(event: &Event) -> bool {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    return event.is_priority();
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    return {
-        let _ = event;
-        false
-    };
+    event.is_priority()
+}
+
+/// Never: mio reports no urgent data here.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn is_priority(_: &Event) -> bool {
+    false
 }
 
 /// True when, after `event`, a short read no longer shows an empty queue: the peer closed,
