@@ -199,6 +199,7 @@ impl WriteQueue {
 
     /// Copies a small write into the last chunk, when that holds small writes already (and
     /// has room) or is a small write itself. False when `data` needs a chunk of its own.
+    #[inline]
     fn append_small(&mut self, data: &[u8]) -> bool {
         let Some(back) = self.chunks.back_mut() else {
             return false;

@@ -213,6 +213,7 @@ impl Stream {
     /// Queues `data` to send. Refused after [`close`](Self::close), and when it would take the
     /// queue over its hard limit (then an [`Event::Overflow`] is raised too, and the stream
     /// closes unless its overflow policy is `Discard`).
+    #[inline]
     pub fn write(&mut self, data: impl Into<Bytes>) -> Result<WriteStatus, WriteError> {
         if !self.takes_writes() {
             return Err(WriteError::Closed);
