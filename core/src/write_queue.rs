@@ -128,9 +128,9 @@ pub enum Transmit<'a> {
 ///
 /// Writes are queued without copying, except small ones: a write of at most 256 bytes that
 /// follows another small write is copied beside it, into one chunk of up to 2 KiB. Pipelined
-/// replies are many writes of a few bytes each; as one chunk they cost one slice to send and
-/// one step to retire instead of one each, and the copy is one the socket write would have
-/// made anyway (it gathers small slices into one). The limits count the bytes queued, not the
+/// replies are many writes of a few bytes each; as one chunk they take one step to retire
+/// instead of one each, and reach the socket as one slice (the kernel pays for each slice of a
+/// vectored write). The limits count the bytes queued, not the
 /// memory around them (a chunk's slot in the deque, a small chunk's spare room).
 #[derive(Debug, Default)]
 pub struct WriteQueue {

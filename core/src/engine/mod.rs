@@ -105,9 +105,6 @@ pub(crate) struct EngineCore {
     /// Empty lists whose memory the turn reuses for its rounds.
     spare_ios: VecDeque<ChannelId>,
     spare_events: VecDeque<ChannelId>,
-    /// Where a write of several small chunks is gathered into one slice (see
-    /// `turn::gather`).
-    pub(crate) gather: Vec<u8>,
     pub(crate) stopping: bool,
     /// The channel whose events are being dispatched right now.
     pub(crate) dispatching: Option<ChannelId>,
@@ -208,7 +205,6 @@ impl Engine {
                 carry_over: Vec::new(),
                 spare_ios: VecDeque::new(),
                 spare_events: VecDeque::new(),
-                gather: Vec::new(),
                 stopping: false,
                 dispatching: None,
                 trace,

@@ -22,9 +22,6 @@ const MAX_SLICES: usize = 64;
 /// Slices of a write of a short queue (the common case: a reply or two), whose array costs
 /// less to initialise than `MAX_SLICES`'s 1 KiB.
 const FEW_SLICES: usize = 4;
-/// Several slices of at most this many bytes in all are copied into one before the write
-/// (see [`gather`]).
-const GATHER_MAX: usize = 2048;
 
 pub(super) fn run(core: &mut EngineCore, io: &mut dyn Io) {
     fire_timers(core, io);
@@ -206,11 +203,10 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             continue;
         }
         if stream.wants_write() && flags & flag::WRITABLE != 0 {
-            let gather = &mut core.gather;
             let result = if stream.write_queue().chunks() <= FEW_SLICES {
-                transmit::<FEW_SLICES>(stream, io, id, gather)
+                transmit::<FEW_SLICES>(stream, io, id)
             } else {
-                transmit::<MAX_SLICES>(stream, io, id, gather)
+                transmit::<MAX_SLICES>(stream, io, id)
             };
             match result {
                 Ok(0) => stream.handle_error(now, io::ErrorKind::WriteZero.into()),
@@ -251,50 +247,16 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
     }
 }
 
-/// Writes the head of the stream's queue: up to `N` chunks in one vectored write (gathered
-/// into one slice when they are small), or its file range.
+/// Writes the head of the stream's queue: up to `N` chunks in one vectored write, or its file
+/// range. (Small writes were copied together when queued, so pipelined replies are one slice.)
 #[inline]
-fn transmit<const N: usize>(
-    stream: &Stream,
-    io: &mut dyn Io,
-    id: ChannelId,
-    gather_buf: &mut Vec<u8>,
-) -> io::Result<usize> {
+fn transmit<const N: usize>(stream: &Stream, io: &mut dyn Io, id: ChannelId) -> io::Result<usize> {
     let mut slices = [IoSlice::new(&[]); N];
     match stream.poll_transmit(&mut slices) {
-        Some(Transmit::Vectored(n)) => match gather(&slices[..n], gather_buf) {
-            Some(one) => retry(|| io.write(id, &[IoSlice::new(one)])),
-            None => retry(|| io.write(id, &slices[..n])),
-        },
+        Some(Transmit::Vectored(n)) => retry(|| io.write(id, &slices[..n])),
         Some(Transmit::File(range)) => retry(|| io.send_file(id, range)),
         None => Ok(0),
     }
-}
-
-/// Copies several small slices into `buf`, when they hold at most [`GATHER_MAX`] bytes in
-/// all, and returns what it holds: one slice to write instead of many.
-///
-/// Pipelined replies make many small chunks (16 requests of `-P 16`: 16 replies of a few
-/// bytes). The kernel pays for each slice of a vectored write: it copies in the slice array
-/// (allocating it beyond 8 slices) and starts a copy per slice. A short copy here costs less.
-/// The queue itself still holds the chunks uncopied, and the bytes the socket takes are
-/// accounted to them as before.
-fn gather<'a>(slices: &[IoSlice<'_>], buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
-    if slices.len() < 2 {
-        return None;
-    }
-    let mut total = 0;
-    for slice in slices {
-        total += slice.len();
-        if total > GATHER_MAX {
-            return None;
-        }
-    }
-    buf.clear();
-    for slice in slices {
-        buf.extend_from_slice(slice);
-    }
-    Some(buf)
 }
 
 fn server_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
@@ -393,41 +355,5 @@ fn datagram_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             continue;
         }
         return;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn slices<'a>(parts: &'a [&'a [u8]]) -> Vec<IoSlice<'a>> {
-        parts.iter().map(|part| IoSlice::new(part)).collect()
-    }
-
-    #[test]
-    fn small_slices_are_gathered_in_order() {
-        let mut buf = Vec::new();
-        let parts: &[&[u8]] = &[b"+OK\r\n", b"$-1\r\n", b":1\r\n"];
-        assert_eq!(
-            gather(&slices(parts), &mut buf),
-            Some(&b"+OK\r\n$-1\r\n:1\r\n"[..])
-        );
-        // The buffer is reused: nothing of an earlier gather is left in it.
-        let parts: &[&[u8]] = &[b"a", b"b"];
-        assert_eq!(gather(&slices(parts), &mut buf), Some(&b"ab"[..]));
-    }
-
-    #[test]
-    fn one_slice_or_too_many_bytes_are_written_as_they_are() {
-        let mut buf = Vec::new();
-        assert_eq!(gather(&slices(&[b"one chunk"]), &mut buf), None);
-        let half = vec![7; GATHER_MAX / 2];
-        let parts: &[&[u8]] = &[&half, &half];
-        assert_eq!(
-            gather(&slices(parts), &mut buf).map(<[u8]>::len),
-            Some(GATHER_MAX)
-        );
-        let parts: &[&[u8]] = &[&half, &half, b"!"];
-        assert_eq!(gather(&slices(parts), &mut buf), None);
     }
 }
