@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use pants::{Bytes, ChannelId, Context, Engine, Handler};
+use pants::{ChannelId, Context, Engine, Frame, Handler};
 use pants_protocols::Chat;
 
 const NAMES: [&str; 3] = ["alice", "bob", "carol"];
@@ -31,7 +31,7 @@ impl Handler for Client {
             .expect("room in the queue");
     }
 
-    fn on_read(&mut self, cx: &mut Context<'_>, line: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, line: Frame<'_>) {
         println!("{:>5} heard: {}", self.name, String::from_utf8_lossy(&line));
         self.heard += 1;
         if self.heard == NAMES.len() {

@@ -4,7 +4,7 @@
 //! `on_close`, ...), cut its input with a [`ReadDelimiter`], and run it on an [`Engine`]:
 //!
 //! ```no_run
-//! use pants::{Bytes, Context, Engine, Handler};
+//! use pants::{Context, Engine, Frame, Handler};
 //!
 //! /// Pants' line-oriented example: answers each line.
 //! struct Greeter;
@@ -14,7 +14,7 @@
 //!         cx.set_read_delimiter("\r\n").unwrap();
 //!     }
 //!
-//!     fn on_read(&mut self, cx: &mut Context<'_>, line: Bytes) {
+//!     fn on_read(&mut self, cx: &mut Context<'_>, line: Frame<'_>) {
 //!         let _ = cx.write(format!("hello, {}\r\n", String::from_utf8_lossy(&line)));
 //!     }
 //! }

@@ -22,7 +22,7 @@ use common::{
     Checksum, Client, Driver, Log, Rng, Running, STEP, TempDir, TestListener, start, wait_until,
 };
 use pants::{
-    Addr, ChannelId, ConnectError, Context, Error, Handler, Idle, Listen, OverflowError,
+    Addr, ChannelId, ConnectError, Context, Error, Frame, Handler, Idle, Listen, OverflowError,
     StreamConfig, WriteLimits, WriteStatus,
 };
 
@@ -92,7 +92,7 @@ conformance!(
 struct Echo;
 
 impl Handler for Echo {
-    fn on_read(&mut self, cx: &mut Context<'_>, data: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, data: Frame<'_>) {
         cx.write(data).expect("queue has room");
     }
 }
@@ -148,7 +148,7 @@ impl Handler for Recorder {
             cx.write("hello\n").unwrap();
         }
     }
-    fn on_read(&mut self, cx: &mut Context<'_>, line: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, line: Frame<'_>) {
         let line = String::from_utf8_lossy(&line).into_owned();
         self.note(format_args!("read {line}"));
         if line == "bye" {
@@ -191,7 +191,7 @@ impl Handler for LineEcho {
         self.live.fetch_add(1, Ordering::SeqCst);
         cx.set_read_delimiter("\n").unwrap();
     }
-    fn on_read(&mut self, cx: &mut Context<'_>, line: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, line: Frame<'_>) {
         cx.write([&line[..], b"\n"].concat()).unwrap();
     }
     fn on_close(&mut self, _: &mut Context<'_>) {
@@ -209,7 +209,7 @@ impl Handler for BigReply {
     fn on_connect(&mut self, cx: &mut Context<'_>) {
         cx.set_read_delimiter("\n").unwrap();
     }
-    fn on_read(&mut self, cx: &mut Context<'_>, _: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, _: Frame<'_>) {
         match cx.write(self.reply.clone()) {
             Ok(_) => self.log.push("reply queued"),
             Err(err) => self.log.push(format!("write error {err}")),
@@ -666,7 +666,7 @@ impl Handler for DatagramEcho {
     fn on_listen(&mut self, _: &mut Context<'_>) {
         self.log.push("listen");
     }
-    fn on_read(&mut self, cx: &mut Context<'_>, data: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, data: Frame<'_>) {
         let from = cx.peer().map(|peer| peer.to_string()).unwrap_or_default();
         self.log.push(format!("read {} from {from}", data.len()));
         if let Err(err) = cx.write(data) {
@@ -984,7 +984,7 @@ impl Handler for HostClient {
         cx.set_read_delimiter("\n").unwrap();
         cx.write("hi\n").unwrap();
     }
-    fn on_read(&mut self, cx: &mut Context<'_>, line: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, line: Frame<'_>) {
         self.log
             .push(format!("read {}", String::from_utf8_lossy(&line)));
         cx.close();

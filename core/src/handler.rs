@@ -1,10 +1,9 @@
 //! The application's side of a channel: Pants' callbacks, as one trait.
 
-use bytes::Bytes;
-
 use crate::engine::Context;
 use crate::error::{ConnectError, Error, OverflowError};
 use crate::event::Idle;
+use crate::frame::Frame;
 use crate::id::{ChannelId, TimerId};
 
 /// The callbacks of a channel, each with a no-op default (but [`on_idle`](Self::on_idle),
@@ -21,8 +20,7 @@ use crate::id::{ChannelId, TimerId};
 /// serves the others.
 ///
 /// ```
-/// use bytes::Bytes;
-/// use pants_core::{Context, Handler};
+/// use pants_core::{Context, Frame, Handler};
 ///
 /// /// Pants' "LineOriented" example: prints each line.
 /// struct LineOriented;
@@ -32,7 +30,7 @@ use crate::id::{ChannelId, TimerId};
 ///         cx.set_read_delimiter("\r\n").expect("a valid delimiter");
 ///     }
 ///
-///     fn on_read(&mut self, cx: &mut Context<'_>, line: Bytes) {
+///     fn on_read(&mut self, cx: &mut Context<'_>, line: Frame<'_>) {
 ///         println!("{}: {}", cx.id(), String::from_utf8_lossy(&line));
 ///     }
 /// }
@@ -42,9 +40,10 @@ pub trait Handler: 'static {
     /// The stream is connected: a connect completed, or a server accepted it.
     fn on_connect(&mut self, cx: &mut Context<'_>) {}
 
-    /// A frame arrived, cut by the read delimiter. On a datagram channel, `cx.peer()` is
-    /// its sender.
-    fn on_read(&mut self, cx: &mut Context<'_>, frame: Bytes) {}
+    /// A frame arrived, cut by the read delimiter. It is lent for the call: read it in place,
+    /// or keep it with [`Frame::into_bytes`] (no copy). On a datagram channel, `cx.peer()`
+    /// is its sender.
+    fn on_read(&mut self, cx: &mut Context<'_>, frame: Frame<'_>) {}
 
     /// The write queue became empty: a producer waiting for it may write again.
     fn on_write(&mut self, cx: &mut Context<'_>) {}

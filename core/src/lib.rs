@@ -113,6 +113,7 @@ mod delimiter;
 mod engine;
 mod error;
 mod event;
+mod frame;
 mod framer;
 mod handler;
 mod id;
@@ -137,6 +138,7 @@ pub use error::{
     ResolveFailed, TruncatedFrame, WriteError,
 };
 pub use event::{Action, Event, Idle};
+pub use frame::Frame;
 pub use framer::{Framer, ReadLimits};
 pub use handler::Handler;
 pub use id::{ChannelId, TimerId};

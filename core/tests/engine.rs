@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use pants_core::testing::{DatagramFaults, Network};
-use pants_core::{Addr, ChannelId, Context, DatagramConfig, EngineConfig, Handler, TimerId};
+use pants_core::{Addr, ChannelId, Context, DatagramConfig, EngineConfig, Frame, Handler, TimerId};
 
 /// A handler that echoes what it reads.
 struct Echo;
 
 impl Handler for Echo {
-    fn on_read(&mut self, cx: &mut Context<'_>, data: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, data: Frame<'_>) {
         cx.write(data).unwrap();
     }
 }
@@ -119,7 +119,7 @@ impl Handler for Closer {
         }
     }
 
-    fn on_read(&mut self, cx: &mut Context<'_>, _: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, _: Frame<'_>) {
         let target = self.target.borrow().unwrap();
         if target != cx.id() {
             let mut other = cx.channel(target).expect("still open");
@@ -162,7 +162,7 @@ fn closing_another_channel_with_events_pending_in_the_same_turn_is_safe() {
 struct Fragile;
 
 impl Handler for Fragile {
-    fn on_read(&mut self, cx: &mut Context<'_>, data: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, data: Frame<'_>) {
         assert!(&data[..] != b"boom", "handler bug");
         cx.write(data).unwrap();
     }
@@ -392,7 +392,7 @@ impl Handler for Shout {
         cx.set_read_delimiter("\n").unwrap();
     }
 
-    fn on_read(&mut self, cx: &mut Context<'_>, data: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, data: Frame<'_>) {
         cx.write(data.to_ascii_uppercase()).unwrap();
     }
 }
@@ -552,7 +552,7 @@ fn stop_closes_everything_gracefully_and_finishes() {
 struct SayByeAndClose;
 
 impl Handler for SayByeAndClose {
-    fn on_read(&mut self, cx: &mut Context<'_>, _: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, _: Frame<'_>) {
         cx.write("bye").unwrap();
         cx.close();
     }

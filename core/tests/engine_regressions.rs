@@ -8,10 +8,9 @@ use std::rc::Rc;
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
-use bytes::Bytes;
 use pants_core::testing::Network;
 use pants_core::{
-    ChannelId, ConnectError, Context, EngineConfig, Error, Handler, Listen, StreamConfig,
+    ChannelId, ConnectError, Context, EngineConfig, Error, Frame, Handler, Listen, StreamConfig,
 };
 
 /// The text of every deliberate panic: the quiet panic hook knows it by this.
@@ -76,7 +75,7 @@ impl Handler for Noter {
         self.note("on_connect", String::new());
     }
 
-    fn on_read(&mut self, _: &mut Context<'_>, _: Bytes) {
+    fn on_read(&mut self, _: &mut Context<'_>, _: Frame<'_>) {
         self.note("on_read", String::new());
     }
 

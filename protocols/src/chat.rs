@@ -11,8 +11,8 @@
 //! the same policy, the slow client is closed, not the sender. A partial last line cut by the
 //! peer's EOF is dropped (the stream reports it through `on_error`).
 
-use bytes::{BufMut, Bytes, BytesMut};
-use pants_core::{Context, Handler, ReadDelimiter};
+use bytes::{BufMut, BytesMut};
+use pants_core::{Context, Frame, Handler, ReadDelimiter};
 
 /// One chat client's connection. Make them with [`Chat::factory`], which builds the `\n`
 /// delimiter once for the whole server.
@@ -50,7 +50,7 @@ impl Handler for Chat {
             .expect("a byte delimiter fits any read limit");
     }
 
-    fn on_read(&mut self, cx: &mut Context<'_>, line: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, line: Frame<'_>) {
         let text = line.strip_suffix(b"\r").unwrap_or(&line);
         let mut message = BytesMut::with_capacity(text.len() + 1);
         message.put_slice(text);

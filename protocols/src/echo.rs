@@ -6,8 +6,7 @@
 //! the peer's own TCP window slows it down and the server never holds more than the high-water
 //! mark plus one read.
 
-use bytes::Bytes;
-use pants_core::{Context, Handler};
+use pants_core::{Context, Frame, Handler};
 
 use crate::pace;
 
@@ -29,7 +28,7 @@ use crate::pace;
 pub struct Echo;
 
 impl Handler for Echo {
-    fn on_read(&mut self, cx: &mut Context<'_>, data: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, data: Frame<'_>) {
         let status = cx.write(data);
         pace(cx, status);
     }

@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 use super::timers::TimerFn;
 use super::{Channel, EngineContext, EngineCore};
@@ -13,6 +13,7 @@ use crate::datagram::DatagramEvent;
 use crate::engine::Context;
 use crate::error::{ConnectError, Error, OverflowError};
 use crate::event::{Event, Idle};
+use crate::frame::Frame;
 use crate::handler::Handler;
 use crate::id::{ChannelId, TimerId};
 use crate::io::Io;
@@ -63,7 +64,7 @@ impl Callback {
     fn invoke(self, handler: &mut dyn Handler, cx: &mut Context<'_>) {
         match self {
             Callback::Connect => handler.on_connect(cx),
-            Callback::Read(frame, _) => handler.on_read(cx, frame),
+            Callback::Read(frame, _) => handler.on_read(cx, Frame::owned(frame)),
             Callback::Write => handler.on_write(cx),
             Callback::Listen => handler.on_listen(cx),
             Callback::Accept(conn) => handler.on_accept(cx, conn),
@@ -121,15 +122,30 @@ pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: Channel
         return;
     };
     let outer = core.dispatching.replace(id);
+    // The stream's input, lent while frames are read in place from it: given back before
+    // the stream is asked for anything else (and dropped with the channel).
+    let mut lent: Option<Bytes> = None;
     while let Some(entry) = core.channels.get_mut(id) {
         let callback = match &mut entry.channel {
-            // Frames are most events: straight to `on_read`, the common ones by the
-            // shortest path there is.
+            // Frames are most events: straight to `on_read`, the common ones read in place
+            // by the shortest path there is.
             Channel::Stream(stream) => {
-                let event = match stream.poll_frame() {
-                    Some(frame) => Some(Event::Read(frame)),
-                    None if stream.is_quiet() => None,
-                    None => stream.poll_event(),
+                if lent.is_none() {
+                    lent = stream.lend_input();
+                }
+                if let Some(input) = &mut lent
+                    && let Some((len, used)) = stream.lent_frame(input)
+                {
+                    read_lent(core, io, id, &mut handler, input, len);
+                    input.advance(used);
+                    continue;
+                }
+                if let Some(input) = lent.take() {
+                    stream.give_back(input);
+                }
+                let event = match stream.is_quiet() {
+                    true => None,
+                    false => stream.poll_event(),
                 };
                 match event {
                     Some(Event::Read(frame)) => {
@@ -193,7 +209,21 @@ fn read(
     frame: Bytes,
 ) {
     run(core, io, id, handler, "on_read", |h, cx| {
-        h.on_read(cx, frame)
+        h.on_read(cx, Frame::owned(frame))
+    });
+}
+
+/// [`read`] for a frame lent in place: the first `len` bytes of `input`.
+fn read_lent(
+    core: &mut EngineCore,
+    io: &mut dyn Io,
+    id: ChannelId,
+    handler: &mut Box<dyn Handler>,
+    input: &Bytes,
+    len: usize,
+) {
+    run(core, io, id, handler, "on_read", |h, cx| {
+        h.on_read(cx, Frame::lent(input, len))
     });
 }
 

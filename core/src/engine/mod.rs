@@ -399,6 +399,7 @@ impl EngineCore {
         id
     }
 
+    #[inline]
     pub(crate) fn record(&mut self, channel: ChannelId, callback: &'static str) {
         if let Some(trace) = &mut self.trace {
             trace.push(TraceEntry { channel, callback });

@@ -102,6 +102,9 @@ pub struct Framer {
     limits: ReadLimits,
     buf: ReadBuf,
     mode: Mode,
+    /// The input is out on loan ([`lend_frame`](Self::lend_frame)); cleared when everything
+    /// buffered is dropped, so that it is not given back then.
+    lent: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -114,6 +117,16 @@ enum Mode {
     DiscardBytes,
     /// A corrupt length prefix was seen: nothing more is framed.
     Failed,
+}
+
+/// A frame of `input` ending at `search`, within `limit`: `(length, length + delimiter)`.
+#[inline]
+fn find_in(input: &[u8], search: &impl Needle, limit: usize) -> Option<(usize, usize)> {
+    let d = search.needle().len();
+    let window = input.len().min(limit.saturating_add(d));
+    // A match inside the window starts at or before `limit`: the frame is within it.
+    let len = search.find(&input[..window])?;
+    Some((len, len + d))
 }
 
 impl std::fmt::Debug for Framer {
@@ -251,6 +264,51 @@ impl Framer {
         }
     }
 
+    /// Lends the unparsed input when the next frames can be read in place from it: nothing is
+    /// pending, and the delimiter is a byte string or a count. Find them with
+    /// [`lent_frame`](Self::lent_frame); give back what is left with
+    /// [`give_back`](Self::give_back) before the framer is asked for anything else.
+    #[inline]
+    pub(crate) fn lend_input(&mut self) -> Option<Bytes> {
+        if self.mode != Mode::Framing
+            || !matches!(
+                self.delimiter.kind,
+                Kind::Byte(_) | Kind::Bytes(_) | Kind::Count(_)
+            )
+        {
+            return None;
+        }
+        let input = self.buf.lend_input()?;
+        self.lent = true;
+        Some(input)
+    }
+
+    /// The next frame at the start of the lent `input`, as `(length, bytes used)` (the frame
+    /// and its delimiter): `None` when [`next_frame`](Self::next_frame) must decide, on the
+    /// input given back.
+    #[inline]
+    pub(crate) fn lent_frame(&self, input: &[u8]) -> Option<(usize, usize)> {
+        if self.mode != Mode::Framing || !self.lent {
+            return None;
+        }
+        match &self.delimiter.kind {
+            Kind::Byte(byte) => find_in(input, byte, self.limits.limit()),
+            Kind::Bytes(search) => find_in(input, &**search, self.limits.limit()),
+            // A count frame is never over the limit: the limit is at least the count.
+            Kind::Count(n) => (input.len() >= *n).then_some((*n, *n)),
+            _ => None,
+        }
+    }
+
+    /// Takes back what is left of the input lent by [`lend_input`](Self::lend_input); it is
+    /// dropped if everything buffered was dropped meanwhile (the stream closed).
+    #[inline]
+    pub(crate) fn give_back(&mut self, input: Bytes) {
+        if std::mem::take(&mut self.lent) {
+            self.buf.give_back(input);
+        }
+    }
+
     /// Sets the delimiter for the next frame; what is buffered is parsed with it. Ends the
     /// discarding of an oversized frame. Refuses a count or length-prefix header over the hard
     /// limit.
@@ -310,6 +368,7 @@ impl Framer {
     /// Drops everything buffered and releases its memory.
     pub fn clear(&mut self) {
         self.buf.clear();
+        self.lent = false;
         if self.mode != Mode::Failed {
             self.mode = Mode::Framing;
         }

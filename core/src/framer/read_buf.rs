@@ -126,6 +126,45 @@ impl ReadBuf {
         Some(frame)
     }
 
+    /// Lends the unparsed input, when no partial frame is pending: frames are then read in
+    /// place from it, and what is left of it goes back with [`give_back`](Self::give_back).
+    /// The parts stay, so `give_back` finds them.
+    #[inline]
+    pub(super) fn lend_input(&mut self) -> Option<Bytes> {
+        let parts = self.0.as_mut()?;
+        if !parts.pending.is_empty() || parts.input.is_empty() {
+            return None;
+        }
+        Some(mem::take(&mut parts.input))
+    }
+
+    /// Takes back what is left of the input [`lend_input`](Self::lend_input) lent, in front
+    /// of whatever was pushed meanwhile.
+    #[inline]
+    pub(super) fn give_back(&mut self, input: Bytes) {
+        match &mut self.0 {
+            Some(parts) if parts.len() == 0 => parts.input = input,
+            _ => self.give_back_in_front(input),
+        }
+        self.release_if_empty();
+    }
+
+    /// [`give_back`](Self::give_back) when bytes were pushed while the input was lent.
+    #[cold]
+    fn give_back_in_front(&mut self, input: Bytes) {
+        if input.is_empty() {
+            return;
+        }
+        let parts = self.parts();
+        let mut pending = BytesMut::with_capacity(input.len() + parts.len());
+        pending.extend_from_slice(&input);
+        pending.extend_from_slice(&parts.pending);
+        pending.extend_from_slice(&parts.input);
+        parts.pending = pending;
+        parts.input = Bytes::new();
+        parts.scan_from = 0;
+    }
+
     /// Drops the parts once nothing is buffered and nothing is left to discard (they may still
     /// refer to the driver's buffer through an empty slice).
     #[inline]

@@ -1,4 +1,4 @@
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 use super::*;
 use crate::LengthPrefix;
@@ -353,4 +353,116 @@ mod regex {
             "size is the frame's"
         );
     }
+}
+
+/// Reads up to `n` lent frames in place from `input`, as the engine does.
+fn read_lent(framer: &Framer, input: &mut Bytes, n: usize, out: &mut Vec<String>) {
+    for _ in 0..n {
+        let Some((len, used)) = framer.lent_frame(input) else {
+            return;
+        };
+        out.push(String::from_utf8_lossy(&input[..len]).into_owned());
+        input.advance(used);
+    }
+}
+
+#[test]
+fn lent_frames_are_read_in_place_and_the_rest_is_framed_once_given_back() {
+    let mut framer = framer(ReadDelimiter::byte(b'\n'), 100);
+    let data = Bytes::from_static(b"*2\n$3\nGET\r\nkey\r\npartial");
+    framer.push(data.clone());
+    let mut input = framer.lend_input().unwrap();
+    assert_eq!(input.as_ptr(), data.as_ptr(), "lent without a copy");
+    let mut out = Vec::new();
+    read_lent(&framer, &mut input, 2, &mut out);
+    assert_eq!(out, ["*2", "$3"]);
+    framer
+        .set_delimiter(ReadDelimiter::count(5).unwrap())
+        .unwrap();
+    read_lent(&framer, &mut input, 1, &mut out);
+    framer
+        .set_delimiter(ReadDelimiter::bytes(b"\r\n").unwrap())
+        .unwrap();
+    read_lent(&framer, &mut input, usize::MAX, &mut out);
+    assert_eq!(out, ["*2", "$3", "GET\r\n", "key"]);
+    framer.give_back(input);
+    assert!(framer.next_frame().is_none());
+    framer.push(Bytes::from_static(b" line\r\n"));
+    drain(&mut framer, &mut out);
+    assert_eq!(out.last().unwrap(), "partial line");
+    assert!(!framer.holds_allocation());
+}
+
+#[test]
+fn only_byte_string_and_count_delimiters_lend_and_only_unbuffered_input() {
+    let mut none = Framer::default();
+    none.push(Bytes::from_static(b"abc"));
+    assert!(
+        none.lend_input().is_none(),
+        "no delimiter: the chunk itself is the frame"
+    );
+    let prefix_delimiter = ReadDelimiter::length_prefix(LengthPrefix::new(1)).unwrap();
+    let mut prefix = framer(prefix_delimiter, 100);
+    prefix.push(Bytes::from_static(b"\x01a"));
+    assert!(prefix.lend_input().is_none());
+    let mut split = framer(line(), 100);
+    split.push(Bytes::from_static(b"ab"));
+    assert!(split.next_frame().is_none());
+    split.push(Bytes::from_static(b"c\r\nd"));
+    assert!(split.lend_input().is_none(), "a partial frame is pending");
+    assert_eq!(split.next_frame().unwrap().unwrap(), "abc");
+}
+
+#[test]
+fn a_lent_frame_over_the_limit_is_left_to_next_frame() {
+    let mut framer = framer(line(), 4);
+    framer.push(Bytes::from_static(b"ok\r\ntoo long\r\nnext\r\n"));
+    let mut input = framer.lend_input().unwrap();
+    let mut out = Vec::new();
+    read_lent(&framer, &mut input, usize::MAX, &mut out);
+    assert_eq!(out, ["ok"]);
+    framer.give_back(input);
+    drain(&mut framer, &mut out);
+    assert_eq!(out, ["ok", "!8", "next"]);
+}
+
+#[test]
+fn input_given_back_after_a_clear_is_dropped() {
+    let mut framer = framer(line(), 100);
+    framer.push(Bytes::from_static(b"a\r\nb\r\n"));
+    let mut input = framer.lend_input().unwrap();
+    input.advance(3);
+    framer.clear();
+    framer.give_back(input);
+    assert!(framer.next_frame().is_none());
+    assert!(!framer.holds_allocation());
+}
+
+#[test]
+fn input_given_back_goes_before_bytes_pushed_while_it_was_lent() {
+    let mut framer = framer(line(), 100);
+    framer.push(Bytes::from_static(b"a\r\nb"));
+    let mut input = framer.lend_input().unwrap();
+    input.advance(3);
+    framer.push(Bytes::from_static(b"c\r\nd\r\n"));
+    framer.give_back(input);
+    let mut out = Vec::new();
+    drain(&mut framer, &mut out);
+    assert_eq!(out, ["bc", "d"]);
+}
+
+#[test]
+fn input_given_back_after_a_settle_is_kept_and_framed() {
+    let mut framer = framer(line(), 100);
+    framer.push(Bytes::from_static(b"a\r\nb\r\nc"));
+    let mut input = framer.lend_input().unwrap();
+    input.advance(3);
+    framer.settle();
+    framer.give_back(input);
+    let mut out = Vec::new();
+    drain(&mut framer, &mut out);
+    assert_eq!(out, ["b"]);
+    framer.push(Bytes::from_static(b"\r\n"));
+    drain(&mut framer, &mut out);
+    assert_eq!(out, ["b", "c"]);
 }

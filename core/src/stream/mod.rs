@@ -344,20 +344,58 @@ impl Stream {
     /// says only that `poll_event` must be asked.
     #[inline]
     pub fn poll_frame(&mut self) -> Option<Bytes> {
-        if self.pending != 0
-            || self.rare.is_some()
-            || self.phase != Phase::Open
-            || self.has(flag::READ_PAUSED)
-            || self.has(flag::WINDING_DOWN)
-        {
+        if !self.frames_next() {
             return None;
         }
         self.framer.next_frame_fast()
     }
 
+    /// True when the next event is a frame, if the framer finds one: nothing else pending,
+    /// open, reading.
+    #[inline]
+    fn frames_next(&self) -> bool {
+        self.pending == 0
+            && self.rare.is_none()
+            && self.phase == Phase::Open
+            && !self.has(flag::READ_PAUSED)
+            && !self.has(flag::WINDING_DOWN)
+    }
+
+    /// Lends the unparsed input when the next frames can be read in place from it (see
+    /// [`Framer::lend_input`]): for the engine, which finds them with
+    /// [`lent_frame`](Self::lent_frame) and gives back the rest with
+    /// [`give_back`](Self::give_back) before polling again.
+    #[inline]
+    pub(crate) fn lend_input(&mut self) -> Option<Bytes> {
+        if !self.frames_next() {
+            return None;
+        }
+        self.framer.lend_input()
+    }
+
+    /// The next frame at the start of the lent `input` when it is the next event, as
+    /// `(length, bytes used)`.
+    #[inline]
+    pub(crate) fn lent_frame(&self, input: &[u8]) -> Option<(usize, usize)> {
+        if !self.frames_next() {
+            return None;
+        }
+        self.framer.lent_frame(input)
+    }
+
+    /// Takes back what is left of the input [`lend_input`](Self::lend_input) lent.
+    #[inline]
+    pub(crate) fn give_back(&mut self, input: Bytes) {
+        self.framer.give_back(input);
+        if self.has(flag::READ_PAUSED) {
+            // Reading was paused while the input was out: release the driver's buffer now.
+            self.framer.settle();
+        }
+    }
+
     /// True when no event can come before the next input or command: nothing pending,
     /// nothing buffered, and no EOF to deliver. What the dispatch loop asks before the general
-    /// [`poll_event`](Self::poll_event) once [`poll_frame`](Self::poll_frame) has no frame.
+    /// [`poll_event`](Self::poll_event) once no frame is found in place.
     #[inline]
     pub(crate) fn is_quiet(&self) -> bool {
         !self.has_pending_events()

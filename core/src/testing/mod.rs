@@ -9,13 +9,12 @@
 //! microseconds.
 //!
 //! ```
-//! use bytes::Bytes;
 //! use pants_core::testing::Network;
-//! use pants_core::{Context, Handler};
+//! use pants_core::{Context, Frame, Handler};
 //!
 //! struct Echo;
 //! impl Handler for Echo {
-//!     fn on_read(&mut self, cx: &mut Context<'_>, data: Bytes) {
+//!     fn on_read(&mut self, cx: &mut Context<'_>, data: Frame<'_>) {
 //!         cx.write(data).unwrap();
 //!     }
 //! }

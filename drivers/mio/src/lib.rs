@@ -11,12 +11,11 @@
 //! `pants-core`, so this driver and the in-memory test network behave alike by construction.
 //!
 //! ```no_run
-//! use bytes::Bytes;
-//! use pants_core::{Context, Handler};
+//! use pants_core::{Context, Frame, Handler};
 //!
 //! struct Echo;
 //! impl Handler for Echo {
-//!     fn on_read(&mut self, cx: &mut Context<'_>, data: Bytes) {
+//!     fn on_read(&mut self, cx: &mut Context<'_>, data: Frame<'_>) {
 //!         let _ = cx.write(data);
 //!     }
 //! }

@@ -76,13 +76,13 @@ impl Drop for SignalPipe {
 mod tests {
     use std::time::{Duration, Instant};
 
-    use pants_core::{Context, Handler};
+    use pants_core::{Context, Frame, Handler};
 
     use crate::{Engine, signal};
 
     struct Quiet;
     impl Handler for Quiet {
-        fn on_read(&mut self, _: &mut Context<'_>, _: bytes::Bytes) {}
+        fn on_read(&mut self, _: &mut Context<'_>, _: Frame<'_>) {}
     }
 
     /// The only test of this process that raises SIGUSR1.

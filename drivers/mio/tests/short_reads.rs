@@ -15,8 +15,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use pants_core::{Context, Handler};
+use pants_core::{Context, Frame, Handler};
 use pants_mio::Engine;
 
 /// The bound on every wait.
@@ -71,7 +70,7 @@ impl Handler for Recorder {
     fn on_connect(&mut self, _: &mut Context<'_>) {
         self.0.push("connect".into());
     }
-    fn on_read(&mut self, _: &mut Context<'_>, data: Bytes) {
+    fn on_read(&mut self, _: &mut Context<'_>, data: Frame<'_>) {
         self.0
             .push(format!("read {}", String::from_utf8_lossy(&data)));
     }

@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use super::{HARD_READ_LIMIT, READ_LIMIT};
 use crate::http::request::{self, Method};
+use crate::resp::args::Args;
 use crate::resp::{MAX_MULTIBULK, parse};
 
 /// What the server must answer to the whole input.
@@ -74,9 +75,9 @@ pub(super) fn resp(input: &[u8]) -> Expected {
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         let words: Vec<Vec<u8>> = match text.strip_prefix(b"*") {
             None => {
-                let mut words = Vec::new();
-                match parse::split_inline(&Bytes::copy_from_slice(text), &mut words) {
-                    Ok(()) => words.iter().map(|word| word.to_vec()).collect(),
+                let mut words = Args::default();
+                match parse::split_inline(text, &mut words) {
+                    Ok(()) => words.with_slices(|words| words.iter().map(|w| w.to_vec()).collect()),
                     Err(_) => return expected.last(Reply::default()),
                 }
             }

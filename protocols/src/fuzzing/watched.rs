@@ -1,9 +1,9 @@
 //! A handler wrapper that checks, after every callback, that the handler and its write queue
 //! stay within their bounds.
 
-use bytes::Bytes;
 use pants_core::{
-    ChannelId, ConnectError, Context, Error, Handler, Idle, OverflowError, TimerId, WriteLimits,
+    ChannelId, ConnectError, Context, Error, Frame, Handler, Idle, OverflowError, TimerId,
+    WriteLimits,
 };
 
 use super::{HARD_READ_LIMIT, READ_LIMIT};
@@ -86,7 +86,7 @@ impl<H: Handler + Held> Handler for Watched<H> {
         self.check(cx, "on_connect");
     }
 
-    fn on_read(&mut self, cx: &mut Context<'_>, frame: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, frame: Frame<'_>) {
         self.inner.on_read(cx, frame);
         self.check(cx, "on_read");
     }

@@ -58,8 +58,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use pants_core::{
-    Context, DelimiterError, Direction, Handler, IntoAddr, Listen, OverflowError, OverflowPolicy,
-    ReadDelimiter, StreamConfig,
+    Context, DelimiterError, Direction, Frame, Handler, IntoAddr, Listen, OverflowError,
+    OverflowPolicy, ReadDelimiter, StreamConfig,
 };
 
 use crate::pace;
@@ -149,13 +149,13 @@ impl Handler for Http {
             .expect("a byte delimiter fits any read limit");
     }
 
-    fn on_read(&mut self, cx: &mut Context<'_>, frame: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, frame: Frame<'_>) {
         match std::mem::replace(&mut self.state, State::Head) {
-            State::Head => self.head(cx, frame),
+            State::Head => self.head(cx, frame.into_bytes()),
             State::Body(request) => {
                 cx.set_read_delimiter(&self.shared.head)
                     .expect("a byte delimiter fits any read limit");
-                self.respond(cx, &request, frame);
+                self.respond(cx, &request, frame.into_bytes());
             }
             State::Closing => self.state = State::Closing,
         }

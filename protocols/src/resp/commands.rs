@@ -29,7 +29,7 @@ const REPLY_CHUNK: usize = 4096;
 const CONFIG: [(&[u8], &[u8]); 2] = [(b"save", b""), (b"appendonly", b"no")];
 
 /// Runs one command (`args` is not empty) on `db`, writing its replies.
-pub(super) fn execute(db: &Db, args: &[Bytes], out: &mut Replies<'_, '_>) -> Outcome {
+pub(super) fn execute(db: &Db, args: &[&[u8]], out: &mut Replies<'_, '_>) -> Outcome {
     let (name, rest) = args.split_first().expect("a command has a name");
     let Some(command) = Command::find(name) else {
         out.unknown_command(name, rest);
@@ -46,7 +46,7 @@ pub(super) fn execute(db: &Db, args: &[Bytes], out: &mut Replies<'_, '_>) -> Out
             [message] => out.bulk(message),
             _ => out.wrong_arity("ping"),
         },
-        Command::Echo => out.bulk(&rest[0]),
+        Command::Echo => out.bulk(rest[0]),
         Command::Set => match rest {
             [key, value] => {
                 set(&mut map, key, value);
@@ -54,17 +54,21 @@ pub(super) fn execute(db: &Db, args: &[Bytes], out: &mut Replies<'_, '_>) -> Out
             }
             _ => out.error(b"syntax error"),
         },
-        Command::Get => match map.get(&rest[0]) {
+        Command::Get => match map.get(rest[0]) {
             Some(value) => out.whole(value.reply()),
             None => out.nil(),
         },
         Command::Del => {
-            out.integer(rest.iter().filter(|key| map.remove(*key).is_some()).count() as i64);
+            out.integer(
+                rest.iter()
+                    .filter(|key| map.remove(**key).is_some())
+                    .count() as i64,
+            );
         }
         Command::Exists => {
-            out.integer(rest.iter().filter(|key| map.contains_key(*key)).count() as i64);
+            out.integer(rest.iter().filter(|key| map.contains_key(**key)).count() as i64);
         }
-        Command::Incr => incr(&mut map, &rest[0], out),
+        Command::Incr => incr(&mut map, rest[0], out),
         Command::Dbsize => out.integer(map.len() as i64),
         Command::Flushall => match rest {
             [] => {
@@ -165,7 +169,7 @@ impl Command {
 
 /// Stores a copy of `value` at `key`; a key that is there already is kept, and its value
 /// overwritten (in place when it can be, see [`Value::overwrite`]).
-fn set(map: &mut HashMap<Bytes, Value>, key: &Bytes, value: &[u8]) {
+fn set(map: &mut HashMap<Bytes, Value>, key: &[u8], value: &[u8]) {
     match map.get_mut(key) {
         Some(stored) => stored.overwrite(value),
         None => {
@@ -174,7 +178,7 @@ fn set(map: &mut HashMap<Bytes, Value>, key: &Bytes, value: &[u8]) {
     }
 }
 
-fn incr(map: &mut HashMap<Bytes, Value>, key: &Bytes, out: &mut Replies<'_, '_>) {
+fn incr(map: &mut HashMap<Bytes, Value>, key: &[u8], out: &mut Replies<'_, '_>) {
     let stored = map.get_mut(key);
     let current = match stored.as_deref() {
         None => 0,
@@ -199,7 +203,7 @@ fn incr(map: &mut HashMap<Bytes, Value>, key: &Bytes, out: &mut Replies<'_, '_>)
     out.integer(next);
 }
 
-fn config(rest: &[Bytes], out: &mut Replies<'_, '_>) {
+fn config(rest: &[&[u8]], out: &mut Replies<'_, '_>) {
     let (sub, names) = rest.split_first().expect("the arity asks for a subcommand");
     if !sub.eq_ignore_ascii_case(b"GET") {
         let mut message = b"unknown subcommand '".to_vec();
@@ -216,8 +220,8 @@ fn config(rest: &[Bytes], out: &mut Replies<'_, '_>) {
         .collect();
     out.array(found.len() * 2);
     for (name, value) in found {
-        out.bulk(&Bytes::from_static(name));
-        out.bulk(&Bytes::from_static(value));
+        out.bulk(name);
+        out.bulk(value);
     }
 }
 
@@ -302,15 +306,10 @@ impl<'c, 'a> Replies<'c, 'a> {
         self.fixed(b"$-1\r\n");
     }
 
-    /// `$len` and the value.
-    pub(super) fn bulk(&mut self, value: &Bytes) {
+    /// `$len` and the value (copied: it is an argument, which lives only for the command).
+    pub(super) fn bulk(&mut self, value: &[u8]) {
         self.header(b'$', value.len() as i64);
-        if value.len() <= COPY_UP_TO {
-            self.buf.put_slice(value);
-        } else {
-            self.flush();
-            self.write(value.clone());
-        }
+        self.buf.put_slice(value);
         self.buf.put_slice(b"\r\n");
     }
 
@@ -320,7 +319,7 @@ impl<'c, 'a> Replies<'c, 'a> {
     }
 
     /// Redis' reply to a command it does not know.
-    pub(super) fn unknown_command(&mut self, name: &[u8], args: &[Bytes]) {
+    pub(super) fn unknown_command(&mut self, name: &[u8], args: &[&[u8]]) {
         let mut message = b"unknown command '".to_vec();
         message.extend_from_slice(c_string(name, 128));
         message.extend_from_slice(b"', with args beginning with: ");

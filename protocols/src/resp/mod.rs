@@ -51,6 +51,7 @@
 //! that `GET` sends, which it then sends as it is; a `SET` over a value of the same length
 //! that no reply still holds copies into the stored value's allocation.
 
+pub(crate) mod args;
 mod commands;
 pub(crate) mod parse;
 mod value;
@@ -62,10 +63,11 @@ use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
 use pants_core::{
-    Context, DelimiterError, Direction, Handler, IntoAddr, Listen, OverflowError, OverflowPolicy,
-    ReadDelimiter, StreamConfig,
+    Context, DelimiterError, Direction, Frame, Handler, IntoAddr, Listen, OverflowError,
+    OverflowPolicy, ReadDelimiter, StreamConfig,
 };
 
+use args::Args;
 use commands::{Outcome, Replies};
 use value::Value;
 
@@ -73,7 +75,7 @@ use value::Value;
 pub const MAX_MULTIBULK: usize = 1024 * 1024;
 
 /// The most bytes the arguments of one command may hold, counting each argument's bookkeeping
-/// (a `Bytes` handle) as well as its bytes: bounds what a peer can make one connection hold.
+/// (its end offset) as well as its bytes: bounds what a peer can make one connection hold.
 pub const MAX_COMMAND_BYTES: usize = 64 * 1024 * 1024;
 
 /// The key space shared by every connection of one server: cheap to clone (a shared handle).
@@ -168,23 +170,13 @@ pub fn listen(addr: impl IntoAddr, db: Db) -> Listen {
 pub struct Resp {
     shared: Rc<Shared>,
     state: State,
-    /// The multibulk command being read, from `Shared::spare`; `None` between commands.
-    pending: Option<Box<Pending>>,
-}
-
-/// The arguments of the multibulk command being read.
-#[derive(Default)]
-struct Pending {
-    args: Vec<Bytes>,
-    /// What `args` holds, as counted against [`MAX_COMMAND_BYTES`].
-    held: usize,
+    /// The arguments of the multibulk command being read, from `Shared::spare`; `None`
+    /// between commands.
+    pending: Option<Box<Args>>,
 }
 
 /// Lines end at `\n` (an optional `\r` before it is stripped).
 const LINE: ReadDelimiter = ReadDelimiter::byte(b'\n');
-
-/// A spare [`Pending`] keeps at most this many argument slots (a `SET` with options fits).
-const SPARE_ARGS: usize = 16;
 
 /// What a server's connections share: an idle connection holds only its [`Resp`].
 struct Shared {
@@ -192,9 +184,9 @@ struct Shared {
     /// Scratch for small replies (callbacks never nest, so one borrow at a time); each
     /// command's replies leave it as one write.
     out: RefCell<BytesMut>,
-    /// A finished command's [`Pending`], emptied, for the next command of any connection:
+    /// A finished command's [`Args`], emptied, for the next command of any connection:
     /// reading a command allocates nothing in the steady state.
-    spare: Cell<Option<Box<Pending>>>,
+    spare: Cell<Option<Box<Args>>>,
 }
 
 /// What the next frame is.
@@ -217,11 +209,11 @@ impl Handler for Resp {
             .expect("a byte delimiter fits any read limit");
     }
 
-    fn on_read(&mut self, cx: &mut Context<'_>, frame: Bytes) {
+    fn on_read(&mut self, cx: &mut Context<'_>, frame: Frame<'_>) {
         match self.state {
-            State::Command => self.command_line(cx, frame),
+            State::Command => self.command_line(cx, &frame),
             State::BulkLength { left } => self.bulk_length(cx, &frame, left),
-            State::BulkBody { left } => self.bulk_body(cx, frame, left),
+            State::BulkBody { left } => self.bulk_body(cx, &frame, left),
             State::Closing => {}
         }
     }
@@ -243,12 +235,10 @@ impl Handler for Resp {
 }
 
 impl Resp {
-    fn command_line(&mut self, cx: &mut Context<'_>, mut frame: Bytes) {
-        if frame.ends_with(b"\r") {
-            frame.truncate(frame.len() - 1);
-        }
-        let Some(count) = frame.strip_prefix(b"*") else {
-            return self.inline(cx, &frame);
+    fn command_line(&mut self, cx: &mut Context<'_>, frame: &[u8]) {
+        let line = strip_cr(frame);
+        let Some(count) = line.strip_prefix(b"*") else {
+            return self.inline(cx, line);
         };
         match parse::integer(count) {
             Some(n) if n > MAX_MULTIBULK as i64 => {
@@ -266,11 +256,11 @@ impl Resp {
         }
     }
 
-    fn inline(&mut self, cx: &mut Context<'_>, line: &Bytes) {
+    fn inline(&mut self, cx: &mut Context<'_>, line: &[u8]) {
         let mut words = self.shared.spare.take().unwrap_or_default();
-        match parse::split_inline(line, &mut words.args) {
-            Ok(()) if words.args.is_empty() => {}
-            Ok(()) => self.run(cx, &words.args),
+        match parse::split_inline(line, &mut words) {
+            Ok(()) if words.is_empty() => {}
+            Ok(()) => self.run(cx, &words),
             Err(parse::Unbalanced) => self.protocol_error(cx, "unbalanced quotes in request"),
         }
         self.recycle(words);
@@ -295,22 +285,18 @@ impl Resp {
             }
             Err(err) => unreachable!("a count of at least 2 is valid: {err}"),
         }
-        if self.held().saturating_add(len + size_of::<Bytes>()) > MAX_COMMAND_BYTES {
+        if self.held().saturating_add(Args::cost_of(len)) > MAX_COMMAND_BYTES {
             let message = format!("command over {MAX_COMMAND_BYTES} bytes");
             return self.protocol_error(cx, message);
         }
         self.state = State::BulkBody { left };
     }
 
-    fn bulk_body(&mut self, cx: &mut Context<'_>, mut body: Bytes, left: u32) {
-        let len = body.len() - 2;
-        if body[len..] != *b"\r\n" {
+    fn bulk_body(&mut self, cx: &mut Context<'_>, body: &[u8], left: u32) {
+        let Some(arg) = body.strip_suffix(b"\r\n") else {
             return self.protocol_error(cx, "expected '\\r\\n' after a bulk argument");
-        }
-        body.truncate(len);
-        let pending = self.pending.get_or_insert_default();
-        pending.held += len + size_of::<Bytes>();
-        pending.args.push(body);
+        };
+        self.pending.get_or_insert_default().push(arg);
         cx.set_read_delimiter(LINE)
             .expect("a byte delimiter fits any read limit");
         if left > 1 {
@@ -321,26 +307,24 @@ impl Resp {
         let Some(pending) = self.pending.take() else {
             unreachable!("the argument was just pushed")
         };
-        self.run(cx, &pending.args);
+        self.run(cx, &pending);
         self.recycle(pending);
     }
 
     /// Keeps a finished command's arguments box, emptied, as the server's spare (unless it
     /// grew large).
-    fn recycle(&self, mut pending: Box<Pending>) {
-        if pending.args.capacity() <= SPARE_ARGS {
-            pending.args.clear();
-            pending.held = 0;
-            self.shared.spare.set(Some(pending));
+    fn recycle(&self, mut args: Box<Args>) {
+        if args.recycle() {
+            self.shared.spare.set(Some(args));
         }
     }
 
     /// Runs one complete command and sends its replies as one write (plus large values).
-    fn run(&mut self, cx: &mut Context<'_>, args: &[Bytes]) {
+    fn run(&mut self, cx: &mut Context<'_>, args: &Args) {
         let shared = &*self.shared;
         let mut out = shared.out.borrow_mut();
         let mut replies = Replies::new(cx, &mut out);
-        let outcome = commands::execute(&shared.db, args, &mut replies);
+        let outcome = args.with_slices(|args| commands::execute(&shared.db, args, &mut replies));
         replies.finish();
         drop(out);
         if outcome == Outcome::Close {
@@ -368,7 +352,7 @@ impl Resp {
     /// Bytes this handler holds between callbacks (the pending command's arguments, counted
     /// as against [`MAX_COMMAND_BYTES`]): for the fuzzing checks.
     pub(crate) fn held(&self) -> usize {
-        self.pending.as_ref().map_or(0, |pending| pending.held)
+        self.pending.as_ref().map_or(0, |pending| pending.held())
     }
 }
 
@@ -376,7 +360,7 @@ impl fmt::Debug for Resp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Resp")
             .field("state", &self.state)
-            .field("args", &self.pending.as_ref().map_or(0, |p| p.args.len()))
+            .field("args", &self.pending.as_ref().map_or(0, |p| p.len()))
             .field("held", &self.held())
             .finish()
     }

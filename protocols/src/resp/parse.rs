@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use bytes::Bytes;
+use super::args::Args;
 
 /// A signed decimal integer as Redis' `string2ll` reads it: an optional `-`, then digits with
 /// no leading zero (but `0` itself), no `+`, no spaces, within `i64`.
@@ -40,10 +40,9 @@ pub(crate) struct Unbalanced;
 
 /// The words of an inline command, as Redis' `sdssplitargs` splits them, pushed to `words`:
 /// separated by spaces, with `"double quotes"` (escapes `\n \r \t \b \a \\ \" \xHH`) and
-/// `'single quotes'` (escape `\'`). As in C, a NUL byte ends the line. A word without quotes is
-/// a slice of `line` (no copy); a quoted one is decoded into a buffer of its own. On
-/// `Unbalanced`, `words` holds the words before the fault.
-pub(crate) fn split_inline(line: &Bytes, words: &mut Vec<Bytes>) -> Result<(), Unbalanced> {
+/// `'single quotes'` (escape `\'`). As in C, a NUL byte ends the line. Quoted words are
+/// decoded on the way. On `Unbalanced`, `words` holds the words before the fault.
+pub(crate) fn split_inline(line: &[u8], words: &mut Args) -> Result<(), Unbalanced> {
     let end = line.iter().position(|&b| b == 0).unwrap_or(line.len());
     let text = &line[..end];
     let mut at = 0;
@@ -54,22 +53,23 @@ pub(crate) fn split_inline(line: &Bytes, words: &mut Vec<Bytes>) -> Result<(), U
         if at == text.len() {
             return Ok(());
         }
-        let (word, next) = match text[at] {
+        at = match text[at] {
             b'"' => {
                 let (word, next) = double_quoted(text, at + 1)?;
-                (Bytes::from(word), next)
+                words.push(&word);
+                next
             }
             b'\'' => {
                 let (word, next) = single_quoted(text, at + 1)?;
-                (Bytes::from(word), next)
+                words.push(&word);
+                next
             }
             _ => {
                 let (word, next) = bare(text, at);
-                (line.slice(word), next)
+                words.push(&text[word]);
+                next
             }
         };
-        words.push(word);
-        at = next;
     }
 }
 
@@ -166,9 +166,9 @@ mod tests {
     use super::*;
 
     fn split(line: &[u8]) -> Result<Vec<Vec<u8>>, Unbalanced> {
-        let mut words = Vec::new();
-        split_inline(&Bytes::copy_from_slice(line), &mut words)?;
-        Ok(words.iter().map(|w| w.to_vec()).collect())
+        let mut words = Args::default();
+        split_inline(line, &mut words)?;
+        Ok(words.with_slices(|words| words.iter().map(|w| w.to_vec()).collect()))
     }
 
     fn words(line: &str) -> Vec<String> {

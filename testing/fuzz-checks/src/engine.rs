@@ -61,7 +61,7 @@ use bytes::Bytes;
 use pants_core::testing::{DatagramFaults, Network, Peer};
 use pants_core::{
     Addr, ChannelId, ChannelMut, ConnectError, Context, DatagramConfig, DelimiterError,
-    EngineConfig, EngineContext, Error, Handler, Idle, LengthPrefix, Listen, OverflowError,
+    EngineConfig, EngineContext, Error, Frame, Handler, Idle, LengthPrefix, Listen, OverflowError,
     OverflowPolicy, ReadDelimiter, ReadLimits, StreamConfig, TimerId, WriteLimits,
 };
 
@@ -1326,8 +1326,8 @@ impl Handler for Probe {
         self.run(cx, "on_connect", Ev::None);
     }
 
-    fn on_read(&mut self, cx: &mut Context<'_>, frame: Bytes) {
-        self.run(cx, "on_read", Ev::Read(frame));
+    fn on_read(&mut self, cx: &mut Context<'_>, frame: Frame<'_>) {
+        self.run(cx, "on_read", Ev::Read(frame.into_bytes()));
     }
 
     fn on_write(&mut self, cx: &mut Context<'_>) {

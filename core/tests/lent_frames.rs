@@ -1,0 +1,133 @@
+//! Frames lent to `on_read` in place in the read buffer: whatever a handler does to its
+//! stream from inside `on_read` (pause, close, change the delimiter, keep the frame), the rest
+//! of the same read is framed as if each frame had been cut out of it.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use pants_core::testing::Network;
+use pants_core::{Context, Frame, Handler, ReadDelimiter, TimerId};
+
+/// What a handler saw, for the test.
+type Seen = Rc<RefCell<Vec<String>>>;
+
+fn text(frame: &[u8]) -> String {
+    String::from_utf8_lossy(frame).into_owned()
+}
+
+/// Reads lines; pauses reading at the line `pause` and resumes a second later; closes at the
+/// line `close`; reads the rest of the stream with no delimiter after the line `raw`.
+struct Commands {
+    seen: Seen,
+}
+
+impl Handler for Commands {
+    fn on_connect(&mut self, cx: &mut Context<'_>) {
+        cx.set_read_delimiter(ReadDelimiter::byte(b'\n')).unwrap();
+    }
+
+    fn on_read(&mut self, cx: &mut Context<'_>, frame: Frame<'_>) {
+        self.seen.borrow_mut().push(text(&frame));
+        match &frame[..] {
+            b"pause" => {
+                cx.pause_reading();
+                cx.timer_after(Duration::from_secs(1));
+            }
+            b"close" => cx.close(),
+            b"raw" => cx.set_read_delimiter(ReadDelimiter::none()).unwrap(),
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, cx: &mut Context<'_>, _: TimerId) {
+        cx.resume_reading();
+    }
+}
+
+/// A server of [`Commands`] and a peer connected to it.
+fn serve(seen: &Seen) -> (Network, pants_core::testing::Peer) {
+    let mut net = Network::new();
+    let shared = seen.clone();
+    net.listen("127.0.0.1:1", move || Commands {
+        seen: shared.clone(),
+    })
+    .unwrap();
+    let peer = net.peer_connect("127.0.0.1:1").unwrap();
+    net.run();
+    (net, peer)
+}
+
+#[test]
+fn frames_after_a_pause_in_the_same_read_come_in_order_once_reading_resumes() {
+    let seen = Seen::default();
+    let (mut net, peer) = serve(&seen);
+    net.send(peer, "a\npause\nb\nc\n");
+    net.run();
+    assert_eq!(*seen.borrow(), ["a", "pause"]);
+    net.advance(Duration::from_millis(1001));
+    assert_eq!(*seen.borrow(), ["a", "pause", "b", "c"]);
+}
+
+#[test]
+fn no_frame_follows_a_close_from_on_read_though_the_read_held_more() {
+    let seen = Seen::default();
+    let (mut net, peer) = serve(&seen);
+    net.send(peer, "a\nclose\nb\nc\n");
+    net.run();
+    assert_eq!(*seen.borrow(), ["a", "close"]);
+    assert!(net.saw_eof(peer), "closed after flushing");
+}
+
+#[test]
+fn a_delimiter_change_in_on_read_applies_to_the_rest_of_the_same_read() {
+    let seen = Seen::default();
+    let (mut net, peer) = serve(&seen);
+    net.send(peer, "a\nraw\nrest\nof it");
+    net.run();
+    assert_eq!(*seen.borrow(), ["a", "raw", "rest\nof it"]);
+}
+
+/// Keeps every frame it reads, as `Bytes`.
+struct Keeper {
+    kept: Rc<RefCell<Vec<Bytes>>>,
+}
+
+impl Handler for Keeper {
+    fn on_connect(&mut self, cx: &mut Context<'_>) {
+        cx.set_read_delimiter("\r\n").unwrap();
+    }
+
+    fn on_read(&mut self, _: &mut Context<'_>, frame: Frame<'_>) {
+        self.kept.borrow_mut().push(frame.into_bytes());
+    }
+}
+
+#[test]
+fn frames_kept_with_into_bytes_are_intact_after_everything_read_later() {
+    let lines: Vec<String> = (0..200)
+        .map(|i| format!("line {i} {}", "x".repeat(i)))
+        .collect();
+    // Whole reads (frames lent from one input) and reads of 7 bytes (frames that span
+    // reads, assembled by the framer) both.
+    for chunk in [None, Some(7)] {
+        let kept = Rc::new(RefCell::new(Vec::new()));
+        let mut net = Network::new();
+        if let Some(chunk) = chunk {
+            net.set_read_chunk(chunk);
+        }
+        let shared = kept.clone();
+        net.listen("127.0.0.1:1", move || Keeper {
+            kept: shared.clone(),
+        })
+        .unwrap();
+        let peer = net.peer_connect("127.0.0.1:1").unwrap();
+        for line in &lines {
+            net.send(peer, format!("{line}\r\n"));
+        }
+        net.run();
+        let kept: Vec<String> = kept.borrow().iter().map(|frame| text(frame)).collect();
+        assert_eq!(kept, lines, "read chunk {chunk:?}");
+    }
+}
