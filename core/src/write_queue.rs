@@ -178,7 +178,45 @@ impl WriteQueue {
     /// Queues `data`, unless that would take the queue over its hard limit.
     #[inline]
     pub fn push(&mut self, data: Bytes) -> Result<WriteStatus, OverflowError> {
-        let size = self.in_memory.saturating_add(data.len());
+        self.admit(data.len())?;
+        if !data.is_empty() {
+            let small = data.len() <= SMALL_WRITE && !self.chunks.is_empty();
+            if !(small && self.append_small(&data)) {
+                self.queue().push_back(Chunk::Bytes(data));
+            }
+        }
+        Ok(self.status())
+    }
+
+    /// Queues a copy of `data`, unless that would take the queue over its hard limit: for
+    /// bytes that are not a `Bytes` already, such as a reply formatted in a reused buffer.
+    /// Small writes are copied beside the small writes before them, as [`push`](Self::push)
+    /// copies them; making a `Bytes` of them first would cost an allocation or a reference
+    /// count for nothing.
+    #[inline]
+    pub fn push_slice(&mut self, data: &[u8]) -> Result<WriteStatus, OverflowError> {
+        self.admit(data.len())?;
+        if !data.is_empty() {
+            let small = data.len() <= SMALL_WRITE;
+            if !(small && self.append_small(data)) {
+                let chunk = if small {
+                    let mut chunk = BytesMut::with_capacity((2 * data.len()).max(SMALL_START));
+                    chunk.extend_from_slice(data);
+                    Chunk::Small(chunk)
+                } else {
+                    Chunk::Bytes(Bytes::copy_from_slice(data))
+                };
+                self.queue().push_back(chunk);
+            }
+        }
+        Ok(self.status())
+    }
+
+    /// Counts `len` more bytes in memory, unless that would take the queue over its hard
+    /// limit: then nothing is counted.
+    #[inline]
+    fn admit(&mut self, len: usize) -> Result<(), OverflowError> {
+        let size = self.in_memory.saturating_add(len);
         if size > self.limits.limit() {
             return Err(OverflowError {
                 direction: Direction::Write,
@@ -186,14 +224,8 @@ impl WriteQueue {
                 size,
             });
         }
-        if !data.is_empty() {
-            self.in_memory = size;
-            let small = data.len() <= SMALL_WRITE && !self.chunks.is_empty();
-            if !(small && self.append_small(&data)) {
-                self.queue().push_back(Chunk::Bytes(data));
-            }
-        }
-        Ok(self.status())
+        self.in_memory = size;
+        Ok(())
     }
 
     /// Copies a small write into the last chunk, when that holds small writes already (and
@@ -498,6 +530,38 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn copied_writes_join_the_small_writes_around_them_in_order() {
+        let mut queue = WriteQueue::default();
+        queue.push_slice(b"ab").unwrap();
+        queue.push(Bytes::from_static(b"cd")).unwrap();
+        queue.push_slice(b"ef").unwrap();
+        assert_eq!((queue.chunks(), queue.in_memory()), (1, 6));
+        assert_eq!(sent(&queue), b"abcdef");
+        let big = large(b'x', SMALL_WRITE + 1);
+        queue.push_slice(&big).unwrap();
+        queue.push_slice(b"gh").unwrap();
+        assert_eq!(queue.chunks(), 3, "a large copy is a chunk of its own");
+        let mut slices = [IoSlice::new(&[]); 4];
+        let Some(Transmit::Vectored(3)) = queue.poll_transmit(&mut slices) else {
+            panic!("expected the small writes, the large one, and the last one");
+        };
+        assert_eq!(&*slices[1], &big[..]);
+        assert_ne!(slices[1].as_ptr(), big.as_ptr(), "copied");
+        assert!(queue.handle_written(6 + big.len() + 2));
+    }
+
+    #[test]
+    fn a_copied_write_over_the_limit_is_refused_whole() {
+        let mut queue = WriteQueue::new(WriteLimits::new(4, 6));
+        queue.push_slice(b"1234").unwrap();
+        let err = queue.push_slice(b"567").unwrap_err();
+        assert_eq!((err.limit(), err.size()), (6, 7));
+        assert_eq!(queue.in_memory(), 4);
+        assert_eq!(queue.push_slice(b"56"), Ok(WriteStatus::AboveHighWater));
+        assert_eq!(sent(&queue), b"123456");
     }
 
     #[test]

@@ -397,6 +397,35 @@ impl Handler for Shout {
     }
 }
 
+/// Answers each frame with `re: ` and the frame, formatted in a buffer and written as a copy.
+struct CopyBack;
+
+impl Handler for CopyBack {
+    fn on_read(&mut self, cx: &mut Context<'_>, data: Frame<'_>) {
+        let reply = [&b"re: "[..], &data].concat();
+        cx.write_slice(&reply).unwrap();
+    }
+}
+
+#[test]
+fn write_slice_queues_a_copy_to_a_stream_peer_and_to_a_datagram_sender() {
+    let mut net = Network::new();
+    net.listen("127.0.0.1:1", || CopyBack).unwrap();
+    let server = net.datagram("127.0.0.1:5", CopyBack).unwrap();
+    let peer = net.peer_connect("127.0.0.1:1").unwrap();
+    let (sender, _) = net.peer_bind("127.0.0.1:0").unwrap();
+    net.run();
+    net.send(peer, "hi");
+    net.send_to(sender, "ho", &"127.0.0.1:5".parse().unwrap());
+    net.run();
+    assert_eq!(net.received(peer), "re: hi");
+    let server_addr = net.context().channel(server).unwrap().local().unwrap();
+    assert_eq!(
+        net.received_datagrams(sender),
+        [(Bytes::from("re: ho"), server_addr)]
+    );
+}
+
 #[test]
 fn datagram_frames_are_buffered_per_sender() {
     let mut net = Network::new();

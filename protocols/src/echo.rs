@@ -1,6 +1,6 @@
 //! Echo: every byte received is written back (RFC 862 over a stream).
 //!
-//! There is no read delimiter: each read is delivered as it arrived, as one `Bytes` that is
+//! There is no read delimiter: each read is delivered as it arrived, as one frame that is
 //! queued for writing without a copy. When the peer sends faster than it reads, the write queue
 //! rises above its high-water mark; the handler then pauses reading until the queue drains, so
 //! the peer's own TCP window slows it down and the server never holds more than the high-water

@@ -263,6 +263,17 @@ impl Context<'_> {
         }
     }
 
+    /// Queues a copy of `data`, as [`write`](Self::write) queues a `Bytes`: for small writes
+    /// formatted in a buffer the handler reuses, where making a `Bytes` of each would cost more
+    /// than the copy.
+    #[inline]
+    pub fn write_slice(&mut self, data: &[u8]) -> Result<WriteStatus, WriteError> {
+        match self.sender.clone() {
+            Some(sender) => self.this().write_to(Bytes::copy_from_slice(data), sender),
+            None => self.this().write_slice(data),
+        }
+    }
+
     /// Queues `len` bytes of `file` from `offset`, sent with `sendfile` where the OS has it.
     pub fn write_file(
         &mut self,
@@ -356,6 +367,18 @@ impl ChannelMut<'_> {
     pub fn write(&mut self, data: impl Into<Bytes>) -> Result<WriteStatus, WriteError> {
         let result = match self.channel() {
             Some(Channel::Stream(stream)) => stream.write(data),
+            Some(Channel::Datagram(_)) => Err(WriteError::NoPeer),
+            Some(Channel::Server(_)) => Err(WriteError::Unsupported),
+            None => Err(WriteError::Closed),
+        };
+        self.touched(result)
+    }
+
+    /// Queues a copy of `data` on a stream (see [`Stream::write_slice`]).
+    #[inline]
+    pub fn write_slice(&mut self, data: &[u8]) -> Result<WriteStatus, WriteError> {
+        let result = match self.channel() {
+            Some(Channel::Stream(stream)) => stream.write_slice(data),
             Some(Channel::Datagram(_)) => Err(WriteError::NoPeer),
             Some(Channel::Server(_)) => Err(WriteError::Unsupported),
             None => Err(WriteError::Closed),

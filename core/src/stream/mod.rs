@@ -14,7 +14,9 @@ use bytes::Bytes;
 pub use config::{OverflowPolicy, StreamConfig};
 
 use crate::delimiter::{IntoReadDelimiter, ReadDelimiter};
-use crate::error::{ConnectError, DelimiterError, Error, FrameError, TruncatedFrame, WriteError};
+use crate::error::{
+    ConnectError, DelimiterError, Error, FrameError, OverflowError, TruncatedFrame, WriteError,
+};
 use crate::event::{Action, Event, Idle};
 use crate::framer::{Framer, ReadLimits};
 use crate::write_queue::{FileRange, Transmit, WriteLimits, WriteQueue, WriteStatus};
@@ -218,7 +220,28 @@ impl Stream {
         if !self.takes_writes() {
             return Err(WriteError::Closed);
         }
-        self.writes.push(data.into()).map_err(|err| {
+        let queued = self.writes.push(data.into());
+        self.overflow_on_error(queued)
+    }
+
+    /// [`write`](Self::write) for bytes that are not a `Bytes`: queues a copy of them (see
+    /// [`WriteQueue::push_slice`]).
+    #[inline]
+    pub fn write_slice(&mut self, data: &[u8]) -> Result<WriteStatus, WriteError> {
+        if !self.takes_writes() {
+            return Err(WriteError::Closed);
+        }
+        let queued = self.writes.push_slice(data);
+        self.overflow_on_error(queued)
+    }
+
+    /// A write the queue refused raises the overflow (and its policy).
+    #[inline]
+    fn overflow_on_error(
+        &mut self,
+        queued: Result<WriteStatus, OverflowError>,
+    ) -> Result<WriteStatus, WriteError> {
+        queued.map_err(|err| {
             self.push_event(Event::Overflow(err));
             self.after_overflow();
             WriteError::Overflow(err)

@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use pants_core::{Context, WriteStatus};
+use bytes::{BufMut, Bytes};
+use pants_core::{Context, WriteError, WriteStatus};
 
 use super::Db;
 use super::parse;
-use super::value::{HEADER_MAX, Value, header_line};
+use super::value::{HEADER_MAX, Reply, Value, header_line};
 
 /// What the connection does after a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,12 +18,11 @@ pub(super) enum Outcome {
     Close,
 }
 
-/// Values up to this size are copied into the reply buffer; larger ones are written as their
-/// own `Bytes`, without a copy.
-const COPY_UP_TO: usize = 512;
+/// Arguments longer than this are written on their own when echoed, not gathered first.
+const GATHER_UP_TO: usize = 4096;
 
-/// The size of the chunks small replies are gathered in.
-const REPLY_CHUNK: usize = 4096;
+/// The reply buffer keeps at most this much room between commands.
+const BUFFER_KEEP: usize = 64 * 1024;
 
 /// The names `CONFIG GET` knows, with the values of a Redis that persists nothing.
 const CONFIG: [(&[u8], &[u8]); 2] = [(b"save", b""), (b"appendonly", b"no")];
@@ -225,7 +224,7 @@ fn config(rest: &[&[u8]], out: &mut Replies<'_, '_>) {
     }
 }
 
-/// A stored key: a copy, as a frame is a slice of the read chunk (see [`Value`]).
+/// A stored key: a copy of the argument, which lives only for the command (see [`Value`]).
 fn copied(bytes: &[u8]) -> Bytes {
     Bytes::copy_from_slice(bytes)
 }
@@ -242,20 +241,16 @@ fn c_string(bytes: &[u8], max: usize) -> &[u8] {
     &bytes[..end.min(max)]
 }
 
-/// The replies of one command, gathered in the connection's scratch buffer and written as one
-/// `Bytes` (large values go out as their own `Bytes`, in order, without a copy).
+/// The replies of one command, gathered in the server's reply buffer and written as one copy
+/// (large values go out as their own `Bytes`, in order, without a copy).
 pub(super) struct Replies<'c, 'a> {
     cx: &'c mut Context<'a>,
-    buf: &'c mut BytesMut,
+    buf: &'c mut Vec<u8>,
     above_high_water: bool,
 }
 
 impl<'c, 'a> Replies<'c, 'a> {
-    pub(super) fn new(cx: &'c mut Context<'a>, buf: &'c mut BytesMut) -> Self {
-        // Replies are split off one shared chunk, which is freed once all of them are sent.
-        if buf.capacity() < 64 {
-            buf.reserve(REPLY_CHUNK);
-        }
+    pub(super) fn new(cx: &'c mut Context<'a>, buf: &'c mut Vec<u8>) -> Self {
         Self {
             cx,
             buf,
@@ -272,16 +267,15 @@ impl<'c, 'a> Replies<'c, 'a> {
         }
     }
 
-    /// A reply encoded already (a stored value's): sent as it is, without a copy, unless it is
-    /// small and replies are gathered before it.
-    pub(super) fn whole(&mut self, reply: Bytes) {
-        if self.buf.is_empty() {
-            self.write(reply);
-        } else if reply.len() <= COPY_UP_TO {
-            self.buf.put_slice(&reply);
-        } else {
-            self.flush();
-            self.write(reply);
+    /// A reply encoded already (a stored value's): a small one is copied, a large one sent as
+    /// it is, after what is gathered.
+    pub(super) fn whole(&mut self, reply: Reply<'_>) {
+        match reply {
+            Reply::Copy(reply) => self.buf.put_slice(reply),
+            Reply::Share(reply) => {
+                self.flush();
+                self.write(reply);
+            }
         }
     }
 
@@ -309,7 +303,12 @@ impl<'c, 'a> Replies<'c, 'a> {
     /// `$len` and the value (copied: it is an argument, which lives only for the command).
     pub(super) fn bulk(&mut self, value: &[u8]) {
         self.header(b'$', value.len() as i64);
-        self.buf.put_slice(value);
+        if value.len() <= GATHER_UP_TO {
+            self.buf.put_slice(value);
+        } else {
+            self.flush();
+            self.write_slice(value);
+        }
         self.buf.put_slice(b"\r\n");
     }
 
@@ -358,16 +357,31 @@ impl<'c, 'a> Replies<'c, 'a> {
     }
 
     fn flush(&mut self) {
-        if !self.buf.is_empty() {
-            let gathered = self.buf.split().freeze();
-            self.write(gathered);
+        if self.buf.is_empty() {
+            return;
+        }
+        let status = self.cx.write_slice(self.buf);
+        self.written(status);
+        self.buf.clear();
+        if self.buf.capacity() > BUFFER_KEEP {
+            *self.buf = Vec::new();
         }
     }
 
     fn write(&mut self, data: Bytes) {
+        let status = self.cx.write(data);
+        self.written(status);
+    }
+
+    fn write_slice(&mut self, data: &[u8]) {
+        let status = self.cx.write_slice(data);
+        self.written(status);
+    }
+
+    fn written(&mut self, status: Result<WriteStatus, WriteError>) {
         // A refused write needs no handling here: the stream raises on_overflow_error (or is
         // closing already), and nothing written after it is sent.
-        if let Ok(WriteStatus::AboveHighWater) = self.cx.write(data) {
+        if let Ok(WriteStatus::AboveHighWater) = status {
             self.above_high_water = true;
         }
     }

@@ -45,9 +45,14 @@
 //!
 //! After a protocol error the reply is flushed and the connection closed, as Redis does.
 //! Pipelined commands are answered in order; each reply is one or a few writes, which the
-//! write queue sends together in one vectored write. Values are copied out of the read buffer
-//! when stored: a frame is a slice of the stream's read chunk (64 KiB), and storing it would
-//! keep that whole chunk alive for as long as the key lives. They are stored as the bulk reply
+//! write queue sends together in one vectored write.
+//!
+//! Frames are read in place (each is lent to `on_read` for the call): the arguments of a
+//! multibulk command are copied, one after the other, into one buffer that every command of
+//! the server reuses (module `args`), which costs less than keeping each frame as `Bytes` would.
+//! Values are copied again when stored, into an allocation of their own: stored as a slice
+//! of the stream's read chunk (64 KiB), a value would keep that whole chunk alive for as long
+//! as the key lives. They are stored as the bulk reply
 //! that `GET` sends, which it then sends as it is; a `SET` over a value of the same length
 //! that no reply still holds copies into the stored value's allocation.
 
@@ -61,7 +66,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use pants_core::{
     Context, DelimiterError, Direction, Frame, Handler, IntoAddr, Listen, OverflowError,
     OverflowPolicy, ReadDelimiter, StreamConfig,
@@ -140,7 +145,7 @@ pub fn factory(db: Db) -> impl FnMut() -> Resp + 'static {
     // One reply chunk for the whole server: an idle connection holds none of it.
     let shared = Rc::new(Shared {
         db,
-        out: RefCell::new(BytesMut::new()),
+        out: RefCell::new(Vec::new()),
         spare: Cell::new(None),
     });
     move || Resp {
@@ -183,7 +188,7 @@ struct Shared {
     db: Db,
     /// Scratch for small replies (callbacks never nest, so one borrow at a time); each
     /// command's replies leave it as one write.
-    out: RefCell<BytesMut>,
+    out: RefCell<Vec<u8>>,
     /// A finished command's [`Args`], emptied, for the next command of any connection:
     /// reading a command allocates nothing in the steady state.
     spare: Cell<Option<Box<Args>>>,

@@ -3,14 +3,32 @@
 use bytes::Bytes;
 
 /// A stored value, encoded as its `GET` reply: `$len\r\n`, the bytes, `\r\n`, in one
-/// allocation of exactly that length. A `GET` then sends the stored reply itself: a reference
-/// count, with no copy and no formatting; the cost is the few bytes of framing per value.
+/// allocation of exactly that length, so that a `GET` needs no formatting.
 ///
-/// Values are copies, never the frames they were read in: a frame is a slice of the stream's
-/// read chunk (64 KiB), and storing it would keep the whole chunk alive as long as the key.
+/// A small reply (at most [`SHARE_FROM`] bytes) is copied into each `GET`'s reply, as small
+/// replies are copied together anyway, and a `SET` of the same length overwrites it in place.
+/// A larger one is shared with the `GET` replies being sent: a reference count, no copy; a
+/// `SET` then overwrites it in place only when no reply still holds it.
+///
+/// Values are copies, never slices of the frames they were read in: a frame is part of the
+/// stream's read chunk (64 KiB), and a slice of it would keep the whole chunk alive as long
+/// as the key.
 #[derive(Clone)]
-pub(super) struct Value {
-    reply: Bytes,
+pub(super) struct Value(Stored);
+
+#[derive(Clone)]
+enum Stored {
+    Small(Box<[u8]>),
+    Shared(Bytes),
+}
+
+/// Replies longer than this are shared with `GET` replies rather than copied into them.
+pub(super) const SHARE_FROM: usize = 512;
+
+/// A `GET` reply: bytes to copy, or a shared `Bytes` to send as it is.
+pub(super) enum Reply<'a> {
+    Copy(&'a [u8]),
+    Share(Bytes),
 }
 
 impl Value {
@@ -22,10 +40,12 @@ impl Value {
         reply.extend_from_slice(header);
         reply.extend_from_slice(bytes);
         reply.extend_from_slice(b"\r\n");
-        // The length is the capacity: the conversion keeps the allocation as it is.
-        Self {
-            reply: reply.into(),
-        }
+        // The length is the capacity: either conversion keeps the allocation as it is.
+        Self(if reply.len() <= SHARE_FROM {
+            Stored::Small(reply.into_boxed_slice())
+        } else {
+            Stored::Shared(reply.into())
+        })
     }
 
     /// Replaces the value with a copy of `bytes`: in place when it has the old value's length
@@ -35,39 +55,60 @@ impl Value {
     pub(super) fn overwrite(&mut self, bytes: &[u8]) {
         // The reply's length grows with the value's: equal lengths mean equal value lengths.
         let header = header_len(bytes.len());
-        if self.reply.len() == header + bytes.len() + 2 {
-            let old = std::mem::take(&mut self.reply);
-            match old.try_into_mut() {
-                Ok(mut reply) => {
-                    // Same length, same header and line end: only the bytes change.
-                    reply[header..header + bytes.len()].copy_from_slice(bytes);
-                    self.reply = reply.freeze();
-                    return;
-                }
-                Err(old) => self.reply = old,
+        let len = header + bytes.len() + 2;
+        match &mut self.0 {
+            Stored::Small(reply) if reply.len() == len => {
+                // Same length, same header and line end: only the bytes change.
+                reply[header..header + bytes.len()].copy_from_slice(bytes);
+                return;
             }
+            Stored::Shared(reply) if reply.len() == len => {
+                match std::mem::take(reply).try_into_mut() {
+                    Ok(mut unique) => {
+                        unique[header..header + bytes.len()].copy_from_slice(bytes);
+                        *reply = unique.freeze();
+                        return;
+                    }
+                    Err(shared) => *reply = shared,
+                }
+            }
+            _ => {}
         }
         *self = Self::new(bytes);
     }
 
+    /// The whole `GET` reply.
+    pub(super) fn reply(&self) -> Reply<'_> {
+        match &self.0 {
+            Stored::Small(reply) => Reply::Copy(reply),
+            Stored::Shared(reply) => Reply::Share(reply.clone()),
+        }
+    }
+
     /// The value's bytes.
     pub(super) fn bytes(&self) -> &[u8] {
-        &self.reply[self.start()..self.reply.len() - 2]
+        let reply = self.encoded();
+        &reply[self.start()..reply.len() - 2]
     }
 
-    /// The value's bytes as a `Bytes` sharing the stored allocation.
+    /// The value's bytes as a `Bytes` (sharing the stored allocation when it is shared).
     pub(super) fn to_bytes(&self) -> Bytes {
-        self.reply.slice(self.start()..self.reply.len() - 2)
+        match &self.0 {
+            Stored::Small(_) => Bytes::copy_from_slice(self.bytes()),
+            Stored::Shared(reply) => reply.slice(self.start()..reply.len() - 2),
+        }
     }
 
-    /// The whole `GET` reply, sharing the stored allocation.
-    pub(super) fn reply(&self) -> Bytes {
-        self.reply.clone()
+    fn encoded(&self) -> &[u8] {
+        match &self.0 {
+            Stored::Small(reply) => reply,
+            Stored::Shared(reply) => reply,
+        }
     }
 
     /// Where the value's bytes start: after the reply's first line.
     fn start(&self) -> usize {
-        self.reply
+        self.encoded()
             .iter()
             .position(|&byte| byte == b'\n')
             .map_or(0, |at| at + 1)
@@ -132,12 +173,16 @@ mod tests {
             b"a\r\nb",
             &[7; 99],
             &[7; 100],
+            &[7; 505],
+            &[7; 506],
             &[7; 999],
             &[7; 1000],
         ] {
             let value = Value::new(bytes);
             let reply = [format!("${}\r\n", bytes.len()).as_bytes(), bytes, b"\r\n"].concat();
-            assert_eq!(value.reply(), reply);
+            assert_eq!(value.encoded(), reply);
+            let shared = matches!(value.reply(), Reply::Share(_));
+            assert_eq!(shared, reply.len() > SHARE_FROM, "{} bytes", bytes.len());
             assert_eq!(value.bytes(), bytes);
             assert_eq!(value.to_bytes(), bytes);
             assert_eq!(header_len(bytes.len()), value.start());
@@ -146,29 +191,32 @@ mod tests {
 
     #[test]
     fn a_value_of_the_same_length_is_written_into_the_stored_allocation() {
-        let mut value = Value::new(b"one");
-        let at = value.reply.as_ptr();
-        value.overwrite(b"two");
-        assert_eq!((value.bytes(), value.reply.as_ptr()), (&b"two"[..], at));
-        assert_eq!(value.reply(), "$3\r\ntwo\r\n");
+        for len in [3, 600] {
+            let mut value = Value::new(&vec![b'1'; len]);
+            let at = value.encoded().as_ptr();
+            value.overwrite(&vec![b'2'; len]);
+            assert_eq!(value.bytes(), vec![b'2'; len]);
+            assert_eq!(value.encoded().as_ptr(), at, "{len} bytes");
+        }
     }
 
     #[test]
     fn a_value_held_elsewhere_or_of_another_length_is_replaced_by_a_copy() {
-        let mut value = Value::new(b"one");
-        let sending = value.reply();
-        value.overwrite(b"two");
-        assert_eq!(
-            (&sending[..], value.bytes()),
-            (&b"$3\r\none\r\n"[..], &b"two"[..])
-        );
-        assert_ne!(value.reply.as_ptr(), sending.as_ptr());
+        let mut value = Value::new(&[b'1'; 600]);
+        let Reply::Share(sending) = value.reply() else {
+            panic!("a large value is shared");
+        };
+        value.overwrite(&[b'2'; 600]);
+        assert_eq!(&sending[6..606], [b'1'; 600]);
+        assert_eq!(value.bytes(), [b'2'; 600]);
+        assert_ne!(value.encoded().as_ptr(), sending.as_ptr());
 
-        let at = value.reply.as_ptr();
+        let mut value = Value::new(b"one");
         value.overwrite(b"three");
-        assert_eq!(value.reply(), "$5\r\nthree\r\n");
-        assert_ne!(value.reply.as_ptr(), at);
+        assert_eq!(value.encoded(), b"$5\r\nthree\r\n");
+        value.overwrite(&[b'x'; 600]);
+        assert_eq!(value.bytes(), [b'x'; 600]);
         value.overwrite(b"");
-        assert_eq!(value.reply(), "$0\r\n\r\n");
+        assert_eq!(value.encoded(), b"$0\r\n\r\n");
     }
 }
