@@ -26,45 +26,43 @@ use bytes::Bytes;
 /// let kept: Bytes = frame.into_bytes(); // shares `read`'s memory
 /// assert_eq!(kept, "PING");
 /// ```
-pub struct Frame<'a>(Repr<'a>);
-
-enum Repr<'a> {
-    /// The first `len` bytes of a buffer the caller keeps.
-    Lent { chunk: &'a Bytes, len: usize },
-    /// A frame that is a `Bytes` of its own already.
-    Owned(Bytes),
+#[derive(Clone, Copy)]
+pub struct Frame<'a> {
+    /// The frame's bytes.
+    bytes: &'a [u8],
+    /// The buffer they are part of, which `into_bytes` slices.
+    chunk: &'a Bytes,
 }
 
 impl<'a> Frame<'a> {
     /// The first `len` bytes of `chunk` (all of it when `len` is larger).
+    #[inline]
     pub fn lent(chunk: &'a Bytes, len: usize) -> Self {
-        Frame(Repr::Lent {
+        Frame {
+            bytes: &chunk[..len.min(chunk.len())],
             chunk,
-            len: len.min(chunk.len()),
-        })
+        }
     }
 
-    /// The frame `bytes`, given.
-    pub fn owned(bytes: Bytes) -> Self {
-        Frame(Repr::Owned(bytes))
+    /// All of `chunk`.
+    #[inline]
+    pub fn whole(chunk: &'a Bytes) -> Self {
+        Frame {
+            bytes: chunk,
+            chunk,
+        }
     }
 
     /// The frame's bytes as a `Bytes` of their own, without copying them.
     #[inline]
     pub fn into_bytes(self) -> Bytes {
-        match self.0 {
-            Repr::Lent { chunk, len } => chunk.slice(..len),
-            Repr::Owned(bytes) => bytes,
-        }
+        self.chunk.slice_ref(self.bytes)
     }
 
     /// The frame's bytes as a slice: what dereferencing gives, for the whole lifetime `'a`.
     #[inline]
-    pub fn as_slice(&self) -> &[u8] {
-        match &self.0 {
-            Repr::Lent { chunk, len } => &chunk[..*len],
-            Repr::Owned(bytes) => bytes,
-        }
+    pub fn as_slice(&self) -> &'a [u8] {
+        self.bytes
     }
 }
 

@@ -221,7 +221,7 @@ pub struct Context<'a> {
     pub(crate) engine: EngineContext<'a>,
     pub(crate) id: ChannelId,
     /// For datagram reads and errors: the peer concerned.
-    pub(crate) sender: Option<Addr>,
+    pub(crate) sender: Option<&'a Addr>,
 }
 
 impl<'a> Deref for Context<'a> {
@@ -257,8 +257,8 @@ impl Context<'_> {
     /// Queues `data` to send: on a stream, to its peer; on a datagram channel, back to the
     /// sender of the datagram being handled.
     pub fn write(&mut self, data: impl Into<Bytes>) -> Result<WriteStatus, WriteError> {
-        match self.sender.clone() {
-            Some(sender) => self.this().write_to(data, sender),
+        match self.sender {
+            Some(sender) => self.this().write_to(data, sender.clone()),
             None => self.this().write(data),
         }
     }
@@ -268,8 +268,10 @@ impl Context<'_> {
     /// than the copy.
     #[inline]
     pub fn write_slice(&mut self, data: &[u8]) -> Result<WriteStatus, WriteError> {
-        match self.sender.clone() {
-            Some(sender) => self.this().write_to(Bytes::copy_from_slice(data), sender),
+        match self.sender {
+            Some(sender) => self
+                .this()
+                .write_to(Bytes::copy_from_slice(data), sender.clone()),
             None => self.this().write_slice(data),
         }
     }
@@ -317,7 +319,7 @@ impl Context<'_> {
     /// datagram being handled. Asked of the socket: `None` before a connect completes.
     pub fn peer(&self) -> Option<Addr> {
         self.sender
-            .clone()
+            .cloned()
             .or_else(|| self.engine.io.peer_addr(self.id).ok())
     }
 

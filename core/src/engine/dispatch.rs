@@ -64,7 +64,7 @@ impl Callback {
     fn invoke(self, handler: &mut dyn Handler, cx: &mut Context<'_>) {
         match self {
             Callback::Connect => handler.on_connect(cx),
-            Callback::Read(frame, _) => handler.on_read(cx, Frame::owned(frame)),
+            Callback::Read(frame, _) => handler.on_read(cx, Frame::whole(&frame)),
             Callback::Write => handler.on_write(cx),
             Callback::Listen => handler.on_listen(cx),
             Callback::Accept(conn) => handler.on_accept(cx, conn),
@@ -209,7 +209,7 @@ fn read(
     frame: Bytes,
 ) {
     run(core, io, id, handler, "on_read", |h, cx| {
-        h.on_read(cx, Frame::owned(frame))
+        h.on_read(cx, Frame::whole(&frame))
     });
 }
 
@@ -266,7 +266,7 @@ fn invoke(
     let mut cx = Context {
         engine: EngineContext { core, io },
         id,
-        sender,
+        sender: sender.as_ref(),
     };
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         callback.invoke(&mut **handler, &mut cx)
