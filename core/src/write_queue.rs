@@ -127,11 +127,13 @@ pub enum Transmit<'a> {
 /// writes are normal.
 ///
 /// Writes are queued without copying, except small ones: a write of at most 256 bytes that
-/// follows another small write is copied beside it, into one chunk of up to 2 KiB. Pipelined
-/// replies are many writes of a few bytes each; as one chunk they take one step to retire
-/// instead of one each, and reach the socket as one slice (the kernel pays for each slice of a
-/// vectored write). The limits count the bytes queued, not the
-/// memory around them (a chunk's slot in the deque, a small chunk's spare room).
+/// follows another small write is copied beside it, into one chunk of up to 2 KiB, and so is
+/// every small [`push_slice`](Self::push_slice). Pipelined replies are many writes of a few
+/// bytes each; as one chunk they take one step to retire instead of one each, and reach the
+/// socket as one slice (the kernel pays for each slice of a vectored write). A sent chunk of
+/// small writes is kept for the next one on the same thread. The limits count the bytes
+/// queued, not the memory around them (a chunk's slot in the deque, a small chunk's spare
+/// room).
 #[derive(Debug, Default)]
 pub struct WriteQueue {
     chunks: VecDeque<Chunk>,
@@ -156,6 +158,17 @@ thread_local! {
     /// One drained deque, kept for the next write on this thread: a reply that is sent at
     /// once (the common case) then costs no allocation.
     static SPARE: Cell<VecDeque<Chunk>> = const { Cell::new(VecDeque::new()) };
+    /// One sent chunk of small writes (at most `2 * SMALL_CHUNK` bytes of room), kept for the
+    /// next one on this thread, for the same reason.
+    static SMALL_SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };
+}
+
+/// A chunk for small writes with room for `room` bytes: the thread's spare, or a new one.
+fn small_chunk(room: usize) -> BytesMut {
+    let mut chunk = SMALL_SPARE.take().unwrap_or_default();
+    // A spare is empty, and its room is reclaimed from what was sent of it without allocating.
+    chunk.reserve(room);
+    chunk
 }
 
 #[derive(Debug)]
@@ -200,7 +213,7 @@ impl WriteQueue {
             let small = data.len() <= SMALL_WRITE;
             if !(small && self.append_small(data)) {
                 let chunk = if small {
-                    let mut chunk = BytesMut::with_capacity((2 * data.len()).max(SMALL_START));
+                    let mut chunk = small_chunk((2 * data.len()).max(SMALL_START));
                     chunk.extend_from_slice(data);
                     Chunk::Small(chunk)
                 } else {
@@ -242,7 +255,7 @@ impl WriteQueue {
             }
             Chunk::Bytes(last) if last.len() <= SMALL_WRITE => {
                 let room = (2 * (last.len() + data.len())).max(SMALL_START);
-                let mut small = BytesMut::with_capacity(room);
+                let mut small = small_chunk(room);
                 small.extend_from_slice(last);
                 small
             }
@@ -317,8 +330,8 @@ impl WriteQueue {
                 Chunk::Small(small) => small.is_empty(),
                 Chunk::File(range) => range.is_empty(),
             };
-            if done {
-                self.chunks.pop_front();
+            if done && let Some(Chunk::Small(sent)) = self.chunks.pop_front() {
+                SMALL_SPARE.set(Some(sent));
             }
         }
         let emptied = !was_empty && self.chunks.is_empty();
@@ -551,6 +564,25 @@ mod tests {
         assert_eq!(&*slices[1], &big[..]);
         assert_ne!(slices[1].as_ptr(), big.as_ptr(), "copied");
         assert!(queue.handle_written(6 + big.len() + 2));
+    }
+
+    /// Where the first chunk's bytes are, when it is a chunk of small writes.
+    fn small_front(queue: &WriteQueue) -> *const u8 {
+        match queue.chunks.front() {
+            Some(Chunk::Small(small)) => small.as_ptr(),
+            other => panic!("expected a chunk of small writes, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_sent_chunk_of_small_writes_serves_the_next_one() {
+        let mut queue = WriteQueue::default();
+        queue.push_slice(b"first").unwrap();
+        let first = small_front(&queue);
+        assert!(queue.handle_written(5));
+        queue.push_slice(b"second").unwrap();
+        assert_eq!(small_front(&queue), first, "the allocation was reused");
+        assert_eq!(sent(&queue), b"second");
     }
 
     #[test]
