@@ -102,7 +102,7 @@ pub struct Framer {
     limits: ReadLimits,
     buf: ReadBuf,
     mode: Mode,
-    /// The input is out on loan ([`lend_frame`](Self::lend_frame)); cleared when everything
+    /// The input is out on loan ([`lend_input`](Self::lend_input)); cleared when everything
     /// buffered is dropped, so that it is not given back then.
     lent: bool,
 }

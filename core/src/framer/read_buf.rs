@@ -149,7 +149,8 @@ impl ReadBuf {
         self.release_if_empty();
     }
 
-    /// [`give_back`](Self::give_back) when bytes were pushed while the input was lent.
+    /// [`give_back`](Self::give_back) when the parts were released (a settle) or bytes were
+    /// pushed while the input was lent: it goes in front of them, copied.
     #[cold]
     fn give_back_in_front(&mut self, input: Bytes) {
         if input.is_empty() {
