@@ -367,20 +367,23 @@ impl ChannelMut<'_> {
 
     /// Queues `data` on a stream. A datagram channel needs [`write_to`](Self::write_to).
     pub fn write(&mut self, data: impl Into<Bytes>) -> Result<WriteStatus, WriteError> {
-        let result = match self.channel() {
-            Some(Channel::Stream(stream)) => stream.write(data),
-            Some(Channel::Datagram(_)) => Err(WriteError::NoPeer),
-            Some(Channel::Server(_)) => Err(WriteError::Unsupported),
-            None => Err(WriteError::Closed),
-        };
-        self.touched(result)
+        self.stream_write(|stream| stream.write(data))
     }
 
     /// Queues a copy of `data` on a stream (see [`Stream::write_slice`]).
     #[inline]
     pub fn write_slice(&mut self, data: &[u8]) -> Result<WriteStatus, WriteError> {
+        self.stream_write(|stream| stream.write_slice(data))
+    }
+
+    /// Runs `write` on the channel if it is a stream; what the other kinds answer otherwise.
+    #[inline]
+    fn stream_write(
+        &mut self,
+        write: impl FnOnce(&mut Stream) -> Result<WriteStatus, WriteError>,
+    ) -> Result<WriteStatus, WriteError> {
         let result = match self.channel() {
-            Some(Channel::Stream(stream)) => stream.write_slice(data),
+            Some(Channel::Stream(stream)) => write(stream),
             Some(Channel::Datagram(_)) => Err(WriteError::NoPeer),
             Some(Channel::Server(_)) => Err(WriteError::Unsupported),
             None => Err(WriteError::Closed),
