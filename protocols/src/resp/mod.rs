@@ -80,7 +80,8 @@ use value::Value;
 pub const MAX_MULTIBULK: usize = 1024 * 1024;
 
 /// The most bytes the arguments of one command may hold, counting each argument's bookkeeping
-/// (its end offset) as well as its bytes: bounds what a peer can make one connection hold.
+/// (its end offset) as well as its bytes: bounds what a peer can make one connection hold. The
+/// buffer they are copied into grows by doubling, so its room is at most twice this.
 pub const MAX_COMMAND_BYTES: usize = 64 * 1024 * 1024;
 
 /// The key space shared by every connection of one server: cheap to clone (a shared handle).
