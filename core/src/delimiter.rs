@@ -17,6 +17,7 @@ use crate::regex_delimiter::RegexDelimiter;
 /// | [`none`](Self::none) (the default) | whatever arrived, as it arrived, without copying |
 /// | [`bytes`](Self::bytes) (`b"\r\n"`) | the bytes before the next occurrence; the delimiter is consumed |
 /// | [`count`](Self::count) (`n`) | exactly `n` bytes |
+/// | [`after`](Self::after) (`n`) on a byte string | `n` bytes, then the bytes before the next occurrence |
 /// | [`length_prefix`](Self::length_prefix) | the body announced by a length field |
 /// | `regex` (feature `regex`) | the bytes before the first match; the match is consumed |
 ///
@@ -53,6 +54,16 @@ pub(crate) enum Kind {
     /// A delimiter of two bytes or more.
     Bytes(Arc<ByteSearch>),
     Count(usize),
+    /// A one-byte delimiter searched for only after the first `skip` bytes.
+    ByteAfter {
+        skip: u32,
+        byte: OneByte,
+    },
+    /// A delimiter of two bytes or more searched for only after the first `skip` bytes.
+    BytesAfter {
+        skip: u32,
+        search: Arc<ByteSearch>,
+    },
     LengthPrefix(Arc<LengthPrefix>),
     #[cfg(feature = "regex")]
     Regex(Arc<RegexDelimiter>),
@@ -128,6 +139,58 @@ impl ReadDelimiter {
         })
     }
 
+    /// This byte-string delimiter, searched for only after the first `n` bytes of each frame:
+    /// a frame is `n` bytes of any content (the delimiter among them does not count), then
+    /// the bytes before the next delimiter, which is consumed.
+    ///
+    /// For a body of known length followed by a line, read as one frame: a RESP bulk argument
+    /// and the `$len` line of the next one, an HTTP chunk and the size line of the next. The
+    /// `n` bytes count against the hard read limit, as a count does (a larger `n` is refused
+    /// when set); the bytes after them against the read limit, as a line does. `after(0)` is
+    /// the delimiter itself. Only byte-string delimiters can be searched after a count.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use pants_core::{Framer, ReadDelimiter, ReadLimits};
+    ///
+    /// let mut framer = Framer::new(ReadLimits::default());
+    /// // A 5-byte body that holds the delimiter, then a line.
+    /// framer.set_delimiter(ReadDelimiter::byte(b'\n').after(5)?)?;
+    /// framer.push(Bytes::from_static(b"a\nb\r\n$3\nnext"));
+    /// assert_eq!(framer.next_frame().unwrap().unwrap(), "a\nb\r\n$3");
+    /// assert!(ReadDelimiter::count(5)?.after(5).is_err());
+    /// # Ok::<(), pants_core::DelimiterError>(())
+    /// ```
+    #[inline]
+    pub fn after(self, n: usize) -> Result<Self, DelimiterError> {
+        // A hard limit is below 4 GiB, so a larger count would be refused when set anyway.
+        let skip = u32::try_from(n).map_err(|_| DelimiterError::OverHardLimit {
+            size: n,
+            hard_limit: u32::MAX as usize,
+        })?;
+        let kind = match self.kind {
+            Kind::Byte(byte) | Kind::ByteAfter { byte, .. } if skip == 0 => Kind::Byte(byte),
+            Kind::Bytes(search) | Kind::BytesAfter { search, .. } if skip == 0 => {
+                Kind::Bytes(search)
+            }
+            Kind::Byte(byte) | Kind::ByteAfter { byte, .. } => Kind::ByteAfter { skip, byte },
+            Kind::Bytes(search) | Kind::BytesAfter { search, .. } => {
+                Kind::BytesAfter { skip, search }
+            }
+            _ => return Err(DelimiterError::NotSearched),
+        };
+        Ok(Self { kind })
+    }
+
+    /// How many bytes of each frame come before the delimiter is searched for: the `n` of
+    /// [`after`](Self::after), 0 for every other delimiter.
+    pub fn skipped(&self) -> usize {
+        match self.kind {
+            Kind::ByteAfter { skip, .. } | Kind::BytesAfter { skip, .. } => skip as usize,
+            _ => 0,
+        }
+    }
+
     /// True for the pass-through delimiter [`none`](Self::none).
     pub fn is_none(&self) -> bool {
         matches!(self.kind, Kind::None)
@@ -136,8 +199,8 @@ impl ReadDelimiter {
     /// The delimiter's bytes, for a byte-string delimiter.
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match &self.kind {
-            Kind::Byte(byte) => Some(byte.needle()),
-            Kind::Bytes(search) => Some(search.needle()),
+            Kind::Byte(byte) | Kind::ByteAfter { byte, .. } => Some(byte.needle()),
+            Kind::Bytes(search) | Kind::BytesAfter { search, .. } => Some(search.needle()),
             _ => None,
         }
     }
@@ -166,6 +229,12 @@ impl PartialEq for ReadDelimiter {
             (Kind::Byte(a), Kind::Byte(b)) => a.0 == b.0,
             (Kind::Bytes(a), Kind::Bytes(b)) => a.needle() == b.needle(),
             (Kind::Count(a), Kind::Count(b)) => a == b,
+            (Kind::ByteAfter { skip: n, byte: a }, Kind::ByteAfter { skip: m, byte: b }) => {
+                n == m && a.0 == b.0
+            }
+            (Kind::BytesAfter { skip: n, search: a }, Kind::BytesAfter { skip: m, search: b }) => {
+                n == m && a.needle() == b.needle()
+            }
             (Kind::LengthPrefix(a), Kind::LengthPrefix(b)) => a == b,
             #[cfg(feature = "regex")]
             (Kind::Regex(a), Kind::Regex(b)) => a.as_str() == b.as_str(),
@@ -191,6 +260,16 @@ impl fmt::Debug for ReadDelimiter {
                 )
             }
             Kind::Count(n) => write!(f, "ReadDelimiter::Count({n})"),
+            Kind::ByteAfter { skip, byte } => write!(
+                f,
+                "ReadDelimiter::BytesAfter({skip}, \"{}\")",
+                byte.needle().escape_ascii()
+            ),
+            Kind::BytesAfter { skip, search } => write!(
+                f,
+                "ReadDelimiter::BytesAfter({skip}, \"{}\")",
+                search.needle().escape_ascii()
+            ),
             Kind::LengthPrefix(prefix) => write!(f, "ReadDelimiter::LengthPrefix({prefix:?})"),
             #[cfg(feature = "regex")]
             Kind::Regex(regex) => write!(f, "ReadDelimiter::Regex({:?})", regex.as_str()),

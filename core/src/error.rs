@@ -87,6 +87,9 @@ pub enum DelimiterError {
         /// The hard limit it exceeds.
         hard_limit: usize,
     },
+    /// Only a byte-string delimiter can be searched for after a count
+    /// ([`ReadDelimiter::after`](crate::ReadDelimiter::after)).
+    NotSearched,
     /// A length field must be 1, 2, 4 or 8 bytes long.
     FieldLength(usize),
     /// A length prefix may strip at most its header (offset plus field).
@@ -123,6 +126,9 @@ impl fmt::Display for DelimiterError {
             Self::OverHardLimit { size, hard_limit } => write!(
                 f,
                 "a read delimiter needing {size} bytes is over the hard read limit of {hard_limit}"
+            ),
+            Self::NotSearched => f.write_str(
+                "only a byte-string read delimiter can be searched for after a count of bytes",
             ),
             Self::FieldLength(len) => {
                 write!(f, "a length field must be 1, 2, 4 or 8 bytes, not {len}")

@@ -129,6 +129,19 @@ fn find_in(input: &[u8], search: &impl Needle, limit: usize) -> Option<(usize, u
     Some((len, len + d))
 }
 
+/// [`find_in`] past the first `skip` bytes.
+#[inline]
+fn find_after(
+    input: &[u8],
+    skip: u32,
+    search: &impl Needle,
+    limit: usize,
+) -> Option<(usize, usize)> {
+    let skip = skip as usize;
+    let (len, used) = find_in(input.get(skip..)?, search, limit)?;
+    Some((skip + len, skip + used))
+}
+
 impl std::fmt::Debug for Framer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Framer")
@@ -209,9 +222,17 @@ impl Framer {
                     self.buf.settle();
                     return chunk.map(Ok);
                 }
-                Kind::Byte(byte) => self.buf.locate_bytes(byte, Some(limit)),
-                Kind::Bytes(search) => self.buf.locate_bytes(&**search, Some(limit)),
+                Kind::Byte(byte) => self.buf.locate_bytes(byte, 0, Some(limit)),
+                Kind::Bytes(search) => self.buf.locate_bytes(&**search, 0, Some(limit)),
                 Kind::Count(n) => self.buf.locate_count(*n),
+                Kind::ByteAfter { skip, byte } => {
+                    let skip = *skip as usize;
+                    self.buf.locate_bytes(byte, skip, Some(limit - skip))
+                }
+                Kind::BytesAfter { skip, search } => {
+                    let skip = *skip as usize;
+                    self.buf.locate_bytes(&**search, skip, Some(limit - skip))
+                }
                 Kind::LengthPrefix(prefix) => self.buf.locate_prefix(prefix, limit),
                 #[cfg(feature = "regex")]
                 Kind::Regex(regex) => self.buf.locate_regex(regex, Some(limit)),
@@ -273,7 +294,11 @@ impl Framer {
         if self.mode != Mode::Framing
             || !matches!(
                 self.delimiter.kind,
-                Kind::Byte(_) | Kind::Bytes(_) | Kind::Count(_)
+                Kind::Byte(_)
+                    | Kind::Bytes(_)
+                    | Kind::Count(_)
+                    | Kind::ByteAfter { .. }
+                    | Kind::BytesAfter { .. }
             )
         {
             return None;
@@ -296,6 +321,10 @@ impl Framer {
             Kind::Bytes(search) => find_in(input, &**search, self.limits.limit()),
             // A count frame is never over the limit: the limit is at least the count.
             Kind::Count(n) => (input.len() >= *n).then_some((*n, *n)),
+            Kind::ByteAfter { skip, byte } => find_after(input, *skip, byte, self.limits.limit()),
+            Kind::BytesAfter { skip, search } => {
+                find_after(input, *skip, &**search, self.limits.limit())
+            }
             _ => None,
         }
     }
@@ -316,6 +345,7 @@ impl Framer {
     pub fn set_delimiter(&mut self, delimiter: ReadDelimiter) -> Result<(), DelimiterError> {
         let needs = match &delimiter.kind {
             Kind::Count(n) => *n,
+            Kind::ByteAfter { skip, .. } | Kind::BytesAfter { skip, .. } => *skip as usize,
             Kind::LengthPrefix(prefix) => prefix.header_len(),
             _ => 0,
         };
@@ -413,6 +443,10 @@ impl Framer {
     fn frame_limit(&self) -> usize {
         match self.delimiter.kind {
             Kind::Count(n) => n,
+            // The skipped bytes were checked against the hard limit when the delimiter was set.
+            Kind::ByteAfter { skip, .. } | Kind::BytesAfter { skip, .. } => {
+                (skip as usize).saturating_add(self.limits.limit())
+            }
             Kind::LengthPrefix(_) => self.limits.hard_limit(),
             _ => self.limits.limit(),
         }
@@ -429,28 +463,35 @@ impl Framer {
     /// A delimited frame is certainly over the limit: skips it if its end is buffered already
     /// (reporting its exact size), or else starts discarding up to its end.
     fn skip_oversized(&mut self) -> FrameError {
-        let (located, max_match) = self.locate_unbounded();
+        let skip = self.delimiter.skipped();
+        let (located, max_match) = self.locate_unbounded(skip);
         let size = match located {
             Located::Frame { len, end, .. } => {
                 self.buf.consume(end);
                 len
             }
             _ => {
+                // The skipped bytes are all here (more than they and the limit are), and
+                // searching for the delimiter goes on after them.
+                self.buf.consume(skip);
                 self.mode = Mode::DiscardUntilDelimiter;
                 // The last bytes may be the start of the delimiter.
-                self.buf.len() - (max_match - 1).min(self.buf.len())
+                skip + self.buf.len() - (max_match - 1).min(self.buf.len())
             }
         };
         self.overflow(size.max(self.frame_limit().saturating_add(1)))
     }
 
-    /// The next delimiter match with no limit on the frame before it, and the delimiter's
-    /// longest match. Counts as found at once for delimiters that are not searched.
-    fn locate_unbounded(&mut self) -> (Located, usize) {
+    /// The next delimiter match after the first `skip` bytes with no limit on the frame
+    /// before it, and the delimiter's longest match. Counts as found at once for delimiters
+    /// that are not searched.
+    fn locate_unbounded(&mut self, skip: usize) -> (Located, usize) {
         match &self.delimiter.kind {
-            Kind::Byte(byte) => (self.buf.locate_bytes(byte, None), 1),
-            Kind::Bytes(search) => (
-                self.buf.locate_bytes(&**search, None),
+            Kind::Byte(byte) | Kind::ByteAfter { byte, .. } => {
+                (self.buf.locate_bytes(byte, skip, None), 1)
+            }
+            Kind::Bytes(search) | Kind::BytesAfter { search, .. } => (
+                self.buf.locate_bytes(&**search, skip, None),
                 search.needle().len(),
             ),
             #[cfg(feature = "regex")]
@@ -475,7 +516,8 @@ impl Framer {
             }
             return done;
         }
-        let (located, max_match) = self.locate_unbounded();
+        // An oversized frame's skipped bytes were dropped when the discarding began.
+        let (located, max_match) = self.locate_unbounded(0);
         match located {
             Located::Frame { end, .. } => {
                 self.buf.consume(end);

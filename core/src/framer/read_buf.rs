@@ -217,10 +217,15 @@ impl ReadBuf {
         done
     }
 
-    pub(super) fn locate_bytes(&mut self, search: &impl Needle, limit: Option<usize>) -> Located {
+    pub(super) fn locate_bytes(
+        &mut self,
+        search: &impl Needle,
+        skip: usize,
+        limit: Option<usize>,
+    ) -> Located {
         match &mut self.0 {
-            Some(parts) => parts.locate_bytes(search, limit),
-            None => Parts::not_found(0, search.needle().len(), limit),
+            Some(parts) => parts.locate_bytes(search, skip, limit),
+            None => Parts::not_found(0, skip, search.needle().len(), limit),
         }
     }
 
@@ -228,7 +233,7 @@ impl ReadBuf {
     pub(super) fn locate_regex(&mut self, regex: &RegexDelimiter, limit: Option<usize>) -> Located {
         match &mut self.0 {
             Some(parts) => parts.locate_regex(regex, limit),
-            None => Parts::not_found(0, regex.max_len(), limit),
+            None => Parts::not_found(0, 0, regex.max_len(), limit),
         }
     }
 
@@ -381,17 +386,23 @@ impl Parts {
         Some(self.input.split_to(n))
     }
 
-    /// Finds the first `search` match. With a `limit`, only matches starting at or before it
-    /// count, and their absence is an overflow once `limit + delimiter length` bytes are here.
-    fn locate_bytes(&mut self, search: &impl Needle, limit: Option<usize>) -> Located {
+    /// Finds the first `search` match starting at or after `skip`. With a `limit`, only
+    /// matches starting at or before `skip + limit` count, and their absence is an overflow
+    /// once `skip + limit + delimiter length` bytes are here.
+    fn locate_bytes(&mut self, search: &impl Needle, skip: usize, limit: Option<usize>) -> Located {
         let d = search.needle().len();
         let total = self.len();
-        let window = limit.map_or(total, |limit| total.min(limit.saturating_add(d)));
+        if total < skip {
+            return Located::NeedMore { scan_from: skip };
+        }
+        let window = limit.map_or(total, |limit| {
+            total.min(skip.saturating_add(limit).saturating_add(d))
+        });
         let old = self.pending.len();
         if old > 0 {
             // Matches starting in `pending`: borrow the first d-1 input bytes for the ones
             // that straddle into the input, then give them back.
-            let start = self.scan_from.min(old);
+            let start = self.scan_from.max(skip).min(old);
             let probe = (d - 1)
                 .min(self.input.len())
                 .min(window.saturating_sub(old));
@@ -410,23 +421,24 @@ impl Parts {
                     end: start + at + d,
                 };
             }
-            if window > old
-                && let Some(at) = search.find(&self.input[..window - old])
+            let from = skip.saturating_sub(old);
+            if window > old + from
+                && let Some(at) = search.find(&self.input[from..window - old])
             {
                 return Located::Frame {
                     skip: 0,
-                    len: old + at,
-                    end: old + at + d,
+                    len: old + from + at,
+                    end: old + from + at + d,
                 };
             }
-        } else if let Some(at) = search.find(&self.input[..window]) {
+        } else if let Some(at) = search.find(&self.input[skip..window]) {
             return Located::Frame {
                 skip: 0,
-                len: at,
-                end: at + d,
+                len: skip + at,
+                end: skip + at + d,
             };
         }
-        Self::not_found(total, d, limit)
+        Self::not_found(total, skip, d, limit)
     }
 
     /// Finds the first `regex` match; see [`locate_bytes`](Self::locate_bytes) for `limit`.
@@ -460,17 +472,21 @@ impl Parts {
                 };
             }
         }
-        Self::not_found(total, m, limit)
+        Self::not_found(total, 0, m, limit)
     }
 
-    fn not_found(total: usize, max_match: usize, limit: Option<usize>) -> Located {
+    /// No match after the first `skip` of `total` bytes: an overflow once more than `skip +
+    /// limit` bytes are here without one, else a search resumes where a match may start.
+    fn not_found(total: usize, skip: usize, max_match: usize, limit: Option<usize>) -> Located {
         match limit {
-            Some(limit) if total >= limit.saturating_add(max_match) => Located::Overflow {
-                size: total,
-                frame_end: None,
-            },
+            Some(limit) if total >= skip.saturating_add(limit).saturating_add(max_match) => {
+                Located::Overflow {
+                    size: total,
+                    frame_end: None,
+                }
+            }
             _ => Located::NeedMore {
-                scan_from: total.saturating_sub(max_match - 1),
+                scan_from: total.saturating_sub(max_match - 1).max(skip),
             },
         }
     }

@@ -466,3 +466,85 @@ fn input_given_back_after_a_settle_is_kept_and_framed() {
     drain(&mut framer, &mut out);
     assert_eq!(out, ["b", "c"]);
 }
+
+#[test]
+fn after_counts_bytes_then_searches_however_it_arrives() {
+    // The counted bytes hold the delimiter twice; it ends the frame only after them.
+    let data = b"a\r\n\r\n$3\r\nnext\r\n";
+    for split in 0..=data.len() {
+        let mut framer = framer(line().after(5).unwrap(), 100);
+        let (a, b) = data.split_at(split);
+        let out = feed(&mut framer, &[a, b]);
+        // The second frame is searched after 5 bytes too: "next\r\n" has its match at 4.
+        assert_eq!(out, ["a\r\n\r\n$3"], "split at {split}");
+        framer.set_delimiter(line()).unwrap();
+        drain(&mut framer, &mut Vec::new());
+        assert!(!framer.holds_allocation(), "split at {split}");
+    }
+}
+
+#[test]
+fn after_lends_frames_found_after_the_counted_bytes() {
+    let mut framer = framer(ReadDelimiter::byte(b'\n').after(5).unwrap(), 100);
+    framer.push(Bytes::from_static(b"a\nb\r\n$3\nGET\r\n"));
+    let mut input = framer.lend_input().unwrap();
+    let mut out = Vec::new();
+    read_lent(&framer, &mut input, 1, &mut out);
+    assert_eq!(out, ["a\nb\r\n$3"]);
+    framer
+        .set_delimiter(ReadDelimiter::count(5).unwrap())
+        .unwrap();
+    read_lent(&framer, &mut input, 1, &mut out);
+    assert_eq!(out, ["a\nb\r\n$3", "GET\r\n"]);
+    assert!(input.is_empty());
+}
+
+#[test]
+fn after_limits_the_bytes_after_the_count_and_discards_an_overflow_after_them() {
+    // Limit 3 after 2 counted bytes: "cdefg" is 5 over it.
+    let mut whole = framer(line().after(2).unwrap(), 3);
+    assert_eq!(feed(&mut whole, &[b"abcdefg\r\nxyz\r\n"]), ["!7", "xyz"]);
+    // Certain before its end arrives: counted bytes, then limit + delimiter bytes, no match.
+    let mut early = framer(line().after(2).unwrap(), 3);
+    assert!(feed(&mut early, &[b"\r\ncdef"]).is_empty());
+    assert_eq!(feed(&mut early, &[b"g"]), ["!6"]);
+    assert!(early.is_discarding());
+    // The discarding ends at the next delimiter; the frame after it counts 2 bytes again.
+    assert_eq!(feed(&mut early, &[b"h\r", b"\nxy\r\n\r\n"]), ["xy"]);
+    assert_eq!(early.buffered(), 2);
+    // Within the limit, however it arrives.
+    let data = b"\r\ncde\r\n";
+    for split in 0..=data.len() {
+        let mut framer = framer(line().after(2).unwrap(), 3);
+        let (a, b) = data.split_at(split);
+        assert_eq!(feed(&mut framer, &[a, b]), ["\r\ncde"], "split at {split}");
+    }
+}
+
+#[test]
+fn after_counted_bytes_over_the_hard_limit_are_refused() {
+    let mut framer = Framer::new(ReadLimits::new(10, 20).unwrap());
+    assert_eq!(
+        framer.set_delimiter(line().after(21).unwrap()),
+        Err(DelimiterError::OverHardLimit {
+            size: 21,
+            hard_limit: 20
+        })
+    );
+    assert!(framer.set_delimiter(line().after(20).unwrap()).is_ok());
+}
+
+#[test]
+fn after_is_for_byte_strings_and_after_zero_is_the_delimiter_itself() {
+    let count = ReadDelimiter::count(3).unwrap();
+    assert_eq!(count.after(1), Err(DelimiterError::NotSearched));
+    assert_eq!(line().after(0).unwrap(), line());
+    let after = line().after(7).unwrap();
+    assert_eq!((after.skipped(), after.as_bytes()), (7, Some(&b"\r\n"[..])));
+    assert_eq!(after.clone().after(3).unwrap().skipped(), 3);
+    assert_ne!(after, line());
+    assert_eq!(
+        format!("{after:?}"),
+        r#"ReadDelimiter::BytesAfter(7, "\r\n")"#
+    );
+}

@@ -288,7 +288,7 @@ impl Stream {
 
     /// Sets how incoming bytes are cut into frames. It applies at once to the bytes already
     /// buffered, also between two frames of one read. Invalid delimiters are refused.
-    #[inline]
+    #[inline(always)]
     pub fn set_read_delimiter<D>(&mut self, delimiter: D) -> Result<(), DelimiterError>
     where
         D: IntoReadDelimiter,
