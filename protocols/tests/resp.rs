@@ -443,6 +443,12 @@ fn an_inline_line_over_the_read_limit_is_a_too_big_inline_request() {
         format!("*1\r\n${}\r\n", "1".repeat(100)).as_bytes(),
         "too big bulk count string",
     );
+    // The `$n` line of a second argument comes in one frame with the first argument.
+    assert_protocol_error(
+        &mut net,
+        format!("*2\r\n$4\r\nECHO\r\n${}\r\n", "1".repeat(100)).as_bytes(),
+        "too big bulk count string",
+    );
 }
 
 #[test]

@@ -13,6 +13,8 @@ pub(crate) struct Args {
     bytes: Vec<u8>,
     /// Where each argument ends in `bytes`.
     ends: Vec<usize>,
+    /// The length of the argument being read, with its `\r\n`.
+    expected: usize,
 }
 
 /// Arguments handed to a command at once without a heap allocation for their slices.
@@ -29,6 +31,16 @@ impl Args {
     pub(crate) fn push(&mut self, arg: &[u8]) {
         self.bytes.extend_from_slice(arg);
         self.ends.push(self.bytes.len());
+    }
+
+    /// Notes that the next argument has `len` bytes (its `$len` line was read).
+    pub(crate) fn expect(&mut self, len: usize) {
+        self.expected = len.saturating_add(2);
+    }
+
+    /// The next argument's length with its `\r\n`, as [`expect`](Self::expect)ed.
+    pub(crate) fn expected(&self) -> usize {
+        self.expected
     }
 
     /// How many arguments there are.

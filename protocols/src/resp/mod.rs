@@ -10,15 +10,18 @@
 //! # Framing: the read delimiter does it
 //!
 //! As Pants' HTTP server reads a header line and then a body by count, a connection here
-//! switches its read delimiter between two kinds and never parses a partial frame itself:
+//! switches its read delimiter between a line and a count, and never parses a partial frame
+//! itself. An argument that is not the last is read together with the `$n` line of the next
+//! one, by a line delimiter searched for after the argument's count
+//! ([`ReadDelimiter::after`]): one frame and one delimiter change fewer per argument.
 //!
 //! ```text
-//!           line "\n"                      line "\n"                  count(n + 2)
-//!  [Command] --------> "*3" ----> [BulkLength] --------> "$5" ----> [BulkBody] -----> "hello\r\n"
-//!      ^  \                          ^                                  |
-//!      |   `--> "PING" (inline):     `---- more arguments to come ------+
-//!      |        run it                                                  |
-//!      `------------------- last argument: run the command -------------'
+//!           line "\n"                      line "\n"              count(n + 2), line after it
+//!  [Command] --------> "*3" ----> [BulkLength] --------> "$3" ----> [BulkBody] -----> "SET\r\n$5"
+//!      ^  \                                                         ^    |
+//!      |   `--> "PING" (inline): run it                             `----' more arguments
+//!      |                                                                  |
+//!      `------------ last argument (count(n + 2) alone): run the command -'
 //! ```
 //!
 //! Lines end at `\n` and an optional `\r` before it is stripped: Redis accepts a bare `\n`
@@ -216,12 +219,18 @@ impl Handler for Resp {
     }
 
     fn on_read(&mut self, cx: &mut Context<'_>, frame: Frame<'_>) {
-        match self.state {
-            State::Command => self.command_line(cx, &frame),
-            State::BulkLength { left } => self.bulk_length(cx, &frame, left),
-            State::BulkBody { left } => self.bulk_body(cx, &frame, left),
-            State::Closing => {}
-        }
+        // A `$n` line comes alone after the `*n` line, and with the argument before it after
+        // that: one call site, so that it is inlined.
+        let (line, left) = match self.state {
+            State::Command => return self.command_line(cx, &frame),
+            State::BulkLength { left } => (&frame[..], left),
+            State::BulkBody { left } => match self.bulk_body(cx, &frame, left) {
+                Some(line) => (line, left - 1),
+                None => return,
+            },
+            State::Closing => return,
+        };
+        self.bulk_length(cx, line, left);
     }
 
     fn on_write(&mut self, cx: &mut Context<'_>) {
@@ -230,7 +239,9 @@ impl Handler for Resp {
 
     fn on_overflow_error(&mut self, cx: &mut Context<'_>, err: &OverflowError) {
         match (err.direction(), self.state) {
-            (Direction::Read, State::BulkLength { .. }) => {
+            // A bulk body is counted: what overflowed is a `$n` line, alone or after the body
+            // it came with.
+            (Direction::Read, State::BulkLength { .. } | State::BulkBody { .. }) => {
                 self.protocol_error(cx, "too big bulk count string");
             }
             (Direction::Read, _) => self.protocol_error(cx, "too big inline request"),
@@ -283,8 +294,15 @@ impl Resp {
         let Some(len) = parse::integer(len).and_then(|len| usize::try_from(len).ok()) else {
             return self.protocol_error(cx, "invalid bulk length");
         };
+        // The argument and its `\r\n`; unless it is the last one, the next argument's `$n`
+        // line comes with it in the same frame.
+        let body = len.saturating_add(2);
+        let delimiter = match left {
+            1 => ReadDelimiter::count(body),
+            _ => LINE.after(body),
+        };
         // A count over the stream's hard read limit is refused: that is the bulk length limit.
-        match cx.set_read_delimiter(len.saturating_add(2)) {
+        match delimiter.and_then(|delimiter| cx.set_read_delimiter(delimiter)) {
             Ok(()) => {}
             Err(DelimiterError::OverHardLimit { .. }) => {
                 return self.protocol_error(cx, "invalid bulk length");
@@ -295,26 +313,37 @@ impl Resp {
             let message = format!("command over {MAX_COMMAND_BYTES} bytes");
             return self.protocol_error(cx, message);
         }
+        self.pending.get_or_insert_default().expect(len);
         self.state = State::BulkBody { left };
     }
 
-    fn bulk_body(&mut self, cx: &mut Context<'_>, body: &[u8], left: u32) {
+    /// Takes an argument; when more follow, returns the next one's `$n` line, which came
+    /// with it.
+    fn bulk_body<'f>(
+        &mut self,
+        cx: &mut Context<'_>,
+        frame: &'f [u8],
+        left: u32,
+    ) -> Option<&'f [u8]> {
+        let pending = self.pending.get_or_insert_default();
+        let (body, line) = frame.split_at(pending.expected().min(frame.len()));
         let Some(arg) = body.strip_suffix(b"\r\n") else {
-            return self.protocol_error(cx, "expected '\\r\\n' after a bulk argument");
+            self.protocol_error(cx, "expected '\\r\\n' after a bulk argument");
+            return None;
         };
-        self.pending.get_or_insert_default().push(arg);
+        pending.push(arg);
+        if left > 1 {
+            return Some(line);
+        }
         cx.set_read_delimiter(LINE)
             .expect("a byte delimiter fits any read limit");
-        if left > 1 {
-            self.state = State::BulkLength { left: left - 1 };
-            return;
-        }
         self.state = State::Command;
         let Some(pending) = self.pending.take() else {
             unreachable!("the argument was just pushed")
         };
         self.run(cx, &pending);
         self.recycle(pending);
+        None
     }
 
     /// Keeps a finished command's arguments box, emptied, as the server's spare (unless it

@@ -7,6 +7,7 @@ use super::args::Args;
 
 /// A signed decimal integer as Redis' `string2ll` reads it: an optional `-`, then digits with
 /// no leading zero (but `0` itself), no `+`, no spaces, within `i64`.
+#[inline]
 pub(crate) fn integer(text: &[u8]) -> Option<i64> {
     let (negative, digits) = match text.strip_prefix(b"-") {
         Some(digits) => (true, digits),
