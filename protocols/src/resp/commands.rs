@@ -260,11 +260,7 @@ impl<'c, 'a> Replies<'c, 'a> {
 
     /// A reply known in advance (`+OK\r\n`, `$-1\r\n`).
     pub(super) fn fixed(&mut self, reply: &'static [u8]) {
-        if self.buf.is_empty() {
-            self.write(Bytes::from_static(reply));
-        } else {
-            self.buf.put_slice(reply);
-        }
+        self.buf.put_slice(reply);
     }
 
     /// A reply encoded already (a stored value's): a small one is copied, a large one sent as

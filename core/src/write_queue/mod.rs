@@ -7,9 +7,12 @@ use std::fs::File;
 use std::io::IoSlice;
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
+
+mod small;
 
 use crate::error::{Direction, OverflowError};
+use small::SmallChunk;
 
 /// Bounds on the bytes a channel holds for sending.
 ///
@@ -158,24 +161,13 @@ thread_local! {
     /// One drained deque, kept for the next write on this thread: a reply that is sent at
     /// once (the common case) then costs no allocation.
     static SPARE: Cell<VecDeque<Chunk>> = const { Cell::new(VecDeque::new()) };
-    /// One sent chunk of small writes (at most `2 * SMALL_CHUNK` bytes of room), kept for the
-    /// next one on this thread, for the same reason.
-    static SMALL_SPARE: Cell<Option<BytesMut>> = const { Cell::new(None) };
-}
-
-/// A chunk for small writes with room for `room` bytes: the thread's spare, or a new one.
-fn small_chunk(room: usize) -> BytesMut {
-    let mut chunk = SMALL_SPARE.take().unwrap_or_default();
-    // A spare is empty, and its room is reclaimed from what was sent of it without allocating.
-    chunk.reserve(room);
-    chunk
 }
 
 #[derive(Debug)]
 enum Chunk {
     Bytes(Bytes),
     /// Small writes, copied together.
-    Small(BytesMut),
+    Small(SmallChunk),
     File(FileRange),
 }
 
@@ -213,8 +205,8 @@ impl WriteQueue {
             let small = data.len() <= SMALL_WRITE;
             if !(small && self.append_small(data)) {
                 let chunk = if small {
-                    let mut chunk = small_chunk((2 * data.len()).max(SMALL_START));
-                    chunk.extend_from_slice(data);
+                    let mut chunk = SmallChunk::with_room((2 * data.len()).max(SMALL_START));
+                    chunk.extend(data);
                     Chunk::Small(chunk)
                 } else {
                     Chunk::Bytes(Bytes::copy_from_slice(data))
@@ -250,18 +242,18 @@ impl WriteQueue {
         };
         let mut small = match back {
             Chunk::Small(small) if small.len() + data.len() <= SMALL_CHUNK => {
-                small.extend_from_slice(data);
+                small.extend(data);
                 return true;
             }
             Chunk::Bytes(last) if last.len() <= SMALL_WRITE => {
                 let room = (2 * (last.len() + data.len())).max(SMALL_START);
-                let mut small = small_chunk(room);
-                small.extend_from_slice(last);
+                let mut small = SmallChunk::with_room(room);
+                small.extend(last);
                 small
             }
             _ => return false,
         };
-        small.extend_from_slice(data);
+        small.extend(data);
         *back = Chunk::Small(small);
         true
     }
@@ -284,7 +276,7 @@ impl WriteQueue {
         for (slot, chunk) in slices.iter_mut().zip(&self.chunks) {
             *slot = match chunk {
                 Chunk::Bytes(bytes) => IoSlice::new(bytes),
-                Chunk::Small(small) => IoSlice::new(small),
+                Chunk::Small(small) => IoSlice::new(small.unsent()),
                 Chunk::File(_) => break,
             };
             n += 1;
@@ -311,8 +303,7 @@ impl WriteQueue {
                     taken
                 }
                 Chunk::Small(small) => {
-                    let taken = n.min(small.len());
-                    small.advance(taken);
+                    let taken = small.advance(n);
                     self.in_memory -= taken;
                     taken
                 }
@@ -327,11 +318,11 @@ impl WriteQueue {
             n -= taken;
             let done = match front {
                 Chunk::Bytes(bytes) => bytes.is_empty(),
-                Chunk::Small(small) => small.is_empty(),
+                Chunk::Small(small) => small.len() == 0,
                 Chunk::File(range) => range.is_empty(),
             };
             if done && let Some(Chunk::Small(sent)) = self.chunks.pop_front() {
-                SMALL_SPARE.set(Some(sent));
+                sent.recycle(2 * SMALL_CHUNK);
             }
         }
         let emptied = !was_empty && self.chunks.is_empty();
@@ -569,7 +560,7 @@ mod tests {
     /// Where the first chunk's bytes are, when it is a chunk of small writes.
     fn small_front(queue: &WriteQueue) -> *const u8 {
         match queue.chunks.front() {
-            Some(Chunk::Small(small)) => small.as_ptr(),
+            Some(Chunk::Small(small)) => small.unsent().as_ptr(),
             other => panic!("expected a chunk of small writes, got {other:?}"),
         }
     }
