@@ -382,13 +382,22 @@ impl ChannelMut<'_> {
         &mut self,
         write: impl FnOnce(&mut Stream) -> Result<WriteStatus, WriteError>,
     ) -> Result<WriteStatus, WriteError> {
-        let result = match self.channel() {
-            Some(Channel::Stream(stream)) => write(stream),
-            Some(Channel::Datagram(_)) => Err(WriteError::NoPeer),
-            Some(Channel::Server(_)) => Err(WriteError::Unsupported),
+        // `touched`, with the entry looked up once.
+        let core = &mut *self.core;
+        let result = match core.channels.get_mut(self.id) {
+            Some(entry) => {
+                let result = match &mut entry.channel {
+                    Channel::Stream(stream) => write(stream),
+                    Channel::Datagram(_) => Err(WriteError::NoPeer),
+                    Channel::Server(_) => Err(WriteError::Unsupported),
+                };
+                entry.queue_io(self.id, &mut core.io_queue);
+                result
+            }
             None => Err(WriteError::Closed),
         };
-        self.touched(result)
+        core.queue_events_unless_dispatching(self.id);
+        result
     }
 
     /// Queues a datagram to `to` on a datagram channel.

@@ -122,10 +122,17 @@ pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: Channel
         return;
     };
     let outer = core.dispatching.replace(id);
+    // One context for the batch's stream callbacks; the engine is reached through it between
+    // them.
+    let mut cx = Context {
+        engine: EngineContext { core, io },
+        id,
+        sender: None,
+    };
     // The stream's input, lent while frames are read in place from it: given back before
     // the stream is asked for anything else (and dropped with the channel).
     let mut lent: Option<Bytes> = None;
-    while let Some(entry) = core.channels.get_mut(id) {
+    while let Some(entry) = cx.engine.core.channels.get_mut(id) {
         let callback = match &mut entry.channel {
             // Frames are most events: straight to `on_read`, the common ones read in place
             // by the shortest path there is.
@@ -136,7 +143,9 @@ pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: Channel
                 if let Some(input) = &mut lent
                     && let Some((len, used)) = stream.lent_frame(input)
                 {
-                    read_lent(core, io, id, &mut handler, input, len);
+                    run(&mut cx, &mut handler, "on_read", |h, cx| {
+                        h.on_read(cx, Frame::lent(input, len))
+                    });
                     input.advance(used);
                     continue;
                 }
@@ -149,13 +158,13 @@ pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: Channel
                 };
                 match event {
                     Some(Event::Read(frame)) => {
-                        read(core, io, id, &mut handler, frame);
+                        run(&mut cx, &mut handler, "on_read", |h, cx| {
+                            h.on_read(cx, Frame::whole(&frame))
+                        });
                         continue;
                     }
                     Some(Event::Drained) => {
-                        run(core, io, id, &mut handler, "on_write", |h, cx| {
-                            h.on_write(cx)
-                        });
+                        run(&mut cx, &mut handler, "on_write", |h, cx| h.on_write(cx));
                         continue;
                     }
                     event => event.map(Callback::from_stream),
@@ -166,14 +175,16 @@ pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: Channel
         };
         let Some(callback) = callback else { break };
         let closed = matches!(callback, Callback::Close);
-        invoke(core, io, id, &mut handler, callback);
+        let EngineContext { core, io } = &mut cx.engine;
+        invoke(core, *io, id, &mut handler, callback);
         if closed {
             drop(handler);
-            remove(core, io, id);
+            remove(core, *io, id);
             core.dispatching = outer;
             return;
         }
     }
+    let core = cx.engine.core;
     core.dispatching = outer;
     put_handler(core, id, handler);
 }
@@ -200,51 +211,18 @@ fn put_handler(core: &mut EngineCore, id: ChannelId, handler: Box<dyn Handler>) 
     }
 }
 
-/// Runs a stream's `on_read`: what [`invoke`] does for a `Callback::Read`, in fewer steps.
-fn read(
-    core: &mut EngineCore,
-    io: &mut dyn Io,
-    id: ChannelId,
-    handler: &mut Box<dyn Handler>,
-    frame: Bytes,
-) {
-    run(core, io, id, handler, "on_read", |h, cx| {
-        h.on_read(cx, Frame::whole(&frame))
-    });
-}
-
-/// [`read`] for a frame lent in place: the first `len` bytes of `input`.
-fn read_lent(
-    core: &mut EngineCore,
-    io: &mut dyn Io,
-    id: ChannelId,
-    handler: &mut Box<dyn Handler>,
-    input: &Bytes,
-    len: usize,
-) {
-    run(core, io, id, handler, "on_read", |h, cx| {
-        h.on_read(cx, Frame::lent(input, len))
-    });
-}
-
-/// Runs the stream callback `name` (`callback` calls it): what [`invoke`] does for a
-/// callback that is never `on_close` and has no datagram peer, in fewer steps.
+/// Runs the stream callback `name` (`callback` calls it) with the batch's context: what
+/// [`invoke`] does for a callback that is never `on_close` and has no datagram peer, in fewer
+/// steps.
 #[inline]
 fn run(
-    core: &mut EngineCore,
-    io: &mut dyn Io,
-    id: ChannelId,
+    cx: &mut Context<'_>,
     handler: &mut Box<dyn Handler>,
     name: &'static str,
     callback: impl FnOnce(&mut dyn Handler, &mut Context<'_>),
 ) {
-    core.record(id, name);
-    let mut cx = Context {
-        engine: EngineContext { core, io },
-        id,
-        sender: None,
-    };
-    let result = panic::catch_unwind(AssertUnwindSafe(|| callback(&mut **handler, &mut cx)));
+    cx.engine.core.record(cx.id, name);
+    let result = panic::catch_unwind(AssertUnwindSafe(|| callback(&mut **handler, cx)));
     if let Err(payload) = result {
         panicked(cx, handler, payload);
     }
@@ -276,20 +254,20 @@ fn invoke(
     if closing && !propagate {
         return;
     }
-    panicked(cx, handler, payload);
+    panicked(&mut cx, handler, payload);
 }
 
 /// After a callback of `cx`'s channel panicked: unwinds on if so configured, else runs its
 /// `on_error` and closes it (`on_close` next; what was pending for it is dropped).
 #[cold]
-fn panicked(mut cx: Context<'_>, handler: &mut Box<dyn Handler>, payload: Box<dyn Any + Send>) {
+fn panicked(cx: &mut Context<'_>, handler: &mut Box<dyn Handler>, payload: Box<dyn Any + Send>) {
     if cx.engine.core.config.propagate_panics {
         panic::resume_unwind(payload);
     }
     let id = cx.id;
     let error = Error::Panic(panic_message(&*payload));
     cx.engine.core.record(id, "on_error");
-    let _ = panic::catch_unwind(AssertUnwindSafe(|| handler.on_error(&mut cx, &error)));
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| handler.on_error(cx, &error)));
     cx.engine.core.abort(id);
 }
 

@@ -126,6 +126,18 @@ pub(crate) struct Entry {
     generation: u32,
 }
 
+impl Entry {
+    /// Puts channel `id` (this entry's) in the I/O queue, unless it is there already: what
+    /// [`EngineCore::queue_io`] does, for a caller holding the entry.
+    #[inline]
+    pub(crate) fn queue_io(&mut self, id: ChannelId, io_queue: &mut VecDeque<ChannelId>) {
+        if self.flags & flag::IN_IO_QUEUE == 0 {
+            self.flags |= flag::IN_IO_QUEUE;
+            io_queue.push_back(id);
+        }
+    }
+}
+
 /// The owner of a channel no server accepted: no slot has this index (there cannot be
 /// `u32::MAX` channels, each holds a socket).
 const NO_OWNER: ChannelId = ChannelId {
@@ -324,12 +336,8 @@ impl EngineCore {
 
     #[inline]
     pub(crate) fn queue_io(&mut self, id: ChannelId) {
-        let Some(entry) = self.channels.get_mut(id) else {
-            return;
-        };
-        if entry.flags & flag::IN_IO_QUEUE == 0 {
-            entry.flags |= flag::IN_IO_QUEUE;
-            self.io_queue.push_back(id);
+        if let Some(entry) = self.channels.get_mut(id) {
+            entry.queue_io(id, &mut self.io_queue);
         }
     }
 
