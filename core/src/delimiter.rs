@@ -427,6 +427,13 @@ mod tests {
         }
     }
 
+    /// Two words, whatever the kind (a count searched after, too): every stream holds one,
+    /// and a delimiter change moves it.
+    #[test]
+    fn a_delimiter_is_two_words() {
+        assert_eq!(size_of::<ReadDelimiter>(), 2 * size_of::<usize>());
+    }
+
     #[test]
     fn empty_bytes_and_zero_count_are_refused() {
         assert_eq!(
