@@ -42,13 +42,28 @@ fn limits() -> impl Strategy<Value = ReadLimits> + Clone {
         .prop_map(|(limit, extra)| ReadLimits::new(limit, limit + extra).unwrap())
 }
 
-fn bytes_delim() -> BoxedStrategy<Delim> {
+/// The byte strings that byte-string delimiters search for: common ones, and short strings of
+/// the alphabet's terminator bytes (partial matches galore).
+fn needle() -> BoxedStrategy<Vec<u8>> {
     let common: Vec<&'static [u8]> = vec![b"\n", b"\r\n", b"aa", b"aba", b"<END>", b";"];
     prop_oneof![
-        3 => select(common).prop_map(|d| Delim::Bytes(d.to_vec())),
-        1 => vec(select(b"ab\r\n".to_vec()), 1..=4).prop_map(Delim::Bytes),
+        3 => select(common).prop_map(<[u8]>::to_vec),
+        1 => vec(select(b"ab\r\n".to_vec()), 1..=4),
     ]
     .boxed()
+}
+
+fn bytes_delim() -> BoxedStrategy<Delim> {
+    needle().prop_map(Delim::Bytes).boxed()
+}
+
+/// A byte string searched for after a few bytes; now and then after none (the byte string
+/// itself) or after more than a small hard limit (refused: both sides must agree on that too).
+fn after_delim() -> BoxedStrategy<Delim> {
+    let skip = prop_oneof![6 => 1usize..=8, 1 => Just(0usize), 2 => 9usize..=30];
+    (skip, needle())
+        .prop_map(|(skip, needle)| Delim::After { skip, needle })
+        .boxed()
 }
 
 fn count_delim() -> BoxedStrategy<Delim> {
@@ -89,7 +104,12 @@ fn regex_delim() -> BoxedStrategy<Delim> {
 
 /// Every kind of valid delimiter, `none` included when `with_none`.
 fn delim(with_none: bool) -> BoxedStrategy<Delim> {
-    let mut kinds = vec![(3, bytes_delim()), (2, count_delim()), (2, prefix_delim())];
+    let mut kinds = vec![
+        (3, bytes_delim()),
+        (2, after_delim()),
+        (2, count_delim()),
+        (2, prefix_delim()),
+    ];
     if with_none {
         kinds.push((1, Just(Delim::None).boxed()));
     }
@@ -306,7 +326,8 @@ proptest! {
     /// Property 3, overflow sizes: `size()` is "the length of the offending frame as far as it
     /// was known when the overflow became certain", so it is over the limit and never more than
     /// the frame's body, give or take the start of a terminator at the end of what was
-    /// buffered (`abcd\r` of `abcd\r\n` may count as 5).
+    /// buffered (`abcd\r` of `abcd\r\n` may count as 5); exactly the size the split oracle
+    /// computes from what was buffered then.
     #[test]
     fn overflow_size_is_over_the_limit_and_within_the_frame(
         (scenario, data) in overflow_scenario(),
@@ -323,6 +344,7 @@ proptest! {
                 expected.body,
                 err.limit()
             );
+            prop_assert_eq!(err.size(), expected.size, "for a body of {} bytes", expected.body);
         }
     }
 
@@ -340,9 +362,10 @@ proptest! {
 
     /// Property 4: whenever `next_frame` has returned `None`, the framer holds no allocation
     /// if it buffers nothing, and buffers less than a frame can need: `limit + terminator - 1`
-    /// for byte strings and regexes, `n - 1` for a count, `hard_limit + header - 1` for a
-    /// length prefix, nothing for `none`; while discarding an oversized frame, at most
-    /// `terminator - 1` (nothing for a length prefix).
+    /// for byte strings and regexes, `n + limit + terminator - 1` for a byte string after `n`,
+    /// `n - 1` for a count, `hard_limit + header - 1` for a length prefix, nothing for `none`;
+    /// while discarding an oversized frame, at most `terminator - 1` (nothing for a length
+    /// prefix).
     #[test]
     fn idle_framer_holds_no_allocation_and_stays_within_its_memory_bound(
         scenario in scenario(true),
@@ -429,11 +452,14 @@ fn regex_then_none_scenario() -> BoxedStrategy<Scenario> {
     scenario_from(regex_delim(), script, idle_steps(true), true)
 }
 
-/// A frame-by-frame scenario for one byte-string or regex delimiter: bodies of lengths around
-/// the limit, each followed by a terminator, then an unterminated tail. Also returns the data.
+/// A frame-by-frame scenario for one byte-string (searched for after a count or not) or regex
+/// delimiter: bodies of lengths around the frame's limit (now and then shorter: a terminator
+/// then falls among the next frame's skipped bytes), each followed by a terminator, then an
+/// unterminated tail. Also returns the data.
 fn overflow_scenario() -> impl Strategy<Value = (Scenario, Vec<u8>)> {
     let kinds = vec![
         (3, bytes_delim()),
+        (2, after_delim()),
         #[cfg(feature = "regex")]
         (1, regex_delim()),
     ];
@@ -444,12 +470,17 @@ fn overflow_scenario() -> impl Strategy<Value = (Scenario, Vec<u8>)> {
             // Bodies of x, y and the terminators' first bytes: partial terminators galore.
             let mut body_bytes = b"xy".to_vec();
             body_bytes.extend(terminators.iter().map(|t| t[0]));
-            let body = (-3i64..=3, vec(select(body_bytes), 16)).prop_map(move |(off, bytes)| {
-                let len = (limit as i64 + off).max(0) as usize;
-                bytes[..len].to_vec()
-            });
+            let frame_limit = delimiter.skipped() + limit;
+            let len = prop_oneof![
+                3 => frame_limit.saturating_sub(3)..=frame_limit + 3,
+                1 => 0..=frame_limit,
+            ];
+            let body = (len, vec(select(body_bytes), frame_limit + 3))
+                .prop_map(|(len, bytes)| bytes[..len].to_vec());
+            // The skipped bytes fit under the hard limit, so the delimiter is not refused.
+            let hard_limit = (limit + extra).max(delimiter.needs());
             (
-                Just(ReadLimits::new(limit, limit + extra).unwrap()),
+                Just(ReadLimits::new(limit, hard_limit).unwrap()),
                 Just(delimiter),
                 vec((body.clone(), select(terminators)), 0..8),
                 body,
@@ -478,14 +509,21 @@ struct ExpectedOverflow {
     group: usize,
     /// The frame's body length (for an unterminated tail: all of it).
     body: usize,
+    /// The size it must report.
+    size: usize,
 }
 
-/// Where overflows must be reported, from nothing but a split of the data at its terminators:
-/// for each frame whose body is over the limit (or unterminated tail of at least
-/// `limit + longest terminator` bytes), the group of the push that brings the first
-/// `limit + longest terminator` bytes of it, or its terminator if that comes first.
+/// Where overflows must be reported, from nothing but a split of the data at its terminators
+/// (searched for after each frame's skipped bytes): for each frame whose body is over the
+/// frame's limit (or unterminated tail of at least `limit + longest terminator` bytes, the
+/// skipped ones not counted), the group of the push that brings the first
+/// `limit + longest terminator` bytes of it (plus the skipped ones), or its terminator if that
+/// comes first. Its size is the body's length when the terminator is among the bytes buffered
+/// then, or else what was buffered but a possible start of a terminator (`longest - 1` bytes),
+/// and at least one over the frame's limit.
 fn split_oracle(scenario: &Scenario, data: &[u8]) -> Vec<ExpectedOverflow> {
-    let limit = scenario.limits.limit();
+    let skip = scenario.delimiter.skipped();
+    let frame_limit = skip + scenario.limits.limit();
     let terminators = scenario.delimiter.terminators();
     let longest = scenario.delimiter.max_terminator_len();
     // received[g] = bytes received once group g was produced (group 0: before any input).
@@ -494,22 +532,33 @@ fn split_oracle(scenario: &Scenario, data: &[u8]) -> Vec<ExpectedOverflow> {
         received.push(received.last().unwrap() + chunk.len());
     }
     let group_at = |offset: usize| received.iter().position(|&r| r >= offset).unwrap();
+    // The overflow of the frame at `pos`, certain once `certain` bytes of it are in.
+    let overflow = |pos: usize, certain: usize, body: usize| {
+        let group = group_at(pos + certain);
+        let buffered = &data[pos..received[group]];
+        let size = match buffered
+            .get(skip..)
+            .and_then(|searched| first_match(searched, &terminators))
+        {
+            Some((start, _)) => skip + start,
+            None => (buffered.len() - (longest - 1)).max(frame_limit + 1),
+        };
+        ExpectedOverflow { group, body, size }
+    };
     let mut expected = Vec::new();
     let mut pos = 0;
-    while let Some((start, end)) = first_match(&data[pos..], &terminators) {
-        if start > limit {
-            expected.push(ExpectedOverflow {
-                group: group_at(pos + end.min(limit + longest)),
-                body: start,
-            });
+    while let Some((start, end)) = data
+        .get(pos + skip..)
+        .and_then(|searched| first_match(searched, &terminators))
+    {
+        let (start, end) = (skip + start, skip + end);
+        if start > frame_limit {
+            expected.push(overflow(pos, end.min(frame_limit + longest), start));
         }
         pos += end;
     }
-    if data.len() - pos >= limit + longest {
-        expected.push(ExpectedOverflow {
-            group: group_at(pos + limit + longest),
-            body: data.len() - pos,
-        });
+    if data.len() - pos >= frame_limit + longest {
+        expected.push(overflow(pos, frame_limit + longest, data.len() - pos));
     }
     expected
 }
@@ -538,6 +587,7 @@ fn idle_violation(idle: &model::framer::Idle<'_>, references: bool) -> Option<St
         // Discarding keeps only what could be the start of the terminator.
         _ if framer.is_discarding() => terminator.saturating_sub(1),
         Delim::Bytes(_) => limits.limit() + terminator - 1,
+        Delim::After { skip, .. } => skip + limits.limit() + terminator - 1,
         #[cfg(feature = "regex")]
         Delim::Regex(_) => limits.limit() + terminator - 1,
         Delim::Count(n) => n - 1,
@@ -573,6 +623,11 @@ fn any_delim() -> impl Strategy<Value = Delim> {
         Just(Delim::None),
         vec(any::<u8>(), 0..6).prop_map(Delim::Bytes),
         prop_oneof![0usize..=80, any::<usize>()].prop_map(Delim::Count),
+        (
+            prop_oneof![0usize..=80, any::<usize>()],
+            vec(any::<u8>(), 0..6)
+        )
+            .prop_map(|(skip, needle)| Delim::After { skip, needle }),
         (
             prop_oneof![0usize..=9, any::<usize>()],
             prop_oneof![0usize..=80, any::<usize>()],
@@ -696,6 +751,79 @@ mod model_self_checks {
         assert_eq!(encoded, b"T\x05\x00hi");
         let t = trace((2, 100), Delim::Prefix(layout), &[&encoded]);
         assert_eq!(t.events(), [frame(b"T\x05\x00hi")]);
+    }
+
+    fn after(skip: usize, needle: &[u8]) -> Delim {
+        Delim::After {
+            skip,
+            needle: needle.to_vec(),
+        }
+    }
+
+    /// The model's trace, checked to be the framer's too.
+    fn checked_trace(limits: (usize, usize), delimiter: Delim, chunks: &[&[u8]]) -> Trace {
+        let limits = ReadLimits::new(limits.0, limits.1).unwrap();
+        let scenario = Scenario::simple(limits, delimiter, chunks);
+        let t = run_model(&scenario);
+        assert_eq!(t, run_framer(&scenario, &mut no_idle_checks()).0);
+        t
+    }
+
+    #[test]
+    fn after_does_not_search_the_skipped_bytes_and_limits_the_rest() {
+        // `ab\r` is skipped: the `\r\n` starting among them does not count. The frame's limit
+        // is 3 + 2: `c` fits, `\nde` does not.
+        let t = checked_trace(
+            (2, 10),
+            after(3, b"\r\n"),
+            &[b"ab\r\nc\r\n", b"\r\n\r\nde", b"\r\n"],
+        );
+        assert_eq!(
+            t.groups,
+            [
+                vec![],
+                vec![frame(b"ab\r\nc")],
+                vec![],
+                vec![Event::Overflow { limit: 5 }],
+                vec![]
+            ]
+        );
+        assert_eq!(t.partial, None);
+    }
+
+    #[test]
+    fn after_discards_an_oversized_frame_from_the_end_of_its_skipped_bytes() {
+        // Certain once 2 + 1 + 1 bytes are in; the `\n`s among the skipped bytes end nothing.
+        let t = checked_trace((1, 10), after(2, b"\n"), &[b"\n\nab", b"c\nok\n"]);
+        assert_eq!(
+            t.groups,
+            [
+                vec![],
+                vec![Event::Overflow { limit: 3 }],
+                vec![frame(b"ok")],
+                vec![]
+            ]
+        );
+    }
+
+    #[test]
+    fn after_over_the_hard_limit_is_refused_and_after_zero_is_the_byte_string() {
+        let t = checked_trace((2, 4), after(5, b"\n"), &[b"abcdef\n"]);
+        assert_eq!(
+            t.groups[0],
+            [Event::Refused(pants_core::DelimiterError::OverHardLimit {
+                size: 5,
+                hard_limit: 4
+            })]
+        );
+        assert_eq!(t.events()[1..], [frame(b"abcdef\n")], "still none");
+        let chunks: &[&[u8]] = &[b"a\nbcd\n", b"e\n"];
+        let t = checked_trace((2, 4), after(0, b"\n"), chunks);
+        assert_eq!(t, trace((2, 4), Delim::Bytes(b"\n".to_vec()), chunks));
+        assert_eq!(
+            t.events(),
+            [frame(b"a"), Event::Overflow { limit: 2 }, frame(b"e")]
+        );
     }
 
     #[test]

@@ -18,6 +18,14 @@
 //!   overflow; it is reported once, as soon as it is certain: `limit + d.len()` bytes of the
 //!   frame are buffered with no occurrence starting at or before offset `limit`. The frame is
 //!   then discarded up to and including the next occurrence, and framing carries on after it.
+//! - **byte string `d` after `n`** (`ReadDelimiter::after`): a frame is `n` bytes of any content
+//!   (occurrences of `d` among them, or starting among them, do not count), then the bytes
+//!   before the first occurrence of `d` that starts at offset `n` or later; `d` is consumed. All
+//!   of the above holds with offsets counted from `n`: the frame's limit is `n + limit`; the
+//!   overflow is certain once `n + limit + d.len()` bytes of the frame are buffered with no
+//!   occurrence starting from `n` to `n + limit`; the `n` bytes are then dropped with the rest
+//!   of the frame, up to and including the next occurrence after them. An `n` over the hard
+//!   limit is refused when set, as a count is; `n = 0` is the byte string itself.
 //! - **regex** (feature `regex`): as a byte string, the match standing in for the occurrence and
 //!   the longest possible match for `d.len()`. The model finds matches as literal alternatives
 //!   (see [`RegexDelim`]), so it only covers patterns that are such alternations.
@@ -64,6 +72,14 @@ pub enum Delim {
     Bytes(Vec<u8>),
     /// Frames of exactly this many bytes (valid when at least 1).
     Count(usize),
+    /// Frames of `skip` bytes, then up to the first occurrence of `needle` that starts after
+    /// them (valid when `needle` is not empty and `skip` within the hard limit).
+    After {
+        /// Bytes at the start of each frame in which `needle` is not searched for.
+        skip: usize,
+        /// The byte string that ends the frame.
+        needle: Vec<u8>,
+    },
     /// Frames announced by a length field.
     Prefix(Prefix),
     /// Frames end at the first match of a pattern from [`REGEXES`].
@@ -77,6 +93,7 @@ impl fmt::Debug for Delim {
             Delim::None => f.write_str("None"),
             Delim::Bytes(d) => write!(f, "Bytes({:?})", Esc(d)),
             Delim::Count(n) => write!(f, "Count({n})"),
+            Delim::After { skip, needle } => write!(f, "After({skip}, {:?})", Esc(needle)),
             Delim::Prefix(p) => write!(f, "{p:?}"),
             #[cfg(feature = "regex")]
             Delim::Regex(r) => write!(f, "Regex({:?})", r.pattern),
@@ -91,6 +108,7 @@ impl Delim {
             Delim::None => Ok(ReadDelimiter::none()),
             Delim::Bytes(d) => ReadDelimiter::bytes(d),
             Delim::Count(n) => ReadDelimiter::count(*n),
+            Delim::After { skip, needle } => ReadDelimiter::bytes(needle)?.after(*skip),
             Delim::Prefix(p) => ReadDelimiter::length_prefix(p.layout()),
             #[cfg(feature = "regex")]
             Delim::Regex(r) => ReadDelimiter::regex(r.pattern),
@@ -101,8 +119,17 @@ impl Delim {
     /// constructors check, then the hard limit.
     pub fn refusal(&self, hard_limit: usize) -> Option<DelimiterError> {
         match self {
-            Delim::Bytes(d) if d.is_empty() => return Some(DelimiterError::EmptyBytes),
+            Delim::Bytes(d) | Delim::After { needle: d, .. } if d.is_empty() => {
+                return Some(DelimiterError::EmptyBytes);
+            }
             Delim::Count(0) => return Some(DelimiterError::ZeroCount),
+            // No hard limit is that large: `after` refuses it at once, against the largest.
+            Delim::After { skip, .. } if *skip > MAX_HARD_LIMIT => {
+                return Some(DelimiterError::OverHardLimit {
+                    size: *skip,
+                    hard_limit: MAX_HARD_LIMIT,
+                });
+            }
             Delim::Prefix(p) => {
                 if ![1, 2, 4, 8].contains(&p.field_len) {
                     return Some(DelimiterError::FieldLength(p.field_len));
@@ -124,26 +151,36 @@ impl Delim {
     }
 
     /// Bytes this delimiter needs buffered before it can cut anything (checked against the hard
-    /// limit when set): the count, or the length prefix's header.
+    /// limit when set): the count, the skipped bytes, or the length prefix's header.
     pub fn needs(&self) -> usize {
         match self {
-            Delim::Count(n) => *n,
+            Delim::Count(n) | Delim::After { skip: n, .. } => *n,
             Delim::Prefix(p) => p.header_len(),
             _ => 0,
         }
     }
 
-    /// The byte strings that end a frame, for a byte-string or regex delimiter.
+    /// Bytes at the start of each frame that are not searched for a terminator: the `skip` of
+    /// [`Delim::After`], 0 for every other delimiter.
+    pub fn skipped(&self) -> usize {
+        match self {
+            Delim::After { skip, .. } => *skip,
+            _ => 0,
+        }
+    }
+
+    /// The byte strings that end a frame, for a byte-string, byte-string-after or regex
+    /// delimiter.
     pub fn terminators(&self) -> Vec<&[u8]> {
         match self {
-            Delim::Bytes(d) => vec![&d[..]],
+            Delim::Bytes(d) | Delim::After { needle: d, .. } => vec![&d[..]],
             #[cfg(feature = "regex")]
             Delim::Regex(r) => r.alternatives.to_vec(),
             _ => Vec::new(),
         }
     }
 
-    /// The longest terminator, for a byte-string or regex delimiter.
+    /// The longest terminator, for a byte-string, byte-string-after or regex delimiter.
     pub fn max_terminator_len(&self) -> usize {
         self.terminators()
             .iter()
@@ -152,6 +189,9 @@ impl Delim {
             .unwrap_or(0)
     }
 }
+
+/// The largest hard limit `ReadLimits` accepts: 4 GiB - 1.
+pub const MAX_HARD_LIMIT: usize = u32::MAX as usize;
 
 /// The first terminator in `haystack`: leftmost start, then the first terminator in the list
 /// that matches there. Returns the match's `(start, end)`. Naive on purpose.
@@ -341,7 +381,8 @@ impl fmt::Debug for Event {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Framing,
-    /// The oversized delimited frame at `pos` is being dropped, up to its terminator.
+    /// The oversized delimited frame is being dropped from `pos` (past its skipped bytes) up to
+    /// its terminator.
     DiscardToTerminator,
     /// An oversized announced frame is being dropped; the next frame starts at this offset.
     SkipTo(u128),
@@ -482,23 +523,31 @@ impl FramerModel {
         }
     }
 
+    /// A frame cut by a terminator searched for after the delimiter's skipped bytes (none but
+    /// for [`Delim::After`]); offsets in `searched` count from the end of those bytes.
     fn next_delimited(&mut self, delimiter: &Delim) -> Option<Event> {
+        let skip = delimiter.skipped();
         let limit = self.limits.limit();
+        let frame_limit = skip + limit;
         let rest = &self.received[self.pos..];
-        match first_match(rest, &delimiter.terminators()) {
+        // Nothing is cut before all the skipped bytes are here.
+        let searched = rest.get(skip..)?;
+        match first_match(searched, &delimiter.terminators()) {
             Some((start, end)) if start <= limit => {
-                let frame = rest[..start].to_vec();
-                self.pos += end;
+                let frame = rest[..skip + start].to_vec();
+                self.pos += skip + end;
                 Some(Event::Frame(frame))
             }
             Some((_, end)) => {
                 // Over the limit, and its end is already here: drop it at once.
-                self.pos += end;
-                Some(Event::Overflow { limit })
+                self.pos += skip + end;
+                Some(Event::Overflow { limit: frame_limit })
             }
-            None if rest.len() >= limit + delimiter.max_terminator_len() => {
+            None if searched.len() >= limit + delimiter.max_terminator_len() => {
+                // The skipped bytes go now; the rest goes up to the next terminator after them.
+                self.pos += skip;
                 self.state = State::DiscardToTerminator;
-                Some(Event::Overflow { limit })
+                Some(Event::Overflow { limit: frame_limit })
             }
             None => None,
         }

@@ -817,17 +817,24 @@ struct Probe {
     role: Role,
     mode: Mode,
     control: bool,
+    /// The delimiter [`Delim::KeptRef`] and [`Delim::KeptValue`] set, by the number of targets
+    /// when the handler was made: `;`, a count of 3, a 1-byte length prefix, `;` after 2
+    /// bytes, `;\n` after 3.
     kept: ReadDelimiter,
 }
 
 impl Probe {
     fn new(lab: &Shared, role: Role, mode: Mode) -> Self {
         let n = lab.world.borrow().targets.len();
-        let kept = match n % 3 {
-            0 => ReadDelimiter::bytes(b";").expect("a valid delimiter"),
-            1 => ReadDelimiter::count(3).expect("a valid delimiter"),
-            _ => ReadDelimiter::length_prefix(LengthPrefix::new(1)).expect("a valid delimiter"),
-        };
+        let kept = match n % 5 {
+            0 => ReadDelimiter::bytes(b";"),
+            1 => ReadDelimiter::count(3),
+            2 => ReadDelimiter::length_prefix(LengthPrefix::new(1)),
+            // Searched for after a count: frames read in place find it past their first bytes.
+            3 => ReadDelimiter::byte(b';').after(2),
+            _ => ReadDelimiter::bytes(b";\n").and_then(|d| d.after(3)),
+        }
+        .expect("a valid delimiter");
         Self {
             lab: lab.clone(),
             role,

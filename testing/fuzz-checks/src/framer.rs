@@ -138,17 +138,20 @@ pub fn limits(input: &mut Input<'_>) -> ReadLimits {
     ReadLimits::new(limit, hard_limit).expect("limit <= hard limit")
 }
 
-/// A delimiter, valid or not: `below(8)` picks the kind.
+/// A delimiter, valid or not: `below(9)` picks the kind (8 was added last: a choice byte under
+/// 8 means what it meant with `below(8)`, so the seeds decode as before).
 ///
 /// - 0: none.
-/// - 1, 2: byte string: `below(9)`, a [`COMMON_DELIMITERS`] entry, or 8: `below(5)` raw bytes
-///   (0 of them: refused).
+/// - 1, 2: byte string, see [`needle`].
 /// - 3: count: `below(4)`, under 3: `below(17)` (0: refused); 3: a `u64` (mostly over the
 ///   hard limit: refused).
 /// - 4, 5: length prefix, see [`prefix`].
 /// - 6, 7: a regex from the model's list (a byte string without the `regex` feature).
+/// - 8: byte string after a count: a [`needle`], then the count: `below(4)`, under 3:
+///   `below(9)` (0: the byte string itself); 3: `below(64)` (often over a small hard limit:
+///   refused).
 pub fn delim(input: &mut Input<'_>) -> Delim {
-    match input.below(8) {
+    match input.below(9) {
         0 => Delim::None,
         3 => match input.below(4) {
             0..=2 => Delim::Count(input.below(17)),
@@ -160,13 +163,27 @@ pub fn delim(input: &mut Input<'_>) -> Delim {
             let regexes = crate::model::REGEXES;
             Delim::Regex(&regexes[input.below(regexes.len())])
         }
-        _ => match input.below(COMMON_DELIMITERS.len() + 1) {
-            i if i < COMMON_DELIMITERS.len() => Delim::Bytes(COMMON_DELIMITERS[i].to_vec()),
-            _ => {
-                let len = input.below(5);
-                Delim::Bytes(input.take(len).to_vec())
-            }
-        },
+        8 => {
+            let needle = needle(input);
+            let skip = match input.below(4) {
+                0..=2 => input.below(9),
+                _ => input.below(64),
+            };
+            Delim::After { skip, needle }
+        }
+        _ => Delim::Bytes(needle(input)),
+    }
+}
+
+/// The bytes of a byte-string delimiter: `below(9)`, a [`COMMON_DELIMITERS`] entry, or 8:
+/// `below(5)` raw bytes (0 of them: refused).
+pub fn needle(input: &mut Input<'_>) -> Vec<u8> {
+    match input.below(COMMON_DELIMITERS.len() + 1) {
+        i if i < COMMON_DELIMITERS.len() => COMMON_DELIMITERS[i].to_vec(),
+        _ => {
+            let len = input.below(5);
+            input.take(len).to_vec()
+        }
     }
 }
 
@@ -298,7 +315,8 @@ pub fn chunk(data: &[u8], sizes: &[usize]) -> Vec<Vec<u8>> {
 
 /// What is wrong with an idle framer, if anything: it holds an allocation with nothing
 /// buffered (but to count down an oversized frame it is discarding), still refers to the last chunk pushed, or buffers more than a frame can need
-/// (`limit + terminator - 1` for byte strings and regexes, `n - 1` for a count,
+/// (`limit + terminator - 1` for byte strings and regexes, `n + limit + terminator - 1` for a
+/// byte string after `n`, `n - 1` for a count,
 /// `hard_limit + header - 1` for a length prefix, nothing for `none`; while discarding,
 /// `terminator - 1`).
 pub fn idle_violation(idle: &Idle<'_>) -> Option<String> {
@@ -333,6 +351,7 @@ pub fn read_bound(delimiter: &Delim, limits: ReadLimits, discarding: bool) -> us
         _ if discarding => terminator.saturating_sub(1),
         Delim::Count(n) => n - 1,
         Delim::Prefix(p) => limits.hard_limit() + p.header_len() - 1,
+        Delim::After { skip, .. } => skip + limits.limit() + terminator - 1,
         _ => limits.limit() + terminator - 1,
     }
 }

@@ -968,6 +968,7 @@ impl Harness {
                     Delim::None => len > 0,
                     Delim::Count(n) => len == *n,
                     Delim::Prefix(_) => len <= self.read_limits.hard_limit(),
+                    Delim::After { skip, .. } => len <= skip + self.read_limits.limit(),
                     _ => len <= self.read_limits.limit(),
                 };
                 check!(
