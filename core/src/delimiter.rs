@@ -140,24 +140,31 @@ impl ReadDelimiter {
     }
 
     /// This byte-string delimiter, searched for only after the first `n` bytes of each frame:
-    /// a frame is `n` bytes of any content (the delimiter among them does not count), then
-    /// the bytes before the next delimiter, which is consumed.
+    /// a body of `n` bytes that ends with the delimiter, then the bytes up to the next
+    /// delimiter, which is consumed. The delimiter inside the body does not count.
     ///
-    /// For a body of known length followed by a line, read as one frame: a RESP bulk argument
-    /// and the `$len` line of the next one, an HTTP chunk and the size line of the next. The
-    /// `n` bytes count against the hard read limit, as a count does (a larger `n` is refused
-    /// when set); the bytes after them against the read limit, as a line does. `after(0)` is
-    /// the delimiter itself. Only byte-string delimiters can be searched after a count.
+    /// For a body of known length and the line that follows it, read as one frame: a RESP bulk
+    /// argument (and its `\r\n`) with the `$len` line of the next one, an HTTP chunk with the
+    /// size line of the next. When the `n` bytes do not end with the delimiter, they are the
+    /// frame alone, as soon as they are in: a body of the wrong length is caught at once, not
+    /// when the next line ends. The `n` bytes count against the hard read limit, as a count
+    /// does (a larger `n` is refused when set); the bytes after them against the read limit,
+    /// as a line does. `after(0)` is the delimiter itself; `n` must otherwise hold at least
+    /// the delimiter. Only byte-string delimiters can be searched for after a count; on a
+    /// delimiter searched after a count already, `after` sets a new count.
     ///
     /// ```
     /// use bytes::Bytes;
     /// use pants_core::{Framer, ReadDelimiter, ReadLimits};
     ///
     /// let mut framer = Framer::new(ReadLimits::default());
-    /// // A 5-byte body that holds the delimiter, then a line.
+    /// // A 5-byte body that holds the delimiter and ends with it, then a line.
     /// framer.set_delimiter(ReadDelimiter::byte(b'\n').after(5)?)?;
     /// framer.push(Bytes::from_static(b"a\nb\r\n$3\nnext"));
     /// assert_eq!(framer.next_frame().unwrap().unwrap(), "a\nb\r\n$3");
+    /// // A body that does not end with it is a frame of its own.
+    /// framer.push(Bytes::from_static(b"!"));
+    /// assert_eq!(framer.next_frame().unwrap().unwrap(), "next!");
     /// assert!(ReadDelimiter::count(5)?.after(5).is_err());
     /// # Ok::<(), pants_core::DelimiterError>(())
     /// ```
@@ -168,6 +175,13 @@ impl ReadDelimiter {
             size: n,
             hard_limit: u32::MAX as usize,
         })?;
+        let needle = self.as_bytes().ok_or(DelimiterError::NotSearched)?;
+        if n != 0 && n < needle.len() {
+            return Err(DelimiterError::BodyShorterThanDelimiter {
+                body: n,
+                delimiter: needle.len(),
+            });
+        }
         let kind = match self.kind {
             Kind::Byte(byte) | Kind::ByteAfter { byte, .. } if skip == 0 => Kind::Byte(byte),
             Kind::Bytes(search) | Kind::BytesAfter { search, .. } if skip == 0 => {
@@ -427,11 +441,11 @@ mod tests {
         }
     }
 
-    /// Two words, whatever the kind (a count searched after, too): every stream holds one,
+    /// 16 bytes, whatever the kind (a count searched after, too): every stream holds one,
     /// and a delimiter change moves it.
     #[test]
-    fn a_delimiter_is_two_words() {
-        assert_eq!(size_of::<ReadDelimiter>(), 2 * size_of::<usize>());
+    fn a_delimiter_is_16_bytes() {
+        assert_eq!(size_of::<ReadDelimiter>(), 16);
     }
 
     #[test]

@@ -80,7 +80,9 @@ pub enum DelimiterError {
     EmptyBytes,
     /// A count delimiter must be at least 1.
     ZeroCount,
-    /// A count delimiter, or a length prefix's header, larger than the channel's hard read limit.
+    /// A count delimiter, a length prefix's header, or the body of an
+    /// [`after`](crate::ReadDelimiter::after) delimiter, larger than the channel's hard read
+    /// limit.
     OverHardLimit {
         /// The count or header length asked for.
         size: usize,
@@ -90,6 +92,14 @@ pub enum DelimiterError {
     /// Only a byte-string delimiter can be searched for after a count
     /// ([`ReadDelimiter::after`](crate::ReadDelimiter::after)).
     NotSearched,
+    /// A body searched after ([`ReadDelimiter::after`](crate::ReadDelimiter::after)) must be
+    /// long enough to end with the delimiter.
+    BodyShorterThanDelimiter {
+        /// The body's length asked for.
+        body: usize,
+        /// The delimiter's length.
+        delimiter: usize,
+    },
     /// A length field must be 1, 2, 4 or 8 bytes long.
     FieldLength(usize),
     /// A length prefix may strip at most its header (offset plus field).
@@ -129,6 +139,10 @@ impl fmt::Display for DelimiterError {
             ),
             Self::NotSearched => f.write_str(
                 "only a byte-string read delimiter can be searched for after a count of bytes",
+            ),
+            Self::BodyShorterThanDelimiter { body, delimiter } => write!(
+                f,
+                "a body of {body} bytes cannot end with a delimiter of {delimiter} bytes"
             ),
             Self::FieldLength(len) => {
                 write!(f, "a length field must be 1, 2, 4 or 8 bytes, not {len}")

@@ -55,6 +55,10 @@ fn resp_passes_on_commands_and_every_protocol_error() {
         b"*1\r\nx\r\n",
         b"*99999999\r\n",
         b"*1\r\n$4\r\nPINGxx",
+        // An argument that is not the last, without its `\r\n` and with no line after it.
+        b"*2\r\n$1\r\nxyz",
+        // The byte before an argument's `\n` is not checked.
+        b"*3\r\n$3\r\nSETx\n$1\r\nkx\n$1\r\nvx\nGET k\r\n",
         big.as_bytes(),
         long_inline.as_bytes(),
         b"*2\r\n$3\r\nGET\r\n",

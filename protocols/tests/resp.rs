@@ -382,7 +382,7 @@ fn assert_protocol_error(net: &mut Network, request: &[u8], error: &str) {
 #[test]
 fn protocol_errors_are_answered_then_the_connection_closes() {
     let (mut net, _) = server();
-    let cases: [(&[u8], &str); 9] = [
+    let cases: [(&[u8], &str); 10] = [
         (b"*x\r\n", "invalid multibulk length"),
         (b"*1048577\r\n", "invalid multibulk length"),
         (b"*1\r\nPING\r\n", "expected '$', got 'P'"),
@@ -392,6 +392,11 @@ fn protocol_errors_are_answered_then_the_connection_closes() {
         (b"*1\r\n$99999999999999999999\r\n", "invalid bulk length"),
         (
             b"*1\r\n$4\r\nPINGxx",
+            "expected '\\r\\n' after a bulk argument",
+        ),
+        // Not the last argument: answered as soon as its bytes are in, too.
+        (
+            b"*2\r\n$3\r\nGETxx",
             "expected '\\r\\n' after a bulk argument",
         ),
         (b"SET \"open\r\n", "unbalanced quotes in request"),

@@ -16,8 +16,10 @@ use read_buf::{Located, ReadBuf};
 /// The `limit` (default 64 KiB, as in Pants) bounds frames cut by a byte-string or regex
 /// delimiter: a frame whose body (the bytes before the delimiter) is longer is an overflow. Count
 /// and length-prefix delimiters announce their frame size in advance, so for them the limit is
-/// that size, up to the `hard_limit` (default 8 MiB, at most 4 GiB): a count above it is refused when set, and a
-/// length prefix announcing a larger body is an overflow.
+/// that size, up to the `hard_limit` (default 8 MiB, at most 4 GiB): a count above it is
+/// refused when set, and a length prefix announcing a larger body is an overflow. A delimiter
+/// searched for [`after`](ReadDelimiter::after) a body has both: the body up to the hard
+/// limit, the line after it up to the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReadLimits {
     // u32: a channel is small, and no frame of 4 GiB is buffered in memory.
@@ -129,7 +131,8 @@ fn find_in(input: &[u8], search: &impl Needle, limit: usize) -> Option<(usize, u
     Some((len, len + d))
 }
 
-/// [`find_in`] past the first `skip` bytes.
+/// [`find_in`] past a body of `skip` bytes that ends with the delimiter; the body alone when
+/// it does not.
 #[inline]
 fn find_after(
     input: &[u8],
@@ -138,7 +141,11 @@ fn find_after(
     limit: usize,
 ) -> Option<(usize, usize)> {
     let skip = skip as usize;
-    let (len, used) = find_in(input.get(skip..)?, search, limit)?;
+    let (body, rest) = input.split_at_checked(skip)?;
+    if !body.ends_with(search.needle()) {
+        return Some((skip, skip));
+    }
+    let (len, used) = find_in(rest, search, limit)?;
     Some((skip + len, skip + used))
 }
 
@@ -339,8 +346,8 @@ impl Framer {
     }
 
     /// Sets the delimiter for the next frame; what is buffered is parsed with it. Ends the
-    /// discarding of an oversized frame. Refuses a count or length-prefix header over the hard
-    /// limit.
+    /// discarding of an oversized frame. Refuses a count, a length-prefix header or the body
+    /// of an [`after`](ReadDelimiter::after) delimiter over the hard limit.
     #[inline(always)]
     pub fn set_delimiter(&mut self, delimiter: ReadDelimiter) -> Result<(), DelimiterError> {
         let needs = match &delimiter.kind {

@@ -386,7 +386,8 @@ impl Parts {
         Some(self.input.split_to(n))
     }
 
-    /// Finds the first `search` match starting at or after `skip`. With a `limit`, only
+    /// Finds the first `search` match starting at or after `skip`, when the `skip` bytes before
+    /// it end with a match (they are the frame alone when they do not). With a `limit`, only
     /// matches starting at or before `skip + limit` count, and their absence is an overflow
     /// once `skip + limit + delimiter length` bytes are here.
     fn locate_bytes(&mut self, search: &impl Needle, skip: usize, limit: Option<usize>) -> Located {
@@ -394,6 +395,14 @@ impl Parts {
         let total = self.len();
         if total < skip {
             return Located::NeedMore { scan_from: skip };
+        }
+        // `after` makes sure that a body holds the delimiter.
+        if skip > 0 && !self.holds_at(skip - d, search.needle()) {
+            return Located::Frame {
+                skip: 0,
+                len: skip,
+                end: skip,
+            };
         }
         let window = limit.map_or(total, |limit| {
             total.min(skip.saturating_add(limit).saturating_add(d))
@@ -540,15 +549,23 @@ impl Parts {
         }
     }
 
+    /// True when the logical buffer holds `bytes` at `at` (all of them are buffered).
+    fn holds_at(&self, at: usize, bytes: &[u8]) -> bool {
+        (at..).zip(bytes).all(|(pos, &byte)| self.byte_at(pos) == byte)
+    }
+
     /// Copies `out.len()` bytes starting at `at` out of the logical buffer.
     fn peek(&self, at: usize, out: &mut [u8]) {
-        let pending = &self.pending[..];
-        for (i, byte) in out.iter_mut().enumerate() {
-            let pos = at + i;
-            *byte = match pending.get(pos) {
-                Some(&b) => b,
-                None => self.input[pos - pending.len()],
-            };
+        for (pos, byte) in (at..).zip(out) {
+            *byte = self.byte_at(pos);
+        }
+    }
+
+    /// The byte at `pos` of the logical buffer (it is buffered).
+    fn byte_at(&self, pos: usize) -> u8 {
+        match self.pending.get(pos) {
+            Some(&byte) => byte,
+            None => self.input[pos - self.pending.len()],
         }
     }
 }

@@ -469,18 +469,35 @@ fn input_given_back_after_a_settle_is_kept_and_framed() {
 
 #[test]
 fn after_counts_bytes_then_searches_however_it_arrives() {
-    // The counted bytes hold the delimiter twice; it ends the frame only after them.
-    let data = b"a\r\n\r\n$3\r\nnext\r\n";
+    // The first body holds the delimiter twice and ends with it; the match that ends the
+    // frame comes after it. The second body is followed by an empty line.
+    let data = b"a\r\n\r\n$3\r\nxyz\r\n\r\n";
     for split in 0..=data.len() {
         let mut framer = framer(line().after(5).unwrap(), 100);
         let (a, b) = data.split_at(split);
         let out = feed(&mut framer, &[a, b]);
-        // The second frame is searched after 5 bytes too: "next\r\n" has its match at 4.
-        assert_eq!(out, ["a\r\n\r\n$3"], "split at {split}");
-        framer.set_delimiter(line()).unwrap();
-        drain(&mut framer, &mut Vec::new());
+        assert_eq!(out, ["a\r\n\r\n$3", "xyz\r\n"], "split at {split}");
         assert!(!framer.holds_allocation(), "split at {split}");
     }
+}
+
+#[test]
+fn after_a_body_that_does_not_end_with_the_delimiter_is_a_frame_at_once() {
+    let data = b"abcde$3\r\n";
+    for split in 5..=data.len() {
+        let mut framer = framer(line().after(5).unwrap(), 100);
+        let (a, b) = data.split_at(split);
+        // Only the body's bytes are needed: no line has to end first.
+        assert_eq!(feed(&mut framer, &[a]), ["abcde"], "split at {split}");
+        framer.set_delimiter(line()).unwrap();
+        assert_eq!(feed(&mut framer, &[b]), ["$3"], "split at {split}");
+    }
+    let mut framer = framer(line().after(5).unwrap(), 100);
+    framer.push(Bytes::from_static(b"abcde$3\r\n"));
+    let mut input = framer.lend_input().unwrap();
+    let mut out = Vec::new();
+    read_lent(&framer, &mut input, 1, &mut out);
+    assert_eq!(out, ["abcde"], "read in place alike");
 }
 
 #[test]
@@ -501,17 +518,20 @@ fn after_lends_frames_found_after_the_counted_bytes() {
 
 #[test]
 fn after_limits_the_bytes_after_the_count_and_discards_an_overflow_after_them() {
-    // Limit 3 after 2 counted bytes: "cdefg" is 5 over it.
+    // Limit 3 after a 2-byte body: "cdefg" is 5, over it.
     let mut whole = framer(line().after(2).unwrap(), 3);
-    assert_eq!(feed(&mut whole, &[b"abcdefg\r\nxyz\r\n"]), ["!7", "xyz"]);
-    // Certain before its end arrives: counted bytes, then limit + delimiter bytes, no match.
+    assert_eq!(
+        feed(&mut whole, &[b"\r\ncdefg\r\n\r\nxyz\r\n"]),
+        ["!7", "\r\nxyz"]
+    );
+    // Certain before its end arrives: the body, then limit + delimiter bytes, no match.
     let mut early = framer(line().after(2).unwrap(), 3);
     assert!(feed(&mut early, &[b"\r\ncdef"]).is_empty());
     assert_eq!(feed(&mut early, &[b"g"]), ["!6"]);
     assert!(early.is_discarding());
-    // The discarding ends at the next delimiter; the frame after it counts 2 bytes again.
-    assert_eq!(feed(&mut early, &[b"h\r", b"\nxy\r\n\r\n"]), ["xy"]);
-    assert_eq!(early.buffered(), 2);
+    // The discarding ends at the next delimiter; the frame after it has a body again.
+    assert_eq!(feed(&mut early, &[b"h\r", b"\n\r\nxy\r\n"]), ["\r\nxy"]);
+    assert_eq!(early.buffered(), 0);
     // Within the limit, however it arrives.
     let data = b"\r\ncde\r\n";
     for split in 0..=data.len() {
@@ -538,6 +558,13 @@ fn after_counted_bytes_over_the_hard_limit_are_refused() {
 fn after_is_for_byte_strings_and_after_zero_is_the_delimiter_itself() {
     let count = ReadDelimiter::count(3).unwrap();
     assert_eq!(count.after(1), Err(DelimiterError::NotSearched));
+    assert_eq!(
+        line().after(1),
+        Err(DelimiterError::BodyShorterThanDelimiter {
+            body: 1,
+            delimiter: 2
+        })
+    );
     assert_eq!(line().after(0).unwrap(), line());
     let after = line().after(7).unwrap();
     assert_eq!((after.skipped(), after.as_bytes()), (7, Some(&b"\r\n"[..])));

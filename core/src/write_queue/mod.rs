@@ -136,7 +136,7 @@ pub enum Transmit<'a> {
 /// socket as one slice (the kernel pays for each slice of a vectored write). A sent chunk of
 /// small writes is kept for the next one on the same thread. The limits count the bytes
 /// queued, not the memory around them (a chunk's slot in the deque, a small chunk's spare
-/// room).
+/// room and the bytes sent from it while it is queued, at most 2 KiB).
 #[derive(Debug, Default)]
 pub struct WriteQueue {
     chunks: VecDeque<Chunk>,
@@ -147,7 +147,8 @@ pub struct WriteQueue {
 
 /// Writes of at most this many bytes are copied together (see [`WriteQueue`]).
 const SMALL_WRITE: usize = 256;
-/// The most bytes one chunk of copied small writes holds.
+/// The most bytes one chunk of copied small writes holds, counting those sent from it
+/// already (they are not reclaimed while it is queued).
 const SMALL_CHUNK: usize = 2048;
 /// The least room a chunk of small writes starts with. It starts with twice what it holds
 /// (and grows by doubling), so its spare room is at most this, or as much as it holds: like a
@@ -241,7 +242,7 @@ impl WriteQueue {
             return false;
         };
         let mut small = match back {
-            Chunk::Small(small) if small.len() + data.len() <= SMALL_CHUNK => {
+            Chunk::Small(small) if small.filled() + data.len() <= SMALL_CHUNK => {
                 small.extend(data);
                 return true;
             }
@@ -509,6 +510,24 @@ mod tests {
         assert_eq!(queue.chunks(), 2, "a full chunk takes no more");
         assert_eq!(queue.in_memory(), (fit + 2) * SMALL_WRITE);
         assert!(queue.handle_written((fit + 2) * SMALL_WRITE));
+    }
+
+    /// The bytes sent of a chunk stay in it until it is retired: a chunk that is sent from as
+    /// it is written to must still end at its size.
+    #[test]
+    fn a_chunk_of_small_writes_sent_while_written_stays_bounded() {
+        let mut queue = WriteQueue::default();
+        queue.push_slice(&[0; 100]).unwrap();
+        for _ in 0..1000 {
+            queue.push_slice(&[1; 100]).unwrap();
+            queue.handle_written(100);
+            for chunk in &queue.chunks {
+                if let Chunk::Small(small) = chunk {
+                    assert!(small.capacity() <= 2 * SMALL_CHUNK, "{}", small.capacity());
+                }
+            }
+        }
+        assert_eq!(queue.in_memory(), 100);
     }
 
     #[test]

@@ -37,6 +37,13 @@ impl SmallChunk {
         self.bytes.len() - self.sent
     }
 
+    /// How many bytes it holds, sent or not: what bounds its size, as the sent ones are not
+    /// reclaimed while it lives.
+    #[inline]
+    pub(super) fn filled(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// Copies `data` in behind what it holds.
     #[inline]
     pub(super) fn extend(&mut self, data: &[u8]) {

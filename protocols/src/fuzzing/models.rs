@@ -136,7 +136,8 @@ fn resp_bulks(input: &[u8], at: &mut usize, count: usize) -> Bulks {
         let Some(body) = input.get(next..next + len + 2) else {
             return Bulks::Incomplete;
         };
-        if body[len..] != *b"\r\n" {
+        // The byte before the `\n` is not checked (Redis checks neither).
+        if body[len + 1] != b'\n' {
             return Bulks::Error;
         }
         words.push(body[..len].to_vec());

@@ -1,7 +1,7 @@
 //! The arguments of the command being read, copied out of their frames one after the other.
 //!
 //! A frame is lent to `on_read` only for the call; the arguments of a multibulk command
-//! arrive one frame each and are needed together once the last one is read. Copying them
+//! arrive one per frame and are needed together once the last one is read. Copying them
 //! into one buffer costs a short `memcpy` per argument, where keeping each frame as `Bytes`
 //! would cost two atomic operations on the read buffer's reference count, and one allocation
 //! serves every command of every connection (see `Shared::spare`).

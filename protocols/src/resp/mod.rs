@@ -12,12 +12,13 @@
 //! As Pants' HTTP server reads a header line and then a body by count, a connection here
 //! switches its read delimiter between a line and a count, and never parses a partial frame
 //! itself. An argument that is not the last is read together with the `$n` line of the next
-//! one, by a line delimiter searched for after the argument's count
-//! ([`ReadDelimiter::after`]): one frame and one delimiter change fewer per argument.
+//! one, by a line delimiter searched for after the argument and its `\r\n`
+//! ([`ReadDelimiter::after`]): one frame and one delimiter change fewer per argument. An
+//! argument not followed by its `\n` is a frame alone, answered with an error at once.
 //!
 //! ```text
-//!           line "\n"                      line "\n"              count(n + 2), line after it
-//!  [Command] --------> "*3" ----> [BulkLength] --------> "$3" ----> [BulkBody] -----> "SET\r\n$5"
+//!           line "\n"                      line "\n"            "\n" after n + 2 bytes
+//!  [Command] --------> "*3" ----> [BulkLength] --------> "$3" ----> [BulkBody] -----> "SET\r\n$5\r"
 //!      ^  \                                                         ^    |
 //!      |   `--> "PING" (inline): run it                             `----' more arguments
 //!      |                                                                  |
@@ -26,8 +27,9 @@
 //!
 //! Lines end at `\n` and an optional `\r` before it is stripped: Redis accepts a bare `\n`
 //! after an inline command (as `nc` sends), and is lenient about it here for the multibulk
-//! header lines too. The line delimiter is a constant one-byte delimiter: switching back to it
-//! after each bulk body allocates and shares nothing.
+//! header lines too. Of the two bytes after a bulk argument, which Redis skips unread, the
+//! `\n` must be there. The line delimiter is a constant one-byte delimiter: setting it, also
+//! after a count, allocates and shares nothing.
 //!
 //! # Limits
 //!
@@ -203,10 +205,12 @@ struct Shared {
 enum State {
     /// A command line: a multibulk header `*n`, or an inline command. Line delimiter.
     Command,
-    /// The `$len` line of the next argument; `left` arguments to read, this one included
+    /// The `$len` line of the first argument; `left` arguments to read, this one included
     /// (at most [`MAX_MULTIBULK`]).
     BulkLength { left: u32 },
-    /// An argument's bytes and their `\r\n`: a count delimiter of `len + 2`.
+    /// An argument's bytes and their `\r\n`: a count delimiter of `len + 2` for the last
+    /// argument; the line delimiter after `len + 2` bytes for the others, whose frame ends
+    /// with the next argument's `$len` line.
     BulkBody { left: u32 },
     /// `QUIT` or a protocol error was answered: the stream is flushing, then closes.
     Closing,
@@ -327,7 +331,10 @@ impl Resp {
     ) -> Option<&'f [u8]> {
         let pending = self.pending.get_or_insert_default();
         let (body, line) = frame.split_at(pending.expected().min(frame.len()));
-        let Some(arg) = body.strip_suffix(b"\r\n") else {
+        // Of the two bytes after an argument (which Redis does not look at), the `\n` is
+        // checked, as soon as they are in: a frame read `after` an argument that does not end
+        // with it is the argument alone.
+        let Some((arg, [_, b'\n'])) = body.split_last_chunk::<2>() else {
             self.protocol_error(cx, "expected '\\r\\n' after a bulk argument");
             return None;
         };
