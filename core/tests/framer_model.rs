@@ -16,8 +16,8 @@ mod model;
 
 use bytes::Bytes;
 use model::framer::{
-    AfterPush, Delim, Esc, Event, Prefix, Scenario, Step, Trace, first_match, run_framer,
-    run_model, set_framer_delimiter,
+    AfterPush, Delim, Esc, Event, Prefix, Scenario, Step, Trace, body_ends_with, first_match,
+    run_framer, run_model, set_framer_delimiter,
 };
 use pants_core::{Direction, FrameError, Framer, ReadLimits};
 use proptest::collection::vec;
@@ -58,7 +58,8 @@ fn bytes_delim() -> BoxedStrategy<Delim> {
 }
 
 /// A byte string searched for after a few bytes; now and then after none (the byte string
-/// itself) or after more than a small hard limit (refused: both sides must agree on that too).
+/// itself), after fewer bytes than the needle has (refused by `after`) or after more than a
+/// small hard limit (refused when set): both sides must agree on the refusals too.
 fn after_delim() -> BoxedStrategy<Delim> {
     let skip = prop_oneof![6 => 1usize..=8, 1 => Just(0usize), 2 => 9usize..=30];
     (skip, needle())
@@ -144,12 +145,49 @@ fn data(delimiters: &[Delim], limits: ReadLimits) -> impl Strategy<Value = Vec<u
     ];
     let announced = (select(prefixes), after, byte())
         .prop_map(|(prefix, after, filler)| prefix.encode_frame(filler, &after).unwrap_or(after));
-    let piece = prop_oneof![
-        3 => noise(8),
-        3 => select(terminators),
-        2 => announced,
+    let mut pieces = vec![
+        (3, noise(8).boxed()),
+        (3, select(terminators).boxed()),
+        (2, announced.boxed()),
     ];
-    vec(piece, 0..30).prop_map(|pieces| pieces.concat())
+    let searched_after: Vec<(usize, Vec<u8>)> = delimiters
+        .iter()
+        .filter_map(|d| match d {
+            Delim::After { skip, needle } if *skip > 0 && *skip >= needle.len() => {
+                Some((*skip, needle.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    if !searched_after.is_empty() {
+        pieces.push((3, after_frame(searched_after)));
+    }
+    vec(Union::new_weighted(pieces), 0..30).prop_map(|pieces| pieces.concat())
+}
+
+/// A frame for one of these byte strings searched for after a count (`(skip, needle)`, with
+/// `skip >= needle.len()`): mostly a body that ends with the needle, then a few bytes and the
+/// needle; else a body that does not (most likely), which is a frame alone.
+fn after_frame(searched_after: Vec<(usize, Vec<u8>)>) -> BoxedStrategy<Vec<u8>> {
+    select(searched_after)
+        .prop_flat_map(|(skip, needle)| {
+            (
+                Just(needle),
+                vec(byte(), skip),
+                prop_oneof![3 => Just(true), 1 => Just(false)],
+                noise(6),
+            )
+        })
+        .prop_map(|(needle, mut frame, ends_with_needle, rest)| {
+            if ends_with_needle {
+                let at = frame.len() - needle.len();
+                frame[at..].copy_from_slice(&needle);
+                frame.extend_from_slice(&rest);
+                frame.extend_from_slice(&needle);
+            }
+            frame
+        })
+        .boxed()
 }
 
 /// Chunk sizes, used in turn (0 pushes an empty chunk); the rest of the data is pushed last.
@@ -220,8 +258,21 @@ fn idle_steps(with_none: bool) -> BoxedStrategy<Vec<Step>> {
     prop_oneof![Just(Vec::new()), vec(step(with_none), 1..4)].boxed()
 }
 
+/// The delimiter, with the body of a byte string searched for after a count made as long as
+/// the needle if it is shorter (`after` refuses it then).
+fn long_enough_body(delimiter: Delim) -> Delim {
+    match delimiter {
+        Delim::After { skip, needle } if skip > 0 => Delim::After {
+            skip: skip.max(needle.len()),
+            needle,
+        },
+        d => d,
+    }
+}
+
 /// A scenario starting with a delimiter from `first`, changed as `script` and `idle` say; with
-/// `first_accepted`, the hard limit is raised so that the first delimiter is not refused.
+/// `first_accepted`, the first delimiter is made valid ([`long_enough_body`]) and the hard
+/// limit raised so that it is not refused.
 fn scenario_from(
     first: BoxedStrategy<Delim>,
     script: BoxedStrategy<Vec<Step>>,
@@ -230,6 +281,11 @@ fn scenario_from(
 ) -> BoxedStrategy<Scenario> {
     (limits(), first, script, idle)
         .prop_flat_map(move |(limits, delimiter, script, idle)| {
+            let delimiter = if first_accepted {
+                long_enough_body(delimiter)
+            } else {
+                delimiter
+            };
             let limits = if first_accepted {
                 let hard_limit = limits.hard_limit().max(delimiter.needs());
                 ReadLimits::new(limits.limit(), hard_limit).unwrap()
@@ -455,11 +511,13 @@ fn regex_then_none_scenario() -> BoxedStrategy<Scenario> {
 /// A frame-by-frame scenario for one byte-string (searched for after a count or not) or regex
 /// delimiter: bodies of lengths around the frame's limit (now and then shorter: a terminator
 /// then falls among the next frame's skipped bytes), each followed by a terminator, then an
-/// unterminated tail. Also returns the data.
+/// unterminated tail. After a count, the skipped bytes of most bodies end with the needle (the
+/// search then goes on after them); the others are frames alone, and the frames after them
+/// start elsewhere. Also returns the data.
 fn overflow_scenario() -> impl Strategy<Value = (Scenario, Vec<u8>)> {
     let kinds = vec![
         (3, bytes_delim()),
-        (2, after_delim()),
+        (2, after_delim().prop_map(long_enough_body).boxed()),
         #[cfg(feature = "regex")]
         (1, regex_delim()),
     ];
@@ -470,13 +528,25 @@ fn overflow_scenario() -> impl Strategy<Value = (Scenario, Vec<u8>)> {
             // Bodies of x, y and the terminators' first bytes: partial terminators galore.
             let mut body_bytes = b"xy".to_vec();
             body_bytes.extend(terminators.iter().map(|t| t[0]));
-            let frame_limit = delimiter.skipped() + limit;
+            let skip = delimiter.skipped();
+            let frame_limit = skip + limit;
             let len = prop_oneof![
                 3 => frame_limit.saturating_sub(3)..=frame_limit + 3,
                 1 => 0..=frame_limit,
             ];
-            let body = (len, vec(select(body_bytes), frame_limit + 3))
-                .prop_map(|(len, bytes)| bytes[..len].to_vec());
+            let needle = terminators[0].clone();
+            let ends_with_needle = prop_oneof![3 => Just(true), 1 => Just(false)];
+            let body = (
+                len,
+                vec(select(body_bytes), frame_limit + 3),
+                ends_with_needle,
+            )
+                .prop_map(move |(len, mut bytes, ends_with_needle)| {
+                    if skip > 0 && ends_with_needle {
+                        bytes[skip - needle.len()..skip].copy_from_slice(&needle);
+                    }
+                    bytes[..len].to_vec()
+                });
             // The skipped bytes fit under the hard limit, so the delimiter is not refused.
             let hard_limit = (limit + extra).max(delimiter.needs());
             (
@@ -514,7 +584,8 @@ struct ExpectedOverflow {
 }
 
 /// Where overflows must be reported, from nothing but a split of the data at its terminators
-/// (searched for after each frame's skipped bytes): for each frame whose body is over the
+/// (searched for after each frame's skipped bytes when they end with the needle; when they do
+/// not, they are a frame alone and never overflow): for each frame whose body is over the
 /// frame's limit (or unterminated tail of at least `limit + longest terminator` bytes, the
 /// skipped ones not counted), the group of the push that brings the first
 /// `limit + longest terminator` bytes of it (plus the skipped ones), or its terminator if that
@@ -547,18 +618,28 @@ fn split_oracle(scenario: &Scenario, data: &[u8]) -> Vec<ExpectedOverflow> {
     };
     let mut expected = Vec::new();
     let mut pos = 0;
-    while let Some((start, end)) = data
-        .get(pos + skip..)
-        .and_then(|searched| first_match(searched, &terminators))
-    {
-        let (start, end) = (skip + start, skip + end);
-        if start > frame_limit {
-            expected.push(overflow(pos, end.min(frame_limit + longest), start));
+    // Each frame's skipped bytes, once they are all here.
+    while let Some(body) = data.get(pos..pos + skip) {
+        if skip > 0 && !body_ends_with(body, terminators[0]) {
+            // A frame alone: never an overflow.
+            pos += skip;
+            continue;
         }
-        pos += end;
-    }
-    if data.len() - pos >= frame_limit + longest {
-        expected.push(overflow(pos, frame_limit + longest, data.len() - pos));
+        match first_match(&data[pos + skip..], &terminators) {
+            Some((start, end)) => {
+                let (start, end) = (skip + start, skip + end);
+                if start > frame_limit {
+                    expected.push(overflow(pos, end.min(frame_limit + longest), start));
+                }
+                pos += end;
+            }
+            None => {
+                if data.len() - pos >= frame_limit + longest {
+                    expected.push(overflow(pos, frame_limit + longest, data.len() - pos));
+                }
+                break;
+            }
+        }
     }
     expected
 }
@@ -680,6 +761,8 @@ fn set_regex(_framer: &mut Framer, _pattern: &str) {}
 /// The model against hand-checked traces: the model is the spec, so it gets tests of its own.
 mod model_self_checks {
     use super::*;
+    use model::framer::MAX_HARD_LIMIT;
+    use pants_core::DelimiterError;
 
     fn trace(limits: (usize, usize), delimiter: Delim, chunks: &[&[u8]]) -> Trace {
         let limits = ReadLimits::new(limits.0, limits.1).unwrap();
@@ -771,20 +854,23 @@ mod model_self_checks {
 
     #[test]
     fn after_does_not_search_the_skipped_bytes_and_limits_the_rest() {
-        // `ab\r` is skipped: the `\r\n` starting among them does not count. The frame's limit
-        // is 3 + 2: `c` fits, `\nde` does not.
+        // `xaa` ends with `aa`, so the search goes on after it: the `aa` starting among the
+        // skipped bytes (at 1, and at 2 across their end) does not count, the one at 5 does.
+        // The frame's limit is 3 + 2: `ab` fits. `aaa` ends with `aa` too; `bbbb` is over the
+        // limit, certain once 3 + 2 + 2 bytes are in.
         let t = checked_trace(
             (2, 10),
-            after(3, b"\r\n"),
-            &[b"ab\r\nc\r\n", b"\r\n\r\nde", b"\r\n"],
+            after(3, b"aa"),
+            &[b"xaaabaa", b"aaabbb", b"b", b"aa"],
         );
         assert_eq!(
             t.groups,
             [
                 vec![],
-                vec![frame(b"ab\r\nc")],
+                vec![frame(b"xaaab")],
                 vec![],
                 vec![Event::Overflow { limit: 5 }],
+                vec![],
                 vec![]
             ]
         );
@@ -793,17 +879,42 @@ mod model_self_checks {
 
     #[test]
     fn after_discards_an_oversized_frame_from_the_end_of_its_skipped_bytes() {
-        // Certain once 2 + 1 + 1 bytes are in; the `\n`s among the skipped bytes end nothing.
-        let t = checked_trace((1, 10), after(2, b"\n"), &[b"\n\nab", b"c\nok\n"]);
+        // `\n\n` ends with `\n`: certain once 2 + 1 + 1 bytes are in; the `\n` at the start of
+        // the skipped bytes ends nothing. The discard ends at the `\n` after `c`.
+        let t = checked_trace((1, 10), after(2, b"\n"), &[b"\n\nab", b"c\nk\nx\n"]);
         assert_eq!(
             t.groups,
             [
                 vec![],
                 vec![Event::Overflow { limit: 3 }],
-                vec![frame(b"ok")],
+                vec![frame(b"k\nx")],
                 vec![]
             ]
         );
+        assert_eq!(t.partial, None);
+    }
+
+    #[test]
+    fn after_a_body_not_ending_with_the_delimiter_is_a_frame_alone_at_once() {
+        // `abc` does not end with `\r\n`: it is a frame as soon as it is in, with no `\r\n`
+        // after it. `x\r\n` does: the frame goes on to the next `\r\n`. The run of `z`s is
+        // frames of 3 alone, never an overflow, although the limit is 1.
+        let t = checked_trace(
+            (1, 10),
+            after(3, b"\r\n"),
+            &[b"abc", b"x\r\ny\r\n", b"zzzzzzz"],
+        );
+        assert_eq!(
+            t.groups,
+            [
+                vec![],
+                vec![frame(b"abc")],
+                vec![frame(b"x\r\ny")],
+                vec![frame(b"zzz"), frame(b"zzz")],
+                vec![]
+            ]
+        );
+        assert_eq!(t.partial.as_deref(), Some(&b"z"[..]));
     }
 
     #[test]
@@ -811,7 +922,7 @@ mod model_self_checks {
         let t = checked_trace((2, 4), after(5, b"\n"), &[b"abcdef\n"]);
         assert_eq!(
             t.groups[0],
-            [Event::Refused(pants_core::DelimiterError::OverHardLimit {
+            [Event::Refused(DelimiterError::OverHardLimit {
                 size: 5,
                 hard_limit: 4
             })]
@@ -827,11 +938,51 @@ mod model_self_checks {
     }
 
     #[test]
+    fn after_fewer_bytes_than_the_delimiter_is_refused() {
+        let t = checked_trace((2, 4), after(1, b"\r\n"), &[b"a\r\n"]);
+        assert_eq!(
+            t.groups[0],
+            [Event::Refused(DelimiterError::BodyShorterThanDelimiter {
+                body: 1,
+                delimiter: 2
+            })]
+        );
+        assert_eq!(t.events()[1..], [frame(b"a\r\n")], "still none");
+        // As long as the delimiter is valid, and before the hard limit.
+        assert_eq!(
+            after(4, b"<END>").refusal(100),
+            Some(DelimiterError::BodyShorterThanDelimiter {
+                body: 4,
+                delimiter: 5
+            })
+        );
+        assert_eq!(after(5, b"<END>").refusal(100), None);
+        assert_eq!(after(0, b"<END>").refusal(100), None);
+        assert_eq!(after(1, b"").refusal(100), Some(DelimiterError::EmptyBytes));
+        let cases = [
+            (4, &b"<END>"[..]),
+            (1, b""),
+            (5, b"<END>"),
+            (0, b"<END>"),
+            (usize::MAX, b"\r\n"),
+            (usize::MAX, b""),
+        ];
+        for (skip, needle) in cases {
+            assert_eq!(
+                after(skip, needle).to_read_delimiter().err(),
+                after(skip, needle).refusal(MAX_HARD_LIMIT),
+                "after({skip}, {:?})",
+                Esc(needle)
+            );
+        }
+    }
+
+    #[test]
     fn count_over_the_hard_limit_is_refused() {
         let t = trace((2, 4), Delim::Count(5), &[b"abcdef"]);
         assert_eq!(
             t.groups[0],
-            [Event::Refused(pants_core::DelimiterError::OverHardLimit {
+            [Event::Refused(DelimiterError::OverHardLimit {
                 size: 5,
                 hard_limit: 4
             })]

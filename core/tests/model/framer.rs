@@ -18,14 +18,19 @@
 //!   overflow; it is reported once, as soon as it is certain: `limit + d.len()` bytes of the
 //!   frame are buffered with no occurrence starting at or before offset `limit`. The frame is
 //!   then discarded up to and including the next occurrence, and framing carries on after it.
-//! - **byte string `d` after `n`** (`ReadDelimiter::after`): a frame is `n` bytes of any content
-//!   (occurrences of `d` among them, or starting among them, do not count), then the bytes
-//!   before the first occurrence of `d` that starts at offset `n` or later; `d` is consumed. All
-//!   of the above holds with offsets counted from `n`: the frame's limit is `n + limit`; the
-//!   overflow is certain once `n + limit + d.len()` bytes of the frame are buffered with no
-//!   occurrence starting from `n` to `n + limit`; the `n` bytes are then dropped with the rest
-//!   of the frame, up to and including the next occurrence after them. An `n` over the hard
-//!   limit is refused when set, as a count is; `n = 0` is the byte string itself.
+//! - **byte string `d` after `n`** (`ReadDelimiter::after`, `n > 0`): a frame starts with a
+//!   body of `n` bytes, which must end with `d`. When its last `d.len()` bytes are `d`, the frame
+//!   is the body (occurrences of `d` among its bytes, or starting among them, do not count), then
+//!   the bytes before the first occurrence of `d` that starts at offset `n` or later; `d` is
+//!   consumed. All of the byte-string rules hold with offsets counted from `n`: the frame's limit
+//!   is `n + limit`; the overflow is certain once `n + limit + d.len()` bytes of the frame are
+//!   buffered with no occurrence starting from `n` to `n + limit`; the `n` bytes are then dropped
+//!   with the rest of the frame, up to and including the next occurrence after them. When the
+//!   body does not end with `d`, the `n` bytes are the frame alone, as soon as they are all
+//!   buffered: nothing after them is looked at or consumed, and no overflow is possible. `after`
+//!   refuses an `n` over `u32::MAX` (no hard limit is that large) and an `n` below `d.len()` (a
+//!   body that cannot end with `d`); an `n` over the hard limit is refused when set, as a count
+//!   is; `n = 0` is the byte string itself.
 //! - **regex** (feature `regex`): as a byte string, the match standing in for the occurrence and
 //!   the longest possible match for `d.len()`. The model finds matches as literal alternatives
 //!   (see [`RegexDelim`]), so it only covers patterns that are such alternations.
@@ -72,8 +77,10 @@ pub enum Delim {
     Bytes(Vec<u8>),
     /// Frames of exactly this many bytes (valid when at least 1).
     Count(usize),
-    /// Frames of `skip` bytes, then up to the first occurrence of `needle` that starts after
-    /// them (valid when `needle` is not empty and `skip` within the hard limit).
+    /// Frames of `skip` bytes that end with `needle`, then up to the first occurrence of
+    /// `needle` that starts after them; or the `skip` bytes alone when they do not end with it
+    /// (valid when `needle` is not empty, `skip` is 0 or at least `needle.len()`, and `skip` is
+    /// within the hard limit).
     After {
         /// Bytes at the start of each frame in which `needle` is not searched for.
         skip: usize,
@@ -128,6 +135,13 @@ impl Delim {
                 return Some(DelimiterError::OverHardLimit {
                     size: *skip,
                     hard_limit: MAX_HARD_LIMIT,
+                });
+            }
+            // A body shorter than the needle cannot end with it.
+            Delim::After { skip, needle } if *skip > 0 && *skip < needle.len() => {
+                return Some(DelimiterError::BodyShorterThanDelimiter {
+                    body: *skip,
+                    delimiter: needle.len(),
                 });
             }
             Delim::Prefix(p) => {
@@ -204,6 +218,15 @@ pub fn first_match(haystack: &[u8], terminators: &[&[u8]]) -> Option<(usize, usi
         }
     }
     None
+}
+
+/// True when the last `needle.len()` bytes of `body` are `needle`, compared byte by byte.
+pub fn body_ends_with(body: &[u8], needle: &[u8]) -> bool {
+    if body.len() < needle.len() {
+        return false;
+    }
+    let start = body.len() - needle.len();
+    (0..needle.len()).all(|i| body[start + i] == needle[i])
 }
 
 /// A length-prefix layout, as plain data. Converts into a [`LengthPrefix`].
@@ -532,6 +555,14 @@ impl FramerModel {
         let rest = &self.received[self.pos..];
         // Nothing is cut before all the skipped bytes are here.
         let searched = rest.get(skip..)?;
+        if let Delim::After { skip: 1.., needle } = delimiter
+            && !body_ends_with(&rest[..skip], needle)
+        {
+            // A body that does not end with the needle is the whole frame (after 0 bytes is
+            // the byte string itself: no body to check).
+            self.pos += skip;
+            return Some(Event::Frame(rest[..skip].to_vec()));
+        }
         match first_match(searched, &delimiter.terminators()) {
             Some((start, end)) if start <= limit => {
                 let frame = rest[..skip + start].to_vec();

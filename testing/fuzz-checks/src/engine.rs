@@ -830,7 +830,8 @@ impl Probe {
             0 => ReadDelimiter::bytes(b";"),
             1 => ReadDelimiter::count(3),
             2 => ReadDelimiter::length_prefix(LengthPrefix::new(1)),
-            // Searched for after a count: frames read in place find it past their first bytes.
+            // Searched for after a count: frames read in place find it past their first bytes
+            // when those end with it, and are those bytes alone when not.
             3 => ReadDelimiter::byte(b';').after(2),
             _ => ReadDelimiter::bytes(b";\n").and_then(|d| d.after(3)),
         }

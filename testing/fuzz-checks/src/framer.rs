@@ -148,8 +148,8 @@ pub fn limits(input: &mut Input<'_>) -> ReadLimits {
 /// - 4, 5: length prefix, see [`prefix`].
 /// - 6, 7: a regex from the model's list (a byte string without the `regex` feature).
 /// - 8: byte string after a count: a [`needle`], then the count: `below(4)`, under 3:
-///   `below(9)` (0: the byte string itself); 3: `below(64)` (often over a small hard limit:
-///   refused).
+///   `below(9)` (0: the byte string itself; under the needle's length: refused); 3:
+///   `below(64)` (often over a small hard limit: refused).
 pub fn delim(input: &mut Input<'_>) -> Delim {
     match input.below(9) {
         0 => Delim::None,
@@ -235,7 +235,8 @@ pub fn step(input: &mut Input<'_>) -> Step {
     }
 }
 
-/// Appends one piece of data, `below(4)` picking its kind:
+/// Appends one piece of data, `below(5)` picking its kind (4 was added last: a choice byte
+/// under 4 means what it meant with `below(4)`, so the seeds decode as before):
 ///
 /// - 0: noise: `below(17)` raw bytes;
 /// - 1: a terminator of a delimiter in play: `below(n)` over all of them (plus `\n`);
@@ -243,9 +244,11 @@ pub fn step(input: &mut Input<'_>) -> Step {
 ///   then a body of `below(9)` raw bytes, or (with `below(4) == 3` first) `hard - 9 + below(11)`
 ///   copies of one byte, with `hard` the hard limit capped at 64: bodies just under and over it;
 ///   the header is filled with one byte;
-/// - 3: a run: one byte, `1 + below(256)` times (long lines, for overflows).
+/// - 3: a run: one byte, `1 + below(256)` times (long lines, for overflows);
+/// - 4: a frame for a byte string searched for after a count in play (one that `after`
+///   accepts; nothing when there is none): `below(n)` picks it, then see [`after_frame`].
 pub fn piece(input: &mut Input<'_>, in_play: &[Delim], limits: ReadLimits, data: &mut Vec<u8>) {
-    match input.below(4) {
+    match input.below(5) {
         0 => {
             let len = input.below(17);
             data.extend_from_slice(input.take(len));
@@ -281,11 +284,42 @@ pub fn piece(input: &mut Input<'_>, in_play: &[Delim], limits: ReadLimits, data:
                 None => data.extend_from_slice(&body),
             }
         }
-        _ => {
+        3 => {
             let byte = input.byte();
             let len = 1 + input.below(256);
             data.extend(std::iter::repeat_n(byte, len));
         }
+        _ => {
+            let searched_after: Vec<(usize, &[u8])> = in_play
+                .iter()
+                .filter_map(|d| match d {
+                    Delim::After { skip, needle } if *skip > 0 && *skip >= needle.len() => {
+                        Some((*skip, &needle[..]))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if !searched_after.is_empty() {
+                let (skip, needle) = searched_after[input.below(searched_after.len().min(256))];
+                after_frame(input, skip, needle, data);
+            }
+        }
+    }
+}
+
+/// Appends a frame for `needle` searched for after `skip` bytes (`skip >= needle.len()`):
+/// `below(4)`: under 3, a body that ends with the needle (`skip - needle.len()` raw bytes, then
+/// the needle), then `below(9)` raw bytes and the needle; 3, `skip` raw bytes (a body that
+/// most likely does not end with the needle: a frame alone).
+pub fn after_frame(input: &mut Input<'_>, skip: usize, needle: &[u8], data: &mut Vec<u8>) {
+    if input.below(4) < 3 {
+        data.extend_from_slice(input.take(skip - needle.len()));
+        data.extend_from_slice(needle);
+        let len = input.below(9);
+        data.extend_from_slice(input.take(len));
+        data.extend_from_slice(needle);
+    } else {
+        data.extend_from_slice(input.take(skip));
     }
 }
 

@@ -66,7 +66,7 @@ use pants_core::{
     ReadLimits, Stream, StreamConfig, Transmit, WriteError, WriteLimits, WriteStatus,
 };
 
-use crate::framer::{delim, limits, read_bound};
+use crate::framer::{after_frame, delim, limits, read_bound};
 use crate::input::Input;
 use crate::model::{Delim, Esc};
 
@@ -169,19 +169,28 @@ pub fn timeout(input: &mut Input<'_>) -> Option<Duration> {
     (scale > 0).then(|| Duration::from_millis((1 + input.below(256) as u64) * scale))
 }
 
-/// Received bytes: `below(4)`: under 3, `below(33)` raw bytes; 3, one byte `1 + below(256)`
-/// times.
-pub fn data(input: &mut Input<'_>) -> Vec<u8> {
-    match input.below(4) {
-        0..=2 => {
-            let len = input.below(33);
-            input.take(len).to_vec()
-        }
-        _ => {
-            let byte = input.byte();
-            vec![byte; 1 + input.below(256)]
-        }
+/// Received bytes: `below(8)`: 3 and 7, one byte `1 + below(256)` times, but 7 under a byte
+/// string searched for after a count (`delimiter`), a frame for it
+/// ([`after_frame`](crate::framer::after_frame)); else `below(33)` raw bytes. This was
+/// `below(4)`: a choice byte means what it meant then, but for 7 under such a delimiter, so the
+/// saved inputs decode as before.
+pub fn data(input: &mut Input<'_>, delimiter: &Delim) -> Vec<u8> {
+    let choice = input.below(8);
+    if choice == 7
+        && let Delim::After { skip, needle } = delimiter
+        && *skip > 0
+        && *skip >= needle.len()
+    {
+        let mut frame = Vec::new();
+        after_frame(input, *skip, needle, &mut frame);
+        return frame;
     }
+    if choice % 4 == 3 {
+        let byte = input.byte();
+        return vec![byte; 1 + input.below(256)];
+    }
+    let len = input.below(33);
+    input.take(len).to_vec()
 }
 
 /// An application command.
@@ -508,7 +517,7 @@ impl Harness {
             }
             1 => {
                 let readable = s.wants_read() || (s.is_connecting() && !s.is_read_paused());
-                let bytes = data(input);
+                let bytes = data(input, &self.delimiter);
                 if readable && self.received < MAX_RECEIVED && !bytes.is_empty() {
                     self.received += bytes.len();
                     self.log.push(Step::Data(bytes.len()));
