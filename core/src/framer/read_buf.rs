@@ -551,7 +551,9 @@ impl Parts {
 
     /// True when the logical buffer holds `bytes` at `at` (all of them are buffered).
     fn holds_at(&self, at: usize, bytes: &[u8]) -> bool {
-        (at..).zip(bytes).all(|(pos, &byte)| self.byte_at(pos) == byte)
+        (at..)
+            .zip(bytes)
+            .all(|(pos, &byte)| self.byte_at(pos) == byte)
     }
 
     /// Copies `out.len()` bytes starting at `at` out of the logical buffer.
