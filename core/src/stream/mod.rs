@@ -798,57 +798,65 @@ mod flag {
     pub(super) const EOF_DELIVERED: u8 = 32;
 }
 
-/// A stream's times in 40 bytes rather than three `Instant`s' 48: nanoseconds since the stream
-/// was made. `now` is the latest time given with an input; `last_read` is when bytes last
-/// arrived (or reading resumed, or the stream connected): read idle counts from there;
-/// `last_write` is when the socket last took bytes (or the stream was made, connected, or
-/// began closing): write idle, the connect timeout and the linger count from there.
+/// A stream's times in 32 bytes rather than three `Instant`s' 48: the latest time given with
+/// an input (`now`), and how long before it bytes last moved, in nanoseconds. `read_age` counts
+/// from when bytes last arrived (or reading resumed, or the stream connected): read idle counts
+/// from there; `write_age` from when the socket last took bytes (or the stream was made,
+/// connected, or began closing): write idle, the connect timeout and the linger count from
+/// there. (Every stream holds one: 8 bytes fewer here are 8 fewer per idle connection.)
 #[derive(Debug, Clone, Copy)]
 struct Clock {
-    base: Instant,
-    now: u64,
-    last_read: u64,
-    last_write: u64,
+    now: Instant,
+    read_age: u64,
+    write_age: u64,
 }
 
 impl Clock {
     fn new(now: Instant) -> Self {
         Self {
-            base: now,
-            now: 0,
-            last_read: 0,
-            last_write: 0,
+            now,
+            read_age: 0,
+            write_age: 0,
         }
     }
 
     /// Moves `now` forward to `at` (never back).
     fn advance(&mut self, at: Instant) {
+        let passed = at.saturating_duration_since(self.now);
+        if passed.is_zero() {
+            return;
+        }
         // 2^64 ns is 584 years.
-        let nanos = u64::try_from(at.saturating_duration_since(self.base).as_nanos());
-        self.now = self.now.max(nanos.unwrap_or(u64::MAX));
+        let nanos = u64::try_from(passed.as_nanos()).unwrap_or(u64::MAX);
+        self.now = at;
+        self.read_age = self.read_age.saturating_add(nanos);
+        self.write_age = self.write_age.saturating_add(nanos);
     }
 
     fn touch_read(&mut self) {
-        self.last_read = self.now;
+        self.read_age = 0;
     }
 
     fn touch_write(&mut self) {
-        self.last_write = self.now;
+        self.write_age = 0;
     }
 
     fn now(&self) -> Instant {
-        self.at(self.now)
+        self.now
     }
 
     fn last_read(&self) -> Instant {
-        self.at(self.last_read)
+        self.before_now(self.read_age)
     }
 
     fn last_write(&self) -> Instant {
-        self.at(self.last_write)
+        self.before_now(self.write_age)
     }
 
-    fn at(&self, nanos: u64) -> Instant {
-        self.base + Duration::from_nanos(nanos)
+    /// `nanos` before `now`; never before the stream was made, which was a valid `Instant`.
+    fn before_now(&self, nanos: u64) -> Instant {
+        self.now
+            .checked_sub(Duration::from_nanos(nanos))
+            .unwrap_or(self.now)
     }
 }
