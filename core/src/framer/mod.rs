@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use crate::delimiter::{Kind, Needle, ReadDelimiter};
 use crate::error::{DelimiterError, Direction, FrameError, OverflowError};
-use read_buf::{Located, ReadBuf};
+use read_buf::{Located, ReadBuf, find_in};
 
 /// How many bytes a channel may buffer for one incoming frame.
 ///
@@ -119,16 +119,6 @@ enum Mode {
     DiscardBytes,
     /// A corrupt length prefix was seen: nothing more is framed.
     Failed,
-}
-
-/// A frame of `input` ending at `search`, within `limit`: `(length, length + delimiter)`.
-#[inline]
-fn find_in(input: &[u8], search: &impl Needle, limit: usize) -> Option<(usize, usize)> {
-    let d = search.needle().len();
-    let window = input.len().min(limit.saturating_add(d));
-    // A match inside the window starts at or before `limit`: the frame is within it.
-    let len = search.find(&input[..window])?;
-    Some((len, len + d))
 }
 
 /// [`find_in`] past a body of `skip` bytes that ends with the delimiter; the body alone when

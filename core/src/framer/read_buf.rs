@@ -16,6 +16,17 @@ use crate::length_prefix::LengthPrefix;
 #[cfg(feature = "regex")]
 use crate::regex_delimiter::RegexDelimiter;
 
+/// A frame at the start of `input` ending at `search`, within `limit`: `(length, length +
+/// delimiter)`. The search of every frame cut from a contiguous input, lent or not.
+#[inline]
+pub(super) fn find_in(input: &[u8], search: &impl Needle, limit: usize) -> Option<(usize, usize)> {
+    let d = search.needle().len();
+    let window = input.len().min(limit.saturating_add(d));
+    // A match inside the window starts at or before `limit`: the frame is within it.
+    let len = search.find(&input[..window])?;
+    Some((len, len + d))
+}
+
 /// Where the next frame lies in the logical buffer, as the search found it.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Located {
@@ -367,12 +378,9 @@ impl Parts {
         if !self.pending.is_empty() {
             return None;
         }
-        let d = search.needle().len();
-        let window = self.input.len().min(limit.saturating_add(d));
-        // A match inside the window starts at or before `limit`: the frame is within it.
-        let at = search.find(&self.input[..window])?;
-        let frame = self.input.split_to(at);
-        self.input.advance(d);
+        let (len, used) = find_in(&self.input, search, limit)?;
+        let frame = self.input.split_to(len);
+        self.input.advance(used - len);
         Some(frame)
     }
 
