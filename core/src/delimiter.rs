@@ -19,6 +19,7 @@ use crate::regex_delimiter::RegexDelimiter;
 /// | [`count`](Self::count) (`n`) | exactly `n` bytes |
 /// | [`after`](Self::after) (`n`) on a byte string | `n` bytes, then the bytes before the next occurrence |
 /// | [`length_prefix`](Self::length_prefix) | the body announced by a length field |
+/// | [`skip`](Self::skip) (`n`) | nothing: `n` bytes are dropped as they arrive, then an empty frame |
 /// | `regex` (feature `regex`) | the bytes before the first match; the match is consumed |
 ///
 /// Building a byte-string delimiter of two bytes or more, or a regex delimiter, compiles a
@@ -67,6 +68,8 @@ pub(crate) enum Kind {
     LengthPrefix(Arc<LengthPrefix>),
     #[cfg(feature = "regex")]
     Regex(Arc<RegexDelimiter>),
+    /// Bytes dropped as they arrive, then an empty frame.
+    Skip(u64),
 }
 
 impl ReadDelimiter {
@@ -117,6 +120,36 @@ impl ReadDelimiter {
         })
     }
 
+    /// Drops the next `n` bytes (`n >= 1`) as they arrive, without buffering them, then delivers
+    /// an empty frame: the handler hears that they are gone and sets its next delimiter (or
+    /// the next `n` bytes are skipped too). For refusing a body whose length was announced
+    /// (too large, or not wanted) and reading on after it. Not bounded by the read limits,
+    /// since nothing is held.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use pants_core::{Framer, ReadDelimiter, ReadLimits};
+    ///
+    /// let mut framer = Framer::new(ReadLimits::default());
+    /// framer.set_delimiter(ReadDelimiter::skip(1_000_000)?)?;
+    /// framer.push(Bytes::from(vec![0; 999_999]));
+    /// assert!(framer.next_frame().is_none()); // dropped, not held
+    /// assert_eq!(framer.buffered(), 0);
+    /// framer.push(Bytes::from_static(b"xSET k\r\n"));
+    /// assert_eq!(framer.next_frame().unwrap().unwrap(), ""); // the skip is over
+    /// framer.set_delimiter(ReadDelimiter::bytes("\r\n")?)?;
+    /// assert_eq!(framer.next_frame().unwrap().unwrap(), "SET k");
+    /// # Ok::<(), pants_core::DelimiterError>(())
+    /// ```
+    pub fn skip(n: u64) -> Result<Self, DelimiterError> {
+        if n == 0 {
+            return Err(DelimiterError::ZeroCount);
+        }
+        Ok(Self {
+            kind: Kind::Skip(n),
+        })
+    }
+
     /// Frames announced by a length field; see [`LengthPrefix`].
     pub fn length_prefix(prefix: LengthPrefix) -> Result<Self, DelimiterError> {
         prefix.validate()?;
@@ -127,8 +160,10 @@ impl ReadDelimiter {
 
     /// Frames end at the first match of `pattern` (a [`regex::bytes::Regex`]), which is consumed.
     ///
-    /// The pattern must not match the empty string and must have a maximum match length, so
-    /// that the search can resume where it stopped and the read limit is exact. A match is
+    /// The pattern must not match the empty string. A pattern with a longest match (`\r?\n`)
+    /// is searched incrementally, resuming where the last search stopped; one without
+    /// (`\s\s+`) is searched again within the read limit as bytes arrive, since no match is
+    /// looked for beyond the limit. A match is
     /// final once it is found in the bytes received so far, as in Pants: prefer patterns such
     /// as `\r?\n` whose matches do not depend on bytes that have not arrived yet.
     #[cfg(feature = "regex")]
@@ -205,6 +240,14 @@ impl ReadDelimiter {
         }
     }
 
+    /// How many bytes are dropped, for a [`skip`](Self::skip).
+    pub fn skip_len(&self) -> Option<u64> {
+        match self.kind {
+            Kind::Skip(n) => Some(n),
+            _ => None,
+        }
+    }
+
     /// True for the pass-through delimiter [`none`](Self::none).
     pub fn is_none(&self) -> bool {
         matches!(self.kind, Kind::None)
@@ -250,6 +293,7 @@ impl PartialEq for ReadDelimiter {
                 n == m && a.needle() == b.needle()
             }
             (Kind::LengthPrefix(a), Kind::LengthPrefix(b)) => a == b,
+            (Kind::Skip(a), Kind::Skip(b)) => a == b,
             #[cfg(feature = "regex")]
             (Kind::Regex(a), Kind::Regex(b)) => a.as_str() == b.as_str(),
             _ => false,
@@ -285,6 +329,7 @@ impl fmt::Debug for ReadDelimiter {
                 search.needle().escape_ascii()
             ),
             Kind::LengthPrefix(prefix) => write!(f, "ReadDelimiter::LengthPrefix({prefix:?})"),
+            Kind::Skip(n) => write!(f, "ReadDelimiter::Skip({n})"),
             #[cfg(feature = "regex")]
             Kind::Regex(regex) => write!(f, "ReadDelimiter::Regex({:?})", regex.as_str()),
         }
@@ -382,7 +427,7 @@ impl Needle for ByteSearch {
         self.finder.needle()
     }
 
-    #[inline]
+    #[inline(always)]
     fn find(&self, haystack: &[u8]) -> Option<usize> {
         self.finder.find(haystack)
     }
@@ -407,7 +452,7 @@ impl Needle for OneByte {
         std::slice::from_ref(&self.0)
     }
 
-    #[inline]
+    #[inline(always)]
     fn find(&self, haystack: &[u8]) -> Option<usize> {
         let byte = self.0;
         let head = &haystack[..haystack.len().min(SHORT_SCAN)];

@@ -122,10 +122,6 @@ pub enum DelimiterError {
     /// A regular expression that can match the empty string would cut empty frames forever.
     #[cfg(feature = "regex")]
     EmptyMatch,
-    /// A regular expression with no bound on its match length cannot be searched incrementally
-    /// or limited exactly; bound its repetitions (`\n{1,8}` rather than `\n+`).
-    #[cfg(feature = "regex")]
-    UnboundedMatch,
 }
 
 impl fmt::Display for DelimiterError {
@@ -161,10 +157,6 @@ impl fmt::Display for DelimiterError {
             Self::EmptyMatch => {
                 f.write_str("a read delimiter pattern must not match the empty string")
             }
-            #[cfg(feature = "regex")]
-            Self::UnboundedMatch => f.write_str(
-                "a read delimiter pattern needs a maximum match length: bound its repetitions",
-            ),
         }
     }
 }

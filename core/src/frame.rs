@@ -44,6 +44,16 @@ impl<'a> Frame<'a> {
         }
     }
 
+    /// `len` bytes of `chunk` from `skip` on (they are all in it: the frame search found them
+    /// there).
+    #[inline]
+    pub(crate) fn within(chunk: &'a Bytes, skip: usize, len: usize) -> Self {
+        Frame {
+            bytes: &chunk[skip..skip + len],
+            chunk,
+        }
+    }
+
     /// All of `chunk`.
     #[inline]
     pub fn whole(chunk: &'a Bytes) -> Self {

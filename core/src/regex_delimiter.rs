@@ -4,15 +4,16 @@ use regex::bytes::Regex;
 
 use crate::error::DelimiterError;
 
-/// A compiled delimiter pattern with a known maximum match length.
+/// A compiled delimiter pattern, and its longest match when it has one.
 pub(crate) struct RegexDelimiter {
     regex: Regex,
-    max_len: usize,
+    /// `None` for a pattern whose matches may be of any length (`\s\s+`): the read limit then
+    /// bounds them, since no match is searched for beyond it.
+    max_len: Option<usize>,
 }
 
 impl RegexDelimiter {
-    /// Compiles `pattern`, refusing patterns that can match the empty string or have no
-    /// maximum match length.
+    /// Compiles `pattern`, refusing patterns that can match the empty string.
     pub(crate) fn new(pattern: &str) -> Result<Self, DelimiterError> {
         let hir = regex_syntax::ParserBuilder::new()
             .utf8(false)
@@ -23,13 +24,10 @@ impl RegexDelimiter {
         if properties.minimum_len() == Some(0) {
             return Err(DelimiterError::EmptyMatch);
         }
-        let max_len = properties
-            .maximum_len()
-            .ok_or(DelimiterError::UnboundedMatch)?;
         let regex = Regex::new(pattern).map_err(|err| DelimiterError::Regex(err.to_string()))?;
         Ok(Self {
             regex,
-            max_len: max_len.max(1),
+            max_len: properties.maximum_len(),
         })
     }
 
@@ -37,9 +35,11 @@ impl RegexDelimiter {
         self.regex.as_str()
     }
 
-    /// The longest match the pattern can produce, in bytes (at least 1).
-    pub(crate) fn max_len(&self) -> usize {
-        self.max_len
+    /// The longest match the pattern can produce, in bytes (at least 1), or `limit` when its
+    /// matches are unbounded. A search with a longest match resumes where a match may still
+    /// start; without one it starts over within the limit.
+    pub(crate) fn max_len(&self, limit: usize) -> usize {
+        self.max_len.unwrap_or(limit).max(1)
     }
 
     /// The first match starting at or after `start`, as `(start, end)`.
@@ -65,17 +65,15 @@ mod tests {
     }
 
     #[test]
-    fn unbounded_patterns_are_refused() {
-        assert_eq!(
-            RegexDelimiter::new(r"\n+").err(),
-            Some(DelimiterError::UnboundedMatch)
-        );
+    fn unbounded_patterns_are_bounded_by_the_limit() {
+        let pattern = RegexDelimiter::new(r"\s\s+").unwrap();
+        assert_eq!(pattern.max_len(100), 100);
     }
 
     #[test]
     fn bounded_patterns_know_their_longest_match() {
-        assert_eq!(RegexDelimiter::new(r"\r?\n").unwrap().max_len(), 2);
-        assert_eq!(RegexDelimiter::new(r"\n{1,8}").unwrap().max_len(), 8);
+        assert_eq!(RegexDelimiter::new(r"\r?\n").unwrap().max_len(100), 2);
+        assert_eq!(RegexDelimiter::new(r"\n{1,8}").unwrap().max_len(100), 8);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::id::{ChannelId, TimerId};
 use crate::io::Io;
 use crate::server::Server;
 use crate::stream::{OverflowPolicy, Stream};
-use crate::write_queue::{FileRange, WriteLimits, WriteStatus};
+use crate::write_queue::{FileRange, Recycler, WriteLimits, WriteStatus};
 
 /// The engine as seen from a timer's closure, or from outside any callback
 /// ([`Engine::context`](crate::Engine::context)): channels by id, opening channels, timers.
@@ -221,7 +221,7 @@ pub struct Context<'a> {
     pub(crate) engine: EngineContext<'a>,
     pub(crate) id: ChannelId,
     /// For datagram reads and errors: the peer concerned.
-    pub(crate) sender: Option<&'a Addr>,
+    pub(crate) sender: Option<Addr>,
 }
 
 impl<'a> Deref for Context<'a> {
@@ -257,8 +257,11 @@ impl Context<'_> {
     /// Queues `data` to send: on a stream, to its peer; on a datagram channel, back to the
     /// sender of the datagram being handled.
     pub fn write(&mut self, data: impl Into<Bytes>) -> Result<WriteStatus, WriteError> {
-        match self.sender {
-            Some(sender) => self.this().write_to(data, sender.clone()),
+        match &self.sender {
+            Some(sender) => {
+                let sender = sender.clone();
+                self.this().write_to(data, sender)
+            }
             None => self.this().write(data),
         }
     }
@@ -268,10 +271,11 @@ impl Context<'_> {
     /// than the copy.
     #[inline]
     pub fn write_slice(&mut self, data: &[u8]) -> Result<WriteStatus, WriteError> {
-        match self.sender {
-            Some(sender) => self
-                .this()
-                .write_to(Bytes::copy_from_slice(data), sender.clone()),
+        match &self.sender {
+            Some(sender) => {
+                let sender = sender.clone();
+                self.this().write_to(Bytes::copy_from_slice(data), sender)
+            }
             None => self.this().write_slice(data),
         }
     }
@@ -319,7 +323,7 @@ impl Context<'_> {
     /// datagram being handled. Asked of the socket: `None` before a connect completes.
     pub fn peer(&self) -> Option<Addr> {
         self.sender
-            .cloned()
+            .clone()
             .or_else(|| self.engine.io.peer_addr(self.id).ok())
     }
 
@@ -367,27 +371,28 @@ impl ChannelMut<'_> {
 
     /// Queues `data` on a stream. A datagram channel needs [`write_to`](Self::write_to).
     pub fn write(&mut self, data: impl Into<Bytes>) -> Result<WriteStatus, WriteError> {
-        self.stream_write(|stream| stream.write(data))
+        let data = data.into();
+        self.stream_write(|stream, recycler| stream.write_recycling(data, recycler))
     }
 
     /// Queues a copy of `data` on a stream (see [`Stream::write_slice`]).
     #[inline]
     pub fn write_slice(&mut self, data: &[u8]) -> Result<WriteStatus, WriteError> {
-        self.stream_write(|stream| stream.write_slice(data))
+        self.stream_write(|stream, recycler| stream.write_slice_recycling(data, recycler))
     }
 
     /// Runs `write` on the channel if it is a stream; what the other kinds answer otherwise.
     #[inline]
     fn stream_write(
         &mut self,
-        write: impl FnOnce(&mut Stream) -> Result<WriteStatus, WriteError>,
+        write: impl FnOnce(&mut Stream, &mut Recycler) -> Result<WriteStatus, WriteError>,
     ) -> Result<WriteStatus, WriteError> {
         // `touched`, with the entry looked up once.
         let core = &mut *self.core;
         let result = match core.channels.get_mut(self.id) {
             Some(entry) => {
                 let result = match &mut entry.channel {
-                    Channel::Stream(stream) => write(stream),
+                    Channel::Stream(stream) => write(stream, &mut core.recycler),
                     Channel::Datagram(_) => Err(WriteError::NoPeer),
                     Channel::Server(_) => Err(WriteError::Unsupported),
                 };

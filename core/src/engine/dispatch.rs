@@ -4,32 +4,29 @@
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
-use bytes::{Buf, Bytes};
-
 use super::timers::TimerFn;
 use super::{Channel, EngineContext, EngineCore};
-use crate::addr::Addr;
 use crate::datagram::DatagramEvent;
 use crate::engine::Context;
 use crate::error::{ConnectError, Error, OverflowError};
 use crate::event::{Event, Idle};
 use crate::frame::Frame;
+use crate::framer::Lent;
 use crate::handler::Handler;
 use crate::id::{ChannelId, TimerId};
 use crate::io::Io;
 use crate::server::ServerEvent;
 
-/// One callback to run.
+/// One callback to run, but `on_read`: frames take a shorter way (see [`channel_events`]).
 pub(crate) enum Callback {
     Connect,
-    Read(Bytes, Option<Addr>),
     Write,
     Listen,
     Accept(ChannelId),
     Close,
     ConnectError(ConnectError),
     Overflow(OverflowError),
-    Error(Error, Option<Addr>),
+    Error(Error),
     Timer(TimerId),
     Eof,
     Idle(Idle),
@@ -39,39 +36,29 @@ impl Callback {
     fn name(&self) -> &'static str {
         match self {
             Callback::Connect => "on_connect",
-            Callback::Read(..) => "on_read",
             Callback::Write => "on_write",
             Callback::Listen => "on_listen",
             Callback::Accept(_) => "on_accept",
             Callback::Close => "on_close",
             Callback::ConnectError(_) => "on_connect_error",
             Callback::Overflow(_) => "on_overflow_error",
-            Callback::Error(..) => "on_error",
+            Callback::Error(_) => "on_error",
             Callback::Timer(_) => "on_timer",
             Callback::Eof => "on_eof",
             Callback::Idle(_) => "on_idle",
         }
     }
 
-    /// The datagram peer the callback is about, shown as `cx.peer()`.
-    fn take_sender(&mut self) -> Option<Addr> {
-        match self {
-            Callback::Read(_, sender) | Callback::Error(_, sender) => sender.take(),
-            _ => None,
-        }
-    }
-
     fn invoke(self, handler: &mut dyn Handler, cx: &mut Context<'_>) {
         match self {
             Callback::Connect => handler.on_connect(cx),
-            Callback::Read(frame, _) => handler.on_read(cx, Frame::whole(&frame)),
             Callback::Write => handler.on_write(cx),
             Callback::Listen => handler.on_listen(cx),
             Callback::Accept(conn) => handler.on_accept(cx, conn),
             Callback::Close => handler.on_close(cx),
             Callback::ConnectError(err) => handler.on_connect_error(cx, &err),
             Callback::Overflow(err) => handler.on_overflow_error(cx, &err),
-            Callback::Error(err, _) => handler.on_error(cx, &err),
+            Callback::Error(err) => handler.on_error(cx, &err),
             Callback::Timer(timer) => handler.on_timer(cx, timer),
             Callback::Eof => handler.on_eof(cx),
             Callback::Idle(kind) => handler.on_idle(cx, kind),
@@ -81,12 +68,13 @@ impl Callback {
     fn from_stream(event: Event) -> Self {
         match event {
             Event::Connected => Callback::Connect,
-            Event::Read(frame) => Callback::Read(frame, None),
+            // Frames are handed over by the dispatch loop itself.
+            Event::Read(_) => unreachable!("a stream's frames are handed over as frames"),
             Event::Drained => Callback::Write,
             Event::Eof => Callback::Eof,
             Event::Overflow(err) => Callback::Overflow(err),
             Event::ConnectFailed(err) => Callback::ConnectError(err),
-            Event::Error(err) => Callback::Error(err, None),
+            Event::Error(err) => Callback::Error(err),
             Event::Idle(kind) => Callback::Idle(kind),
             Event::Closed => Callback::Close,
         }
@@ -96,7 +84,7 @@ impl Callback {
         match event {
             ServerEvent::Listening => Callback::Listen,
             ServerEvent::Accepted(conn) => Callback::Accept(conn),
-            ServerEvent::Error(err) => Callback::Error(err, None),
+            ServerEvent::Error(err) => Callback::Error(err),
             ServerEvent::Closed => Callback::Close,
         }
     }
@@ -104,89 +92,116 @@ impl Callback {
     fn from_datagram(event: DatagramEvent) -> Self {
         match event {
             DatagramEvent::Listening => Callback::Listen,
-            DatagramEvent::Read { data, from } => Callback::Read(data, Some(from)),
             DatagramEvent::Drained => Callback::Write,
             DatagramEvent::Overflow(err) => Callback::Overflow(err),
-            DatagramEvent::Error { error, peer } => Callback::Error(error, peer),
             DatagramEvent::Closed => Callback::Close,
+            DatagramEvent::Read { .. } | DatagramEvent::Error { .. } => {
+                unreachable!("a datagram's reads and errors are handed over with their peer")
+            }
         }
     }
 }
 
-/// Runs the callbacks for every event the channel has, in order; forgets the channel after
-/// `on_close`.
-pub(crate) fn channel_events(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
+/// Runs the callbacks for every event the channel has, in order, starting with the frames of
+/// `received` (input just read, lent by the stream: see `stream/lend.rs`); forgets the
+/// channel after `on_close`.
+///
+/// This is the only way from a channel's events to its handler. A stream's frames are read
+/// in place from its lent input while they are the next event; everything else (its other
+/// events, the frames its general path cuts, a datagram channel's and a server's events)
+/// comes from the channel's `poll_event`. Every frame reaches `on_read` through [`read`], every
+/// other event its callback through [`invoke`], and both through [`run`].
+pub(crate) fn channel_events(
+    core: &mut EngineCore,
+    io: &mut dyn Io,
+    id: ChannelId,
+    received: Option<Lent>,
+) {
     // The handler is out of its slot for the whole batch: callbacks never nest, and no
     // command on any channel needs a handler.
     let Some(mut handler) = take_handler(core, id) else {
+        give_back(core, id, received);
         return;
     };
     let outer = core.dispatching.replace(id);
-    // One context for the batch's stream callbacks; the engine is reached through it between
-    // them.
     let mut cx = Context {
         engine: EngineContext { core, io },
         id,
         sender: None,
     };
-    // The stream's input, lent while frames are read in place from it: given back before
-    // the stream is asked for anything else (and dropped with the channel).
-    let mut lent: Option<Bytes> = None;
+    let mut lent = received;
     while let Some(entry) = cx.engine.core.channels.get_mut(id) {
         let callback = match &mut entry.channel {
-            // Frames are most events: straight to `on_read`, the common ones read in place
-            // by the shortest path there is.
             Channel::Stream(stream) => {
                 if lent.is_none() {
-                    lent = stream.lend_input();
+                    lent = stream.lend();
                 }
                 if let Some(input) = &mut lent
-                    && let Some((len, used)) = stream.lent_frame(input)
+                    && let Some(at) = stream.frame_in(input)
                 {
-                    run(&mut cx, &mut handler, "on_read", |h, cx| {
-                        h.on_read(cx, Frame::lent(input, len))
-                    });
-                    input.advance(used);
+                    read(
+                        &mut cx,
+                        &mut handler,
+                        Frame::within(&input.bytes, at.skip, at.len),
+                    );
+                    input.advance(at.end);
                     continue;
                 }
                 if let Some(input) = lent.take() {
                     stream.give_back(input);
                 }
-                let event = match stream.is_quiet() {
-                    true => None,
-                    false => stream.poll_event(),
-                };
-                match event {
+                match stream.poll_event() {
                     Some(Event::Read(frame)) => {
-                        run(&mut cx, &mut handler, "on_read", |h, cx| {
-                            h.on_read(cx, Frame::whole(&frame))
-                        });
+                        read(&mut cx, &mut handler, Frame::whole(&frame));
                         continue;
                     }
-                    Some(Event::Drained) => {
-                        run(&mut cx, &mut handler, "on_write", |h, cx| h.on_write(cx));
-                        continue;
-                    }
-                    event => event.map(Callback::from_stream),
+                    Some(event) => Callback::from_stream(event),
+                    None => break,
                 }
             }
-            Channel::Server(server) => server.server.poll_event().map(Callback::from_server),
-            Channel::Datagram(datagram) => datagram.poll_event().map(Callback::from_datagram),
+            Channel::Server(server) => match server.server.poll_event() {
+                Some(event) => Callback::from_server(event),
+                None => break,
+            },
+            Channel::Datagram(datagram) => match datagram.poll_event() {
+                Some(DatagramEvent::Read { data, from }) => {
+                    cx.sender = Some(from);
+                    read(&mut cx, &mut handler, Frame::whole(&data));
+                    cx.sender = None;
+                    continue;
+                }
+                Some(DatagramEvent::Error { error, peer }) => {
+                    cx.sender = peer;
+                    invoke(&mut cx, &mut handler, Callback::Error(error));
+                    cx.sender = None;
+                    continue;
+                }
+                Some(event) => Callback::from_datagram(event),
+                None => break,
+            },
         };
-        let Some(callback) = callback else { break };
-        let closed = matches!(callback, Callback::Close);
-        let EngineContext { core, io } = &mut cx.engine;
-        invoke(core, *io, id, &mut handler, callback);
-        if closed {
+        if let Callback::Close = callback {
+            invoke(&mut cx, &mut handler, callback);
             drop(handler);
-            remove(core, *io, id);
+            let EngineContext { core, io } = cx.engine;
+            remove(core, io, id);
             core.dispatching = outer;
             return;
         }
+        invoke(&mut cx, &mut handler, callback);
     }
     let core = cx.engine.core;
     core.dispatching = outer;
     put_handler(core, id, handler);
+}
+
+/// Gives input lent for a channel whose handler could not run back to its stream.
+fn give_back(core: &mut EngineCore, id: ChannelId, lent: Option<Lent>) {
+    if let (Some(lent), Some(entry)) = (lent, core.channels.get_mut(id))
+        && let Channel::Stream(stream) = &mut entry.channel
+    {
+        stream.give_back(lent);
+    }
 }
 
 /// Runs one callback of channel `id`'s handler, outside an event batch (a timer).
@@ -194,8 +209,13 @@ pub(crate) fn call(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId, callba
     let Some(mut handler) = take_handler(core, id) else {
         return;
     };
-    invoke(core, io, id, &mut handler, callback);
-    put_handler(core, id, handler);
+    let mut cx = Context {
+        engine: EngineContext { core, io },
+        id,
+        sender: None,
+    };
+    invoke(&mut cx, &mut handler, callback);
+    put_handler(cx.engine.core, id, handler);
 }
 
 /// Takes channel `id`'s handler out of its slot while it runs: `None` if the channel is gone
@@ -211,50 +231,36 @@ fn put_handler(core: &mut EngineCore, id: ChannelId, handler: Box<dyn Handler>) 
     }
 }
 
-/// Runs the stream callback `name` (`callback` calls it) with the batch's context: what
-/// [`invoke`] does for a callback that is never `on_close` and has no datagram peer, in fewer
-/// steps.
-#[inline]
+/// Hands `frame` to `on_read` of `handler`, the handler of `cx`'s channel: where every frame
+/// of every channel reaches its handler (see [`run`]).
+#[inline(always)]
+fn read(cx: &mut Context<'_>, handler: &mut Box<dyn Handler>, frame: Frame<'_>) {
+    run(cx, handler, "on_read", |h, cx| h.on_read(cx, frame));
+}
+
+/// Runs `callback` on `handler`, the handler of `cx`'s channel (see [`run`]).
+fn invoke(cx: &mut Context<'_>, handler: &mut Box<dyn Handler>, callback: Callback) {
+    run(cx, handler, callback.name(), |h, cx| callback.invoke(h, cx));
+}
+
+/// Runs the callback `name` of `cx`'s channel (`callback` calls it on `handler`): the one
+/// runner of every callback. A panic closes the channel (`on_error`, then `on_close` next),
+/// unless the engine propagates panics; after `on_close` nothing runs, not even the report of
+/// its own panic.
+#[inline(always)]
 fn run(
     cx: &mut Context<'_>,
     handler: &mut Box<dyn Handler>,
     name: &'static str,
     callback: impl FnOnce(&mut dyn Handler, &mut Context<'_>),
 ) {
-    cx.engine.core.record(cx.id, name);
+    cx.engine.core.record(cx.id, || name);
     let result = panic::catch_unwind(AssertUnwindSafe(|| callback(&mut **handler, cx)));
-    if let Err(payload) = result {
-        panicked(cx, handler, payload);
-    }
-}
-
-/// Runs `callback` on `handler` (channel `id`'s); a panic closes the channel: `on_error`,
-/// then `on_close` next.
-fn invoke(
-    core: &mut EngineCore,
-    io: &mut dyn Io,
-    id: ChannelId,
-    handler: &mut Box<dyn Handler>,
-    mut callback: Callback,
-) {
-    core.record(id, callback.name());
-    let propagate = core.config.propagate_panics;
-    let closing = matches!(callback, Callback::Close);
-    let sender = callback.take_sender();
-    let mut cx = Context {
-        engine: EngineContext { core, io },
-        id,
-        sender: sender.as_ref(),
-    };
-    let result = panic::catch_unwind(AssertUnwindSafe(|| {
-        callback.invoke(&mut **handler, &mut cx)
-    }));
     let Err(payload) = result else { return };
-    // After on_close nothing runs, not even the report of its own panic.
-    if closing && !propagate {
+    if name == "on_close" && !cx.engine.core.config.propagate_panics {
         return;
     }
-    panicked(&mut cx, handler, payload);
+    panicked(cx, handler, payload);
 }
 
 /// After a callback of `cx`'s channel panicked: unwinds on if so configured, else runs its
@@ -266,7 +272,7 @@ fn panicked(cx: &mut Context<'_>, handler: &mut Box<dyn Handler>, payload: Box<d
     }
     let id = cx.id;
     let error = Error::Panic(panic_message(&*payload));
-    cx.engine.core.record(id, "on_error");
+    cx.engine.core.record(id, || "on_error");
     let _ = panic::catch_unwind(AssertUnwindSafe(|| handler.on_error(cx, &error)));
     cx.engine.core.abort(id);
 }

@@ -21,6 +21,7 @@ use crate::id::ChannelId;
 use crate::io::{Io, Readiness, SocketOptions};
 use crate::server::Server;
 use crate::stream::{Stream, StreamConfig};
+use crate::write_queue::Recycler;
 use slab::{Generational, Slab};
 use timers::{Due, Timers};
 
@@ -105,6 +106,8 @@ pub(crate) struct EngineCore {
     /// Empty lists whose memory the turn reuses for its rounds.
     spare_ios: VecDeque<ChannelId>,
     spare_events: VecDeque<ChannelId>,
+    /// Allocations of drained write queues, for the next writes of any stream.
+    pub(crate) recycler: Recycler,
     pub(crate) stopping: bool,
     /// The channel whose events are being dispatched right now.
     pub(crate) dispatching: Option<ChannelId>,
@@ -217,6 +220,7 @@ impl Engine {
                 carry_over: Vec::new(),
                 spare_ios: VecDeque::new(),
                 spare_events: VecDeque::new(),
+                recycler: Recycler::default(),
                 stopping: false,
                 dispatching: None,
                 trace,
@@ -407,10 +411,14 @@ impl EngineCore {
         id
     }
 
+    /// Records that `channel`'s callback (named by `name`) runs, when tracing.
     #[inline]
-    pub(crate) fn record(&mut self, channel: ChannelId, callback: &'static str) {
+    pub(crate) fn record(&mut self, channel: ChannelId, name: impl FnOnce() -> &'static str) {
         if let Some(trace) = &mut self.trace {
-            trace.push(TraceEntry { channel, callback });
+            trace.push(TraceEntry {
+                channel,
+                callback: name(),
+            });
         }
     }
 

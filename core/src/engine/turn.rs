@@ -43,7 +43,7 @@ pub(super) fn run(core: &mut EngineCore, io: &mut dyn Io) {
         }
         while let Some(id) = events.pop_front() {
             core.clear_flag(id, flag::IN_EVENT_QUEUE);
-            dispatch::channel_events(core, io, id);
+            dispatch::channel_events(core, io, id, None);
             core.sync_deadline(id);
         }
     }
@@ -210,14 +210,14 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             };
             match result {
                 Ok(0) => stream.handle_error(now, io::ErrorKind::WriteZero.into()),
-                Ok(n) => stream.handle_written(now, n),
+                Ok(n) => stream.handle_written_recycling(now, n, &mut core.recycler),
                 Err(err) if would_block(&err) => entry.flags &= !flag::WRITABLE,
                 Err(err) => stream.handle_error(now, err),
             }
             // `on_write` (or `on_error`) at once, as frames after a read: what it writes
             // goes out in this same pass.
             if stream.has_pending_events() {
-                dispatch::channel_events(core, io, id);
+                dispatch::channel_events(core, io, id, None);
             }
             continue;
         }
@@ -231,7 +231,10 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                 Ok(data) if data.is_empty() => stream.handle_eof(now),
                 Ok(data) => {
                     budget = budget.saturating_sub(data.len());
-                    stream.handle_data(now, data);
+                    // The frames of this read reach the handler before the next read.
+                    let lent = stream.handle_data_lent(now, data);
+                    dispatch::channel_events(core, io, id, lent);
+                    continue;
                 }
                 Err(err) if would_block(&err) => {
                     entry.flags &= !flag::READABLE;
@@ -239,8 +242,7 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                 }
                 Err(err) => stream.handle_error(now, err),
             }
-            // The frames of this read reach the handler before the next read.
-            dispatch::channel_events(core, io, id);
+            dispatch::channel_events(core, io, id, None);
             continue;
         }
         return;
@@ -351,7 +353,7 @@ fn datagram_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                 }
                 Err(err) => datagram.handle_recv_error(err),
             }
-            dispatch::channel_events(core, io, id);
+            dispatch::channel_events(core, io, id, None);
             continue;
         }
         return;

@@ -1,72 +1,26 @@
 //! The read side of a channel: buffering received bytes and cutting them into frames by the
 //! read delimiter, within the read limits.
+//!
+//! - `search.rs`: where the next frame lies in contiguous bytes, one rule per delimiter kind;
+//! - `read_buf.rs`: the bytes held between reads;
+//! - this file: the [`Framer`], which runs the search over what it holds, reports overflows
+//!   once and discards what they leave, and lends its bytes to the engine, which reads frames
+//!   from them in place with the same search.
 
+mod limits;
 mod read_buf;
+mod search;
 #[cfg(test)]
 mod tests;
 
 use bytes::Bytes;
 
-use crate::delimiter::{Kind, Needle, ReadDelimiter};
+use crate::delimiter::{Kind, ReadDelimiter};
 use crate::error::{DelimiterError, Direction, FrameError, OverflowError};
-use read_buf::{Located, ReadBuf, find_in};
-
-/// How many bytes a channel may buffer for one incoming frame.
-///
-/// The `limit` (default 64 KiB, as in Pants) bounds frames cut by a byte-string or regex
-/// delimiter: a frame whose body (the bytes before the delimiter) is longer is an overflow. Count
-/// and length-prefix delimiters announce their frame size in advance, so for them the limit is
-/// that size, up to the `hard_limit` (default 8 MiB, at most 4 GiB): a count above it is
-/// refused when set, and a length prefix announcing a larger body is an overflow. A delimiter
-/// searched for [`after`](ReadDelimiter::after) a body has both: the body up to the hard
-/// limit, the line after it up to the limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ReadLimits {
-    // u32: a channel is small, and no frame of 4 GiB is buffered in memory.
-    limit: u32,
-    hard_limit: u32,
-}
-
-impl ReadLimits {
-    /// The default read limit: 64 KiB.
-    pub const DEFAULT_LIMIT: usize = 64 * 1024;
-    /// The default hard read limit: 8 MiB.
-    pub const DEFAULT_HARD_LIMIT: usize = 8 * 1024 * 1024;
-
-    /// Limits of `limit` bytes for delimited frames and `hard_limit` for announced ones;
-    /// `limit` must be within `1..=hard_limit`, and `hard_limit` at most 4 GiB - 1.
-    pub fn new(limit: usize, hard_limit: usize) -> Result<Self, DelimiterError> {
-        let invalid = DelimiterError::Limit { limit, hard_limit };
-        if limit == 0 || limit > hard_limit {
-            return Err(invalid);
-        }
-        let hard = u32::try_from(hard_limit).map_err(|_| invalid.clone())?;
-        // limit <= hard_limit, so it fits too.
-        Ok(Self {
-            limit: limit as u32,
-            hard_limit: hard,
-        })
-    }
-
-    /// The limit for frames cut by a byte-string or regex delimiter.
-    pub fn limit(&self) -> usize {
-        self.limit as usize
-    }
-
-    /// The limit for count and length-prefix frames.
-    pub fn hard_limit(&self) -> usize {
-        self.hard_limit as usize
-    }
-}
-
-impl Default for ReadLimits {
-    fn default() -> Self {
-        Self {
-            limit: Self::DEFAULT_LIMIT as u32,
-            hard_limit: Self::DEFAULT_HARD_LIMIT as u32,
-        }
-    }
-}
+pub use limits::ReadLimits;
+pub(crate) use read_buf::Lent;
+use read_buf::ReadBuf;
+use search::{Found, find, find_unbounded};
 
 /// Cuts a byte stream into frames by a [`ReadDelimiter`], without I/O.
 ///
@@ -104,8 +58,8 @@ pub struct Framer {
     limits: ReadLimits,
     buf: ReadBuf,
     mode: Mode,
-    /// The input is out on loan ([`lend_input`](Self::lend_input)); cleared when everything
-    /// buffered is dropped, so that it is not given back then.
+    /// Its bytes are out on loan ([`lend`](Self::lend)); cleared when everything held is
+    /// dropped, so that they are not given back then.
     lent: bool,
 }
 
@@ -117,26 +71,19 @@ enum Mode {
     DiscardUntilDelimiter,
     /// Dropping the rest of an oversized announced frame (the read buffer counts it down).
     DiscardBytes,
+    /// Dropping bytes the delimiter skips ([`ReadDelimiter::skip`]), then an empty frame.
+    Skip,
     /// A corrupt length prefix was seen: nothing more is framed.
     Failed,
 }
 
-/// [`find_in`] past a body of `skip` bytes that ends with the delimiter; the body alone when
-/// it does not.
-#[inline]
-fn find_after(
-    input: &[u8],
-    skip: u32,
-    search: &impl Needle,
-    limit: usize,
-) -> Option<(usize, usize)> {
-    let skip = skip as usize;
-    let (body, rest) = input.split_at_checked(skip)?;
-    if !body.ends_with(search.needle()) {
-        return Some((skip, skip));
-    }
-    let (len, used) = find_in(rest, search, limit)?;
-    Some((skip + len, skip + used))
+/// Where a frame lies in lent input: `bytes[skip..skip + len]`, and `end` bytes used by it
+/// and its delimiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FrameAt {
+    pub(crate) skip: usize,
+    pub(crate) len: usize,
+    pub(crate) end: usize,
 }
 
 impl std::fmt::Debug for Framer {
@@ -170,169 +117,93 @@ impl Framer {
     ///
     /// When it returns `None`, the framer no longer refers to any pushed `Bytes`: what it kept
     /// of them (a partial frame) it copied.
-    pub fn next_frame(&mut self) -> Option<Result<Bytes, FrameError>> {
-        // `next_frame_fast` for byte strings, written out: its match over the kinds costs a
-        // line-framing loop 6% more instructions (benches/framing.sh).
-        if let (Mode::Framing, Kind::Bytes(search)) = (self.mode, &self.delimiter.kind)
-            && let Some(frame) = self.buf.cut_from_input(&**search, self.limits.limit())
-        {
-            return Some(Ok(frame));
-        }
-        if let (Mode::Framing, Kind::Byte(byte)) = (self.mode, &self.delimiter.kind)
-            && let Some(frame) = self.buf.cut_from_input(byte, self.limits.limit())
-        {
-            return Some(Ok(frame));
-        }
-        if self.has_nothing_to_frame() {
-            return None;
-        }
-        self.next_frame_general()
-    }
-
-    /// True when [`next_frame`](Self::next_frame) has nothing to answer until the next push
-    /// or delimiter change: nothing is buffered and nothing is being discarded, so no
-    /// delimiter makes a frame (or an error) of it.
     #[inline]
-    pub(crate) fn has_nothing_to_frame(&self) -> bool {
-        !self.buf.holds_allocation() && self.mode == Mode::Framing
+    pub fn next_frame(&mut self) -> Option<Result<Bytes, FrameError>> {
+        loop {
+            // Nothing held: no frame, no error and nothing to discard until the next push.
+            if !self.buf.holds_allocation() {
+                return None;
+            }
+            if self.mode != Mode::Framing || self.delimiter.is_none() {
+                match self.next_frame_unsearched() {
+                    Some(next) => return next,
+                    None => continue,
+                }
+            }
+            let found = find(
+                &self.delimiter.kind,
+                self.buf.front(),
+                self.buf.scan_from(),
+                self.limits,
+            );
+            if let Found::Frame { skip, len, end } = found {
+                return Some(Ok(self.buf.cut(skip, len, end)));
+            }
+            match self.not_a_frame(found) {
+                Some(next) => return next,
+                None => continue,
+            }
+        }
     }
 
-    /// [`next_frame`](Self::next_frame) for everything but its two short answers.
+    /// What [`next_frame`](Self::next_frame) answers when the search found no frame; `None`
+    /// to search again (more of the input is mirrored: see `read_buf.rs`).
     #[inline(never)]
-    fn next_frame_general(&mut self) -> Option<Result<Bytes, FrameError>> {
-        loop {
-            match self.mode {
-                Mode::Framing => {}
-                Mode::Failed => return None,
-                Mode::DiscardUntilDelimiter | Mode::DiscardBytes => {
-                    if self.discard() {
-                        continue;
-                    }
-                    self.buf.settle();
+    fn not_a_frame(&mut self, found: Found) -> Option<Option<Result<Bytes, FrameError>>> {
+        Some(match found {
+            Found::Frame { skip, len, end } => Some(Ok(self.buf.cut(skip, len, end))),
+            #[cfg(feature = "regex")]
+            Found::Oversized { len, end } => {
+                self.buf.consume(end);
+                Some(Err(self.overflow(len)))
+            }
+            Found::Overflow {
+                size,
+                frame_end: Some(end),
+            } => {
+                self.mode = Mode::DiscardBytes;
+                self.buf.set_discard(end);
+                Some(Err(self.overflow(size)))
+            }
+            Found::Overflow {
+                frame_end: None, ..
+            } => Some(Err(self.skip_oversized())),
+            Found::NeedMore { scan_from, needs } => {
+                self.buf.set_scan_from(scan_from);
+                if self.buf.mirror(needs) {
+                    return None; // a frame that spans reads: search the next bytes too
+                }
+                self.buf.settle();
+                None
+            }
+            Found::Invalid(err) => {
+                self.buf.clear();
+                self.mode = Mode::Failed;
+                Some(Err(FrameError::Length(err)))
+            }
+        })
+    }
+
+    /// [`next_frame`](Self::next_frame) when nothing is searched for: no delimiter (everything
+    /// held is one frame), a skip, a discard, or a failed framer. `None` to go on framing.
+    #[inline(never)]
+    fn next_frame_unsearched(&mut self) -> Option<Option<Result<Bytes, FrameError>>> {
+        Some(match self.mode {
+            Mode::Framing => {
+                // No delimiter: everything held is one frame, kept bytes and input together.
+                let all = self.buf.take_all();
+                (!all.is_empty()).then_some(Ok(all))
+            }
+            Mode::Failed => None,
+            Mode::Skip => self.skip(),
+            Mode::DiscardUntilDelimiter | Mode::DiscardBytes => {
+                if self.discard() {
                     return None;
                 }
+                self.buf.settle();
+                None
             }
-            let limit = self.frame_limit();
-            let located = match &self.delimiter.kind {
-                Kind::None => {
-                    let chunk = self.buf.take_chunk();
-                    self.buf.settle();
-                    return chunk.map(Ok);
-                }
-                Kind::Byte(byte) => self.buf.locate_bytes(byte, 0, Some(limit)),
-                Kind::Bytes(search) => self.buf.locate_bytes(&**search, 0, Some(limit)),
-                Kind::Count(n) => self.buf.locate_count(*n),
-                Kind::ByteAfter { skip, byte } => {
-                    let skip = *skip as usize;
-                    self.buf.locate_bytes(byte, skip, Some(limit - skip))
-                }
-                Kind::BytesAfter { skip, search } => {
-                    let skip = *skip as usize;
-                    self.buf.locate_bytes(&**search, skip, Some(limit - skip))
-                }
-                Kind::LengthPrefix(prefix) => self.buf.locate_prefix(prefix, limit),
-                #[cfg(feature = "regex")]
-                Kind::Regex(regex) => self.buf.locate_regex(regex, Some(limit)),
-            };
-            return match located {
-                Located::Frame { len, end, .. } if len > limit => {
-                    self.buf.consume(end);
-                    Some(Err(self.overflow(len)))
-                }
-                Located::Frame { skip, len, end } => Some(Ok(self.buf.extract(skip, len, end))),
-                Located::Overflow {
-                    size,
-                    frame_end: Some(end),
-                } => {
-                    self.mode = Mode::DiscardBytes;
-                    self.buf.set_discard(end);
-                    Some(Err(self.overflow(size)))
-                }
-                Located::Overflow {
-                    frame_end: None, ..
-                } => Some(Err(self.skip_oversized())),
-                Located::NeedMore { scan_from } => {
-                    self.buf.settle();
-                    self.buf.set_scan_from(scan_from);
-                    None
-                }
-                Located::Invalid(err) => {
-                    self.buf.clear();
-                    self.mode = Mode::Failed;
-                    Some(Err(FrameError::Length(err)))
-                }
-            };
-        }
-    }
-
-    /// The next frame when it is the common case: a byte-string or count frame cut straight
-    /// from the latest input, with nothing pending and no limit in question. `None` says only
-    /// that [`next_frame`](Self::next_frame) must decide, not that no frame is buffered.
-    #[inline]
-    pub fn next_frame_fast(&mut self) -> Option<Bytes> {
-        if self.mode != Mode::Framing {
-            return None;
-        }
-        match &self.delimiter.kind {
-            Kind::Byte(byte) => self.buf.cut_from_input(byte, self.limits.limit()),
-            Kind::Bytes(search) => self.buf.cut_from_input(&**search, self.limits.limit()),
-            // A count frame is never over the limit: the limit is at least the count.
-            Kind::Count(n) => self.buf.cut_count_from_input(*n),
-            _ => None,
-        }
-    }
-
-    /// Lends the unparsed input when the next frames can be read in place from it: nothing is
-    /// pending, and the delimiter is a byte string or a count. Find them with
-    /// [`lent_frame`](Self::lent_frame); give back what is left with
-    /// [`give_back`](Self::give_back) before the framer is asked for anything else.
-    #[inline]
-    pub(crate) fn lend_input(&mut self) -> Option<Bytes> {
-        if self.mode != Mode::Framing
-            || !matches!(
-                self.delimiter.kind,
-                Kind::Byte(_)
-                    | Kind::Bytes(_)
-                    | Kind::Count(_)
-                    | Kind::ByteAfter { .. }
-                    | Kind::BytesAfter { .. }
-            )
-        {
-            return None;
-        }
-        let input = self.buf.lend_input()?;
-        self.lent = true;
-        Some(input)
-    }
-
-    /// The next frame at the start of the lent `input`, as `(length, bytes used)` (the frame
-    /// and its delimiter): `None` when [`next_frame`](Self::next_frame) must decide, on the
-    /// input given back.
-    #[inline]
-    pub(crate) fn lent_frame(&self, input: &[u8]) -> Option<(usize, usize)> {
-        if self.mode != Mode::Framing || !self.lent {
-            return None;
-        }
-        match &self.delimiter.kind {
-            Kind::Byte(byte) => find_in(input, byte, self.limits.limit()),
-            Kind::Bytes(search) => find_in(input, &**search, self.limits.limit()),
-            // A count frame is never over the limit: the limit is at least the count.
-            Kind::Count(n) => (input.len() >= *n).then_some((*n, *n)),
-            Kind::ByteAfter { skip, byte } => find_after(input, *skip, byte, self.limits.limit()),
-            Kind::BytesAfter { skip, search } => {
-                find_after(input, *skip, &**search, self.limits.limit())
-            }
-            _ => None,
-        }
-    }
-
-    /// Takes back what is left of the input lent by [`lend_input`](Self::lend_input); it is
-    /// dropped if everything buffered was dropped meanwhile (the stream closed).
-    #[inline]
-    pub(crate) fn give_back(&mut self, input: Bytes) {
-        if std::mem::take(&mut self.lent) {
-            self.buf.give_back(input);
-        }
+        })
     }
 
     /// Sets the delimiter for the next frame; what is buffered is parsed with it. Ends the
@@ -344,6 +215,10 @@ impl Framer {
             Kind::Count(n) => *n,
             Kind::ByteAfter { skip, .. } | Kind::BytesAfter { skip, .. } => *skip as usize,
             Kind::LengthPrefix(prefix) => prefix.header_len(),
+            Kind::Skip(n) => {
+                self.set_skip(*n, delimiter);
+                return Ok(());
+            }
             _ => 0,
         };
         if needs > self.limits.hard_limit() {
@@ -351,8 +226,8 @@ impl Framer {
         }
         self.delimiter = delimiter;
         self.buf.set_scan_from(0);
-        if matches!(self.mode, Mode::DiscardUntilDelimiter | Mode::DiscardBytes) {
-            self.end_discard();
+        if self.mode != Mode::Framing {
+            self.set_mode(None);
         }
         Ok(())
     }
@@ -365,18 +240,54 @@ impl Framer {
         }
     }
 
+    /// Sets a [`skip`](ReadDelimiter::skip) of `n` bytes.
+    #[cold]
+    fn set_skip(&mut self, n: u64, delimiter: ReadDelimiter) {
+        self.delimiter = delimiter;
+        self.buf.set_scan_from(0);
+        self.set_mode(Some(n));
+    }
+
+    /// Ends a discard or a skip; starts skipping `skip` bytes if asked.
+    #[cold]
+    fn set_mode(&mut self, skip: Option<u64>) {
+        if self.mode == Mode::Failed {
+            return;
+        }
+        if matches!(self.mode, Mode::DiscardBytes | Mode::Skip) {
+            self.buf.end_discard();
+        }
+        self.mode = match skip {
+            Some(n) => {
+                self.buf.set_discard(n);
+                Mode::Skip
+            }
+            None => Mode::Framing,
+        };
+    }
+
     /// Sets the limits; refused when the current delimiter needs more than the new hard limit.
     pub fn set_limits(&mut self, limits: ReadLimits) -> Result<(), DelimiterError> {
         let old = std::mem::replace(&mut self.limits, limits);
-        if let Err(err) = self.set_delimiter(self.delimiter.clone()) {
+        let needs = match &self.delimiter.kind {
+            Kind::Count(n) => *n,
+            Kind::ByteAfter { skip, .. } | Kind::BytesAfter { skip, .. } => *skip as usize,
+            Kind::LengthPrefix(prefix) => prefix.header_len(),
+            _ => 0,
+        };
+        if needs > limits.hard_limit() {
             self.limits = old;
-            return Err(err);
+            return Err(DelimiterError::OverHardLimit {
+                size: needs,
+                hard_limit: limits.hard_limit(),
+            });
         }
+        self.buf.set_scan_from(0);
         Ok(())
     }
 
     /// Takes the bytes of an unfinished frame, if any: at EOF, they are the truncated frame.
-    /// Bytes of an oversized frame being discarded are not returned (it was reported already).
+    /// Bytes of an oversized frame being discarded, or skipped, are not returned.
     pub fn take_partial(&mut self) -> Option<Bytes> {
         if self.mode != Mode::Framing {
             self.buf.clear();
@@ -396,8 +307,10 @@ impl Framer {
     pub fn clear(&mut self) {
         self.buf.clear();
         self.lent = false;
-        if self.mode != Mode::Failed {
-            self.mode = Mode::Framing;
+        match self.mode {
+            Mode::Failed => {}
+            Mode::Skip => self.set_mode(self.delimiter.skip_len()),
+            _ => self.mode = Mode::Framing,
         }
     }
 
@@ -411,13 +324,29 @@ impl Framer {
         self.limits
     }
 
+    /// The largest frame the current delimiter accepts: the read limit for delimited frames,
+    /// the count for a count, the hard limit for a length prefix, the body plus the read limit
+    /// for [`after`](ReadDelimiter::after).
+    pub fn frame_limit(&self) -> usize {
+        match self.delimiter.kind {
+            Kind::Count(n) => n,
+            // The skipped bytes were checked against the hard limit when the delimiter was set.
+            Kind::ByteAfter { skip, .. } | Kind::BytesAfter { skip, .. } => {
+                (skip as usize).saturating_add(self.limits.limit())
+            }
+            Kind::LengthPrefix(_) => self.limits.hard_limit(),
+            Kind::Skip(_) => 0,
+            _ => self.limits.limit(),
+        }
+    }
+
     /// Bytes buffered and not yet delivered as frames.
     pub fn buffered(&self) -> usize {
         self.buf.len()
     }
 
     /// True when the framer owns a buffer allocation: only while a partial frame is pending, or
-    /// an oversized frame is being discarded.
+    /// bytes are being discarded.
     pub fn holds_allocation(&self) -> bool {
         self.buf.holds_allocation()
     }
@@ -427,27 +356,67 @@ impl Framer {
         matches!(self.mode, Mode::DiscardUntilDelimiter | Mode::DiscardBytes)
     }
 
-    /// Stops discarding (a new delimiter parses what is buffered), dropping the count of an
-    /// announced frame's bytes still to discard.
-    fn end_discard(&mut self) {
-        if self.mode == Mode::DiscardBytes {
-            self.buf.end_discard();
+    // ---- Reading in place (the engine) -------------------------------------------------------
+
+    /// Lends what the framer holds, when frames can be read from it in place: framing (not
+    /// discarding), and not the pass-through of a skip. Find them with
+    /// [`frame_in`](Self::frame_in); give back what is left with
+    /// [`give_back`](Self::give_back) before the framer is asked for anything else.
+    #[inline]
+    pub(crate) fn lend(&mut self) -> Option<Lent> {
+        if self.mode != Mode::Framing {
+            return None;
         }
-        self.mode = Mode::Framing;
+        let lent = self.buf.lend()?;
+        self.lent = true;
+        Some(lent)
     }
 
-    /// The largest frame body accepted under the current delimiter.
-    fn frame_limit(&self) -> usize {
-        match self.delimiter.kind {
-            Kind::Count(n) => n,
-            // The skipped bytes were checked against the hard limit when the delimiter was set.
-            Kind::ByteAfter { skip, .. } | Kind::BytesAfter { skip, .. } => {
-                (skip as usize).saturating_add(self.limits.limit())
+    /// Lends `data`, just received, when frames can be read from it in place: when the framer
+    /// holds nothing and is framing. Otherwise pushes it and returns `None`.
+    #[inline]
+    pub(crate) fn lend_received(&mut self, data: Bytes) -> Option<Lent> {
+        if self.mode != Mode::Framing || self.buf.holds_allocation() {
+            self.push(data);
+            return None;
+        }
+        self.lent = true;
+        Some(Lent::new(data))
+    }
+
+    /// Where the next frame lies at the start of the lent input: `None` when
+    /// [`next_frame`](Self::next_frame) must decide, on the input given back (an overflow, or
+    /// no whole frame: then the search resumes where this one stopped).
+    #[inline(always)]
+    pub(crate) fn frame_in(&self, input: &mut Lent) -> Option<FrameAt> {
+        if self.mode != Mode::Framing || !self.lent {
+            return None;
+        }
+        match find(
+            &self.delimiter.kind,
+            &input.bytes,
+            input.scan_from,
+            self.limits,
+        ) {
+            Found::Frame { skip, len, end } => Some(FrameAt { skip, len, end }),
+            Found::NeedMore { scan_from, .. } => {
+                input.scan_from = scan_from;
+                None
             }
-            Kind::LengthPrefix(_) => self.limits.hard_limit(),
-            _ => self.limits.limit(),
+            _ => None,
         }
     }
+
+    /// Takes back what is left of lent input; it is dropped if everything held was dropped
+    /// meanwhile (the channel closed).
+    #[inline]
+    pub(crate) fn give_back(&mut self, input: Lent) {
+        if std::mem::take(&mut self.lent) {
+            self.buf.give_back(input);
+        }
+    }
+
+    // ---- Internals ---------------------------------------------------------------------------
 
     fn overflow(&self, size: usize) -> FrameError {
         FrameError::Overflow(OverflowError {
@@ -457,13 +426,14 @@ impl Framer {
         })
     }
 
-    /// A delimited frame is certainly over the limit: skips it if its end is buffered already
-    /// (reporting its exact size), or else starts discarding up to its end.
+    /// A delimited frame is certainly over the limit: skips it if its end is in the front
+    /// already (reporting its exact size), or else starts discarding up to its end.
     fn skip_oversized(&mut self) -> FrameError {
         let skip = self.delimiter.skipped();
-        let (located, max_match) = self.locate_unbounded(skip);
-        let size = match located {
-            Located::Frame { len, end, .. } => {
+        let (found, max_match) =
+            find_unbounded(&self.delimiter.kind, self.buf.front(), skip, self.limits);
+        let size = match found {
+            Found::Frame { len, end, .. } => {
                 self.buf.consume(end);
                 len
             }
@@ -479,54 +449,50 @@ impl Framer {
         self.overflow(size.max(self.frame_limit().saturating_add(1)))
     }
 
-    /// The next delimiter match after the first `skip` bytes with no limit on the frame
-    /// before it, and the delimiter's longest match. Counts as found at once for delimiters
-    /// that are not searched.
-    fn locate_unbounded(&mut self, skip: usize) -> (Located, usize) {
-        match &self.delimiter.kind {
-            Kind::Byte(byte) | Kind::ByteAfter { byte, .. } => {
-                (self.buf.locate_bytes(byte, skip, None), 1)
-            }
-            Kind::Bytes(search) | Kind::BytesAfter { search, .. } => (
-                self.buf.locate_bytes(&**search, skip, None),
-                search.needle().len(),
-            ),
-            #[cfg(feature = "regex")]
-            Kind::Regex(regex) => (self.buf.locate_regex(regex, None), regex.max_len()),
-            _ => (
-                Located::Frame {
-                    skip: 0,
-                    len: 0,
-                    end: 0,
-                },
-                1,
-            ),
-        }
-    }
-
     /// Drops bytes of an oversized frame; true when its end was reached.
     fn discard(&mut self) -> bool {
         if self.mode == Mode::DiscardBytes {
-            let done = self.buf.discard_announced();
+            let done = self.buf.discard();
             if done {
                 self.mode = Mode::Framing;
             }
             return done;
         }
         // An oversized frame's skipped bytes were dropped when the discarding began.
-        let (located, max_match) = self.locate_unbounded(0);
-        match located {
-            Located::Frame { end, .. } => {
+        loop {
+            let (found, max_match) =
+                find_unbounded(&self.delimiter.kind, self.buf.front(), 0, self.limits);
+            if let Found::Frame { end, .. } = found {
                 self.buf.consume(end);
                 self.mode = Mode::Framing;
-                true
+                return true;
             }
-            _ => {
-                // Keep only what could be the start of the next match.
+            let kept = self.buf.kept();
+            if kept == 0 || self.buf.unmirrored() == 0 {
+                // The front shows every byte held: keep only what could start the next match.
                 let keep = (max_match - 1).min(self.buf.len());
                 self.buf.consume(self.buf.len() - keep);
-                false
+                return false;
             }
+            // A match that starts in the kept bytes (a few: what was kept last time) ends
+            // within `max_match - 1` bytes of the input. Once that much is mirrored with no
+            // match, they can go, and the input is searched alone.
+            let straddle = kept + max_match - 1;
+            if self.buf.front().len() < straddle {
+                self.buf.mirror(straddle);
+                continue;
+            }
+            self.buf.consume(kept);
         }
+    }
+
+    /// Drops skipped bytes as they arrive; once all of them are gone, an empty frame tells the
+    /// handler so, and the next skip starts.
+    fn skip(&mut self) -> Option<Result<Bytes, FrameError>> {
+        if !self.buf.discard() {
+            return None;
+        }
+        self.buf.set_discard(self.delimiter.skip_len().unwrap_or(0));
+        Some(Ok(Bytes::new()))
     }
 }

@@ -1,4 +1,4 @@
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 
 use super::*;
 use crate::LengthPrefix;
@@ -356,13 +356,14 @@ mod regex {
 }
 
 /// Reads up to `n` lent frames in place from `input`, as the engine does.
-fn read_lent(framer: &Framer, input: &mut Bytes, n: usize, out: &mut Vec<String>) {
+fn read_lent(framer: &Framer, input: &mut Lent, n: usize, out: &mut Vec<String>) {
     for _ in 0..n {
-        let Some((len, used)) = framer.lent_frame(input) else {
+        let Some(at) = framer.frame_in(input) else {
             return;
         };
-        out.push(String::from_utf8_lossy(&input[..len]).into_owned());
-        input.advance(used);
+        let frame = &input.bytes[at.skip..at.skip + at.len];
+        out.push(String::from_utf8_lossy(frame).into_owned());
+        input.advance(at.end);
     }
 }
 
@@ -371,8 +372,8 @@ fn lent_frames_are_read_in_place_and_the_rest_is_framed_once_given_back() {
     let mut framer = framer(ReadDelimiter::byte(b'\n'), 100);
     let data = Bytes::from_static(b"*2\n$3\nGET\r\nkey\r\npartial");
     framer.push(data.clone());
-    let mut input = framer.lend_input().unwrap();
-    assert_eq!(input.as_ptr(), data.as_ptr(), "lent without a copy");
+    let mut input = framer.lend().unwrap();
+    assert_eq!(input.bytes.as_ptr(), data.as_ptr(), "lent without a copy");
     let mut out = Vec::new();
     read_lent(&framer, &mut input, 2, &mut out);
     assert_eq!(out, ["*2", "$3"]);
@@ -394,30 +395,67 @@ fn lent_frames_are_read_in_place_and_the_rest_is_framed_once_given_back() {
 }
 
 #[test]
-fn only_byte_string_and_count_delimiters_lend_and_only_unbuffered_input() {
+fn every_delimiter_lends_but_not_a_frame_that_spans_reads() {
+    let mut out = Vec::new();
     let mut none = Framer::default();
     none.push(Bytes::from_static(b"abc"));
-    assert!(
-        none.lend_input().is_none(),
-        "no delimiter: the chunk itself is the frame"
-    );
+    let mut input = none.lend().unwrap();
+    read_lent(&none, &mut input, usize::MAX, &mut out);
+    assert_eq!(out, ["abc"], "no delimiter: the chunk itself is the frame");
     let prefix_delimiter = ReadDelimiter::length_prefix(LengthPrefix::new(1)).unwrap();
     let mut prefix = framer(prefix_delimiter, 100);
-    prefix.push(Bytes::from_static(b"\x01a"));
-    assert!(prefix.lend_input().is_none());
+    prefix.push(Bytes::from_static(b"\x01a\x02"));
+    let mut input = prefix.lend().unwrap();
+    read_lent(&prefix, &mut input, usize::MAX, &mut out);
+    assert_eq!(out, ["abc", "a"], "the header is skipped");
     let mut split = framer(line(), 100);
     split.push(Bytes::from_static(b"ab"));
     assert!(split.next_frame().is_none());
-    split.push(Bytes::from_static(b"c\r\nd"));
-    assert!(split.lend_input().is_none(), "a partial frame is pending");
+    split.push(Bytes::from_static(b"c\r\nd\r\n"));
+    assert!(
+        split.lend().is_none(),
+        "a frame that spans reads is completed by next_frame"
+    );
     assert_eq!(split.next_frame().unwrap().unwrap(), "abc");
+    let mut input = split.lend().unwrap();
+    read_lent(&split, &mut input, usize::MAX, &mut out);
+    assert_eq!(out, ["abc", "a", "d"], "the rest of the read is lent");
+}
+
+#[test]
+fn a_frame_that_spans_reads_copies_its_own_bytes_not_the_whole_read() {
+    let mut framer = framer(line(), 1 << 16);
+    framer.push(Bytes::from_static(b"ab"));
+    assert!(framer.next_frame().is_none());
+    let mut read = b"c\r\n".to_vec();
+    read.extend(std::iter::repeat_n(b'x', 60_000));
+    read.extend(b"\r\n");
+    let read = Bytes::from(read);
+    framer.push(read.clone());
+    assert_eq!(framer.next_frame().unwrap().unwrap(), "abc");
+    let rest = framer.next_frame().unwrap().unwrap();
+    assert_eq!(rest.len(), 60_000);
+    assert_eq!(
+        rest.as_ptr(),
+        read[3..].as_ptr(),
+        "the rest of the read is sliced, not copied"
+    );
+}
+
+#[test]
+fn nothing_is_lent_while_discarding() {
+    let mut framer = framer(line(), 2);
+    framer.push(Bytes::from_static(b"abcdef"));
+    assert!(framer.next_frame().unwrap().is_err());
+    framer.push(Bytes::from_static(b"gh"));
+    assert!(framer.lend().is_none());
 }
 
 #[test]
 fn a_lent_frame_over_the_limit_is_left_to_next_frame() {
     let mut framer = framer(line(), 4);
     framer.push(Bytes::from_static(b"ok\r\ntoo long\r\nnext\r\n"));
-    let mut input = framer.lend_input().unwrap();
+    let mut input = framer.lend().unwrap();
     let mut out = Vec::new();
     read_lent(&framer, &mut input, usize::MAX, &mut out);
     assert_eq!(out, ["ok"]);
@@ -430,7 +468,7 @@ fn a_lent_frame_over_the_limit_is_left_to_next_frame() {
 fn input_given_back_after_a_clear_is_dropped() {
     let mut framer = framer(line(), 100);
     framer.push(Bytes::from_static(b"a\r\nb\r\n"));
-    let mut input = framer.lend_input().unwrap();
+    let mut input = framer.lend().unwrap();
     input.advance(3);
     framer.clear();
     framer.give_back(input);
@@ -442,7 +480,7 @@ fn input_given_back_after_a_clear_is_dropped() {
 fn input_given_back_goes_before_bytes_pushed_while_it_was_lent() {
     let mut framer = framer(line(), 100);
     framer.push(Bytes::from_static(b"a\r\nb"));
-    let mut input = framer.lend_input().unwrap();
+    let mut input = framer.lend().unwrap();
     input.advance(3);
     framer.push(Bytes::from_static(b"c\r\nd\r\n"));
     framer.give_back(input);
@@ -455,7 +493,7 @@ fn input_given_back_goes_before_bytes_pushed_while_it_was_lent() {
 fn input_given_back_after_a_settle_is_kept_and_framed() {
     let mut framer = framer(line(), 100);
     framer.push(Bytes::from_static(b"a\r\nb\r\nc"));
-    let mut input = framer.lend_input().unwrap();
+    let mut input = framer.lend().unwrap();
     input.advance(3);
     framer.settle();
     framer.give_back(input);
@@ -494,7 +532,7 @@ fn after_a_body_that_does_not_end_with_the_delimiter_is_a_frame_at_once() {
     }
     let mut framer = framer(line().after(5).unwrap(), 100);
     framer.push(Bytes::from_static(b"abcde$3\r\n"));
-    let mut input = framer.lend_input().unwrap();
+    let mut input = framer.lend().unwrap();
     let mut out = Vec::new();
     read_lent(&framer, &mut input, 1, &mut out);
     assert_eq!(out, ["abcde"], "read in place alike");
@@ -504,7 +542,7 @@ fn after_a_body_that_does_not_end_with_the_delimiter_is_a_frame_at_once() {
 fn after_lends_frames_found_after_the_counted_bytes() {
     let mut framer = framer(ReadDelimiter::byte(b'\n').after(5).unwrap(), 100);
     framer.push(Bytes::from_static(b"a\nb\r\n$3\nGET\r\n"));
-    let mut input = framer.lend_input().unwrap();
+    let mut input = framer.lend().unwrap();
     let mut out = Vec::new();
     read_lent(&framer, &mut input, 1, &mut out);
     assert_eq!(out, ["a\nb\r\n$3"]);
@@ -513,7 +551,7 @@ fn after_lends_frames_found_after_the_counted_bytes() {
         .unwrap();
     read_lent(&framer, &mut input, 1, &mut out);
     assert_eq!(out, ["a\nb\r\n$3", "GET\r\n"]);
-    assert!(input.is_empty());
+    assert!(input.bytes.is_empty());
 }
 
 #[test]

@@ -1,16 +1,19 @@
 //! The stream channel: one connected byte stream (TCP, Unix stream socket) as a state machine.
 
+mod clock;
 mod config;
+mod events;
+mod lend;
 #[cfg(test)]
 mod tests;
 
-use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 
+use clock::Clock;
 pub use config::{OverflowPolicy, StreamConfig};
 
 use crate::delimiter::{IntoReadDelimiter, ReadDelimiter};
@@ -19,7 +22,7 @@ use crate::error::{
 };
 use crate::event::{Action, Event, Idle};
 use crate::framer::{Framer, ReadLimits};
-use crate::write_queue::{FileRange, Transmit, WriteLimits, WriteQueue, WriteStatus};
+use crate::write_queue::{FileRange, Recycler, Transmit, WriteLimits, WriteQueue, WriteStatus};
 
 /// A connected byte stream as a sans-IO state machine: Pants' `Stream` without the socket.
 ///
@@ -50,13 +53,11 @@ pub struct Stream {
     phase: Phase,
     framer: Framer,
     writes: WriteQueue,
-    /// Bits of events waiting to be polled (see [`pending`]); frames and EOF are drawn from
-    /// the framer when polled.
+    /// Bits of the common events waiting to be polled (see `events.rs`); frames and the end
+    /// of input are drawn from the framer when polled.
     pending: u8,
-    /// Overflows, errors and connect failures waiting to be polled, in order; boxed because
-    /// they are rare and an idle stream should be small.
-    #[allow(clippy::box_collection)] // one pointer while empty, not a 32-byte deque
-    rare: Option<Box<VecDeque<Event>>>,
+    /// The rare events waiting to be polled, in order (see `events.rs`).
+    rare: events::Rare,
     /// Bits of [`flag`]: orders pending, reading paused, the peer's EOF, winding down.
     flags: u8,
     /// The policy applied after an overflow (from the config; changeable per stream).
@@ -128,15 +129,7 @@ impl Stream {
 
     /// Bytes were received. Data while connecting means the connect completed.
     pub fn handle_data(&mut self, now: Instant, data: Bytes) {
-        self.observe(now);
-        self.connect_done();
-        debug_assert!(
-            !(self.phase == Phase::Open && self.has(flag::READ_PAUSED)),
-            "drive order: read while wants_read() was false"
-        );
-        self.clock.touch_read();
-        self.idle_fired &= !(Idle::Read.bit() | Idle::Both.bit());
-        if self.phase == Phase::Open && !self.has(flag::PEER_EOF) && !self.has(flag::WINDING_DOWN) {
+        if let Some(data) = self.receive(now, data) {
             self.framer.push(data);
         }
     }
@@ -153,14 +146,25 @@ impl Stream {
 
     /// The driver wrote `n` bytes of what [`poll_transmit`](Self::poll_transmit) offered.
     pub fn handle_written(&mut self, now: Instant, n: usize) {
+        self.handle_written_recycling(now, n, &mut Recycler::default());
+    }
+
+    /// [`handle_written`](Self::handle_written), giving what memory the sent bytes held to
+    /// `recycler` (the engine's).
+    pub(crate) fn handle_written_recycling(
+        &mut self,
+        now: Instant,
+        n: usize,
+        recycler: &mut Recycler,
+    ) {
         self.observe(now);
         if n == 0 || !matches!(self.phase, Phase::Open | Phase::Closing) {
             return;
         }
         self.clock.touch_write();
         self.idle_fired &= !(Idle::Write.bit() | Idle::Both.bit());
-        if self.writes.handle_written(n) && self.phase == Phase::Open && !self.closes_when_flushed()
-        {
+        let emptied = self.writes.handle_written_recycling(n, recycler);
+        if emptied && self.phase == Phase::Open && !self.closes_when_flushed() {
             self.push_event(Event::Drained);
         }
     }
@@ -215,23 +219,43 @@ impl Stream {
     /// Queues `data` to send. Refused after [`close`](Self::close), and when it would take the
     /// queue over its hard limit (then an [`Event::Overflow`] is raised too, and the stream
     /// closes unless its overflow policy is `Discard`).
-    #[inline]
     pub fn write(&mut self, data: impl Into<Bytes>) -> Result<WriteStatus, WriteError> {
+        self.write_recycling(data.into(), &mut Recycler::default())
+    }
+
+    /// [`write`](Self::write), taking what memory the queue needs from `recycler` first (the
+    /// engine's).
+    #[inline]
+    pub(crate) fn write_recycling(
+        &mut self,
+        data: Bytes,
+        recycler: &mut Recycler,
+    ) -> Result<WriteStatus, WriteError> {
         if !self.takes_writes() {
             return Err(WriteError::Closed);
         }
-        let queued = self.writes.push(data.into());
+        let queued = self.writes.push_recycling(data, recycler);
         self.overflow_on_error(queued)
     }
 
     /// [`write`](Self::write) for bytes that are not a `Bytes`: queues a copy of them (see
     /// [`WriteQueue::push_slice`]).
-    #[inline]
     pub fn write_slice(&mut self, data: &[u8]) -> Result<WriteStatus, WriteError> {
+        self.write_slice_recycling(data, &mut Recycler::default())
+    }
+
+    /// [`write_slice`](Self::write_slice), taking what memory the queue needs from `recycler`
+    /// first (the engine's).
+    #[inline]
+    pub(crate) fn write_slice_recycling(
+        &mut self,
+        data: &[u8],
+        recycler: &mut Recycler,
+    ) -> Result<WriteStatus, WriteError> {
         if !self.takes_writes() {
             return Err(WriteError::Closed);
         }
-        let queued = self.writes.push_slice(data);
+        let queued = self.writes.push_slice_recycling(data, recycler);
         self.overflow_on_error(queued)
     }
 
@@ -282,8 +306,7 @@ impl Stream {
     /// panicked: its `on_close` comes next).
     pub(crate) fn abort(&mut self) {
         self.finish();
-        self.rare = None;
-        self.pending = pending::CLOSED;
+        self.only_closed_event();
     }
 
     /// Sets how incoming bytes are cut into frames. It applies at once to the bytes already
@@ -362,84 +385,13 @@ impl Stream {
         self.writes.poll_transmit(slices)
     }
 
-    /// The next event when it is the common case, a frame with nothing else pending (what
-    /// [`poll_event`](Self::poll_event) would return as `Event::Read`), in fewer steps. `None`
-    /// says only that `poll_event` must be asked.
-    #[inline]
-    pub fn poll_frame(&mut self) -> Option<Bytes> {
-        if !self.frames_next() {
-            return None;
-        }
-        self.framer.next_frame_fast()
-    }
-
-    /// True when the next event is a frame, if the framer finds one: nothing else pending,
-    /// open, reading.
-    #[inline]
-    fn frames_next(&self) -> bool {
-        self.pending == 0
-            && self.rare.is_none()
-            && self.phase == Phase::Open
-            && !self.has(flag::READ_PAUSED)
-            && !self.has(flag::WINDING_DOWN)
-    }
-
-    /// Lends the unparsed input when the next frames can be read in place from it (see
-    /// [`Framer::lend_input`]): for the engine, which finds them with
-    /// [`lent_frame`](Self::lent_frame) and gives back the rest with
-    /// [`give_back`](Self::give_back) before polling again.
-    #[inline]
-    pub(crate) fn lend_input(&mut self) -> Option<Bytes> {
-        if !self.frames_next() {
-            return None;
-        }
-        self.framer.lend_input()
-    }
-
-    /// The next frame at the start of the lent `input` when it is the next event, as
-    /// `(length, bytes used)`.
-    #[inline]
-    pub(crate) fn lent_frame(&self, input: &[u8]) -> Option<(usize, usize)> {
-        if !self.frames_next() {
-            return None;
-        }
-        self.framer.lent_frame(input)
-    }
-
-    /// Takes back what is left of the input [`lend_input`](Self::lend_input) lent.
-    #[inline]
-    pub(crate) fn give_back(&mut self, input: Bytes) {
-        self.framer.give_back(input);
-        if self.has(flag::READ_PAUSED) {
-            // Reading was paused while the input was out: release the driver's buffer now.
-            self.framer.settle();
-        }
-    }
-
-    /// True when no event can come before the next input or command: nothing pending,
-    /// nothing buffered, and no EOF to deliver. What the dispatch loop asks before the general
-    /// [`poll_event`](Self::poll_event) once no frame is found in place.
-    #[inline]
-    pub(crate) fn is_quiet(&self) -> bool {
-        !self.has_pending_events()
-            && self.framer.has_nothing_to_frame()
-            && (!self.has(flag::PEER_EOF) || self.has(flag::EOF_DELIVERED))
-    }
-
-    /// True when an event other than a frame or `Eof` waits: a driver that polled every
-    /// frame after its last read (as the engine does) needs to poll again only then.
-    #[inline]
-    pub(crate) fn has_pending_events(&self) -> bool {
-        self.pending != 0 || self.rare.is_some()
-    }
-
     /// The next event for the application. [`Event::Closed`] is the last one.
     ///
     /// Events come in a fixed order of kinds: `Connected`, then overflows and errors (in the
     /// order they happened), `Idle`, `Drained`, frames and `Eof`, and `Closed` last.
     pub fn poll_event(&mut self) -> Option<Event> {
         // The common case, frames with nothing else pending, goes straight to the framer.
-        if self.pending == 0 && self.rare.is_none() {
+        if !self.has_pending_events() {
             return self.poll_read();
         }
         self.poll_pending_event()
@@ -448,27 +400,13 @@ impl Stream {
     /// [`poll_event`](Self::poll_event) when events other than frames wait.
     #[inline(never)]
     fn poll_pending_event(&mut self) -> Option<Event> {
-        if self.take_pending(pending::CONNECTED) {
-            return Some(Event::Connected);
-        }
-        if let Some(event) = self.pop_rare() {
+        if let Some(event) = self.pop_first_event() {
             return Some(event);
-        }
-        for kind in Idle::ALL {
-            if self.take_pending(pending::idle(kind)) {
-                return Some(Event::Idle(kind));
-            }
-        }
-        if self.take_pending(pending::DRAINED) {
-            return Some(Event::Drained);
-        }
-        if self.take_pending(pending::EOF) {
-            return Some(Event::Eof);
         }
         if let Some(event) = self.poll_read() {
             return Some(event);
         }
-        self.take_pending(pending::CLOSED).then_some(Event::Closed)
+        self.take_closed_event().then_some(Event::Closed)
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) is next due, if ever.
@@ -557,6 +495,23 @@ impl Stream {
             "drive order: drain poll_action() before giving the next input"
         );
         self.clock.advance(now);
+    }
+
+    /// What every receipt of bytes does; returns them when the stream takes input now (open,
+    /// and not after the peer's EOF or while winding down: then they are dropped).
+    #[inline]
+    fn receive(&mut self, now: Instant, data: Bytes) -> Option<Bytes> {
+        self.observe(now);
+        self.connect_done();
+        debug_assert!(
+            !(self.phase == Phase::Open && self.has(flag::READ_PAUSED)),
+            "drive order: read while wants_read() was false"
+        );
+        self.clock.touch_read();
+        self.idle_fired &= !(Idle::Read.bit() | Idle::Both.bit());
+        let takes =
+            self.phase == Phase::Open && !self.has(flag::PEER_EOF) && !self.has(flag::WINDING_DOWN);
+        takes.then_some(data)
     }
 
     fn connect_done(&mut self) {
@@ -694,23 +649,6 @@ impl Stream {
         Some(since + timeout)
     }
 
-    fn push_event(&mut self, event: Event) {
-        if self.phase == Phase::Closed {
-            return;
-        }
-        self.pending |= match event {
-            Event::Connected => pending::CONNECTED,
-            Event::Drained => pending::DRAINED,
-            Event::Eof => pending::EOF,
-            Event::Idle(kind) => pending::idle(kind),
-            Event::Closed => pending::CLOSED,
-            rare => {
-                self.rare.get_or_insert_with(Box::default).push_back(rare);
-                return;
-            }
-        };
-    }
-
     fn has(&self, bit: u8) -> bool {
         self.flags & bit != 0
     }
@@ -727,21 +665,6 @@ impl Stream {
         let set = self.has(bit);
         self.flags &= !bit;
         set
-    }
-
-    fn take_pending(&mut self, bit: u8) -> bool {
-        let set = self.pending & bit != 0;
-        self.pending &= !bit;
-        set
-    }
-
-    fn pop_rare(&mut self) -> Option<Event> {
-        let rare = self.rare.as_mut()?;
-        let event = rare.pop_front();
-        if rare.is_empty() {
-            self.rare = None;
-        }
-        event
     }
 
     /// Fails the stream at once: `event`, then [`Event::Closed`].
@@ -763,21 +686,7 @@ impl Stream {
         self.writes.clear();
         self.set_flag(flag::SHUTDOWN_PENDING, false);
         self.set_flag(flag::CLOSE_PENDING, true);
-        self.pending |= pending::CLOSED;
-    }
-}
-
-/// Bits of [`Stream::pending`].
-mod pending {
-    use crate::event::Idle;
-
-    pub(super) const CONNECTED: u8 = 1;
-    pub(super) const DRAINED: u8 = 2;
-    pub(super) const EOF: u8 = 4;
-    pub(super) const CLOSED: u8 = 8;
-
-    pub(super) fn idle(kind: Idle) -> u8 {
-        kind.bit() << 4
+        self.push_event(Event::Closed);
     }
 }
 
@@ -796,67 +705,4 @@ mod flag {
     pub(super) const WINDING_DOWN: u8 = 16;
     /// `Event::Eof` was handed out: with `half_open` off, the stream closes once flushed.
     pub(super) const EOF_DELIVERED: u8 = 32;
-}
-
-/// A stream's times in 32 bytes rather than three `Instant`s' 48: the latest time given with
-/// an input (`now`), and how long before it bytes last moved, in nanoseconds. `read_age` counts
-/// from when bytes last arrived (or reading resumed, or the stream connected): read idle counts
-/// from there; `write_age` from when the socket last took bytes (or the stream was made,
-/// connected, or began closing): write idle, the connect timeout and the linger count from
-/// there. (Every stream holds one: 8 bytes fewer here are 8 fewer per idle connection.)
-#[derive(Debug, Clone, Copy)]
-struct Clock {
-    now: Instant,
-    read_age: u64,
-    write_age: u64,
-}
-
-impl Clock {
-    fn new(now: Instant) -> Self {
-        Self {
-            now,
-            read_age: 0,
-            write_age: 0,
-        }
-    }
-
-    /// Moves `now` forward to `at` (never back).
-    fn advance(&mut self, at: Instant) {
-        let passed = at.saturating_duration_since(self.now);
-        if passed.is_zero() {
-            return;
-        }
-        // 2^64 ns is 584 years.
-        let nanos = u64::try_from(passed.as_nanos()).unwrap_or(u64::MAX);
-        self.now = at;
-        self.read_age = self.read_age.saturating_add(nanos);
-        self.write_age = self.write_age.saturating_add(nanos);
-    }
-
-    fn touch_read(&mut self) {
-        self.read_age = 0;
-    }
-
-    fn touch_write(&mut self) {
-        self.write_age = 0;
-    }
-
-    fn now(&self) -> Instant {
-        self.now
-    }
-
-    fn last_read(&self) -> Instant {
-        self.before_now(self.read_age)
-    }
-
-    fn last_write(&self) -> Instant {
-        self.before_now(self.write_age)
-    }
-
-    /// `nanos` before `now`; never before the stream was made, which was a valid `Instant`.
-    fn before_now(&self, nanos: u64) -> Instant {
-        self.now
-            .checked_sub(Duration::from_nanos(nanos))
-            .unwrap_or(self.now)
-    }
 }

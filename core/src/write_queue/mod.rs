@@ -1,6 +1,5 @@
 //! The write side of a channel: queued bytes and file ranges, handed to the driver in order.
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
@@ -9,9 +8,11 @@ use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
 
+mod recycler;
 mod small;
 
 use crate::error::{Direction, OverflowError};
+pub(crate) use recycler::Recycler;
 use small::SmallChunk;
 
 /// Bounds on the bytes a channel holds for sending.
@@ -133,8 +134,9 @@ pub enum Transmit<'a> {
 /// follows another small write is copied beside it, into one chunk of up to 2 KiB, and so is
 /// every small [`push_slice`](Self::push_slice). Pipelined replies are many writes of a few
 /// bytes each; as one chunk they take one step to retire instead of one each, and reach the
-/// socket as one slice (the kernel pays for each slice of a vectored write). A sent chunk of
-/// small writes is kept for the next one on the same thread. The limits count the bytes
+/// socket as one slice (the kernel pays for each slice of a vectored write). The engine passes
+/// its [`Recycler`] along, so that a drained queue's allocations serve the next writes. The
+/// limits count the bytes
 /// queued, not the memory around them (a chunk's slot in the deque, a small chunk's spare
 /// room and the bytes sent from it while it is queued, at most 2 KiB).
 #[derive(Debug, Default)]
@@ -155,15 +157,6 @@ const SMALL_CHUNK: usize = 2048;
 /// chunk's slot in the deque, overhead the limits do not count.
 const SMALL_START: usize = 256;
 
-/// Deques of at most this capacity are kept as the thread's spare when drained.
-const SPARE_CAPACITY: usize = 16;
-
-thread_local! {
-    /// One drained deque, kept for the next write on this thread: a reply that is sent at
-    /// once (the common case) then costs no allocation.
-    static SPARE: Cell<VecDeque<Chunk>> = const { Cell::new(VecDeque::new()) };
-}
-
 #[derive(Debug)]
 enum Chunk {
     Bytes(Bytes),
@@ -182,13 +175,22 @@ impl WriteQueue {
     }
 
     /// Queues `data`, unless that would take the queue over its hard limit.
-    #[inline]
     pub fn push(&mut self, data: Bytes) -> Result<WriteStatus, OverflowError> {
+        self.push_recycling(data, &mut Recycler::default())
+    }
+
+    /// [`push`](Self::push), taking what memory it needs from `recycler` first.
+    #[inline]
+    pub(crate) fn push_recycling(
+        &mut self,
+        data: Bytes,
+        recycler: &mut Recycler,
+    ) -> Result<WriteStatus, OverflowError> {
         self.admit(data.len())?;
         if !data.is_empty() {
             let small = data.len() <= SMALL_WRITE && !self.chunks.is_empty();
-            if !(small && self.append_small(&data)) {
-                self.queue().push_back(Chunk::Bytes(data));
+            if !(small && self.append_small(&data, recycler)) {
+                self.queue(recycler).push_back(Chunk::Bytes(data));
             }
         }
         Ok(self.status())
@@ -199,20 +201,30 @@ impl WriteQueue {
     /// Small writes are copied beside the small writes before them, as [`push`](Self::push)
     /// copies them; making a `Bytes` of them first would cost an allocation or a reference
     /// count for nothing.
-    #[inline]
     pub fn push_slice(&mut self, data: &[u8]) -> Result<WriteStatus, OverflowError> {
+        self.push_slice_recycling(data, &mut Recycler::default())
+    }
+
+    /// [`push_slice`](Self::push_slice), taking what memory it needs from `recycler` first.
+    #[inline]
+    pub(crate) fn push_slice_recycling(
+        &mut self,
+        data: &[u8],
+        recycler: &mut Recycler,
+    ) -> Result<WriteStatus, OverflowError> {
         self.admit(data.len())?;
         if !data.is_empty() {
             let small = data.len() <= SMALL_WRITE;
-            if !(small && self.append_small(data)) {
+            if !(small && self.append_small(data, recycler)) {
                 let chunk = if small {
-                    let mut chunk = SmallChunk::with_room((2 * data.len()).max(SMALL_START));
+                    let room = (2 * data.len()).max(SMALL_START);
+                    let mut chunk = SmallChunk::with_room(room, recycler);
                     chunk.extend(data);
                     Chunk::Small(chunk)
                 } else {
                     Chunk::Bytes(Bytes::copy_from_slice(data))
                 };
-                self.queue().push_back(chunk);
+                self.queue(recycler).push_back(chunk);
             }
         }
         Ok(self.status())
@@ -237,7 +249,7 @@ impl WriteQueue {
     /// Copies a small write into the last chunk, when that holds small writes already (and
     /// has room) or is a small write itself. False when `data` needs a chunk of its own.
     #[inline]
-    fn append_small(&mut self, data: &[u8]) -> bool {
+    fn append_small(&mut self, data: &[u8], recycler: &mut Recycler) -> bool {
         let Some(back) = self.chunks.back_mut() else {
             return false;
         };
@@ -248,7 +260,7 @@ impl WriteQueue {
             }
             Chunk::Bytes(last) if last.len() <= SMALL_WRITE => {
                 let room = (2 * (last.len() + data.len())).max(SMALL_START);
-                let mut small = SmallChunk::with_room(room);
+                let mut small = SmallChunk::with_room(room, recycler);
                 small.extend(last);
                 small
             }
@@ -262,7 +274,7 @@ impl WriteQueue {
     /// Queues a file range (empty ranges are ignored).
     pub fn push_file(&mut self, range: FileRange) -> WriteStatus {
         if !range.is_empty() {
-            self.queue().push_back(Chunk::File(range));
+            self.chunks.push_back(Chunk::File(range));
         }
         self.status()
     }
@@ -289,7 +301,17 @@ impl WriteQueue {
     ///
     /// `n` must not exceed what the last [`poll_transmit`](Self::poll_transmit) offered
     /// (asserted in debug builds; excess is ignored otherwise).
-    pub fn handle_written(&mut self, mut n: usize) -> bool {
+    pub fn handle_written(&mut self, n: usize) -> bool {
+        self.handle_written_recycling(n, &mut Recycler::default())
+    }
+
+    /// [`handle_written`](Self::handle_written), giving what memory the sent bytes held to
+    /// `recycler`.
+    pub(crate) fn handle_written_recycling(
+        &mut self,
+        mut n: usize,
+        recycler: &mut Recycler,
+    ) -> bool {
         let was_empty = self.chunks.is_empty();
         while n > 0 {
             let Some(front) = self.chunks.front_mut() else {
@@ -323,25 +345,23 @@ impl WriteQueue {
                 Chunk::File(range) => range.is_empty(),
             };
             if done && let Some(Chunk::Small(sent)) = self.chunks.pop_front() {
-                sent.recycle(2 * SMALL_CHUNK);
+                sent.recycle(2 * SMALL_CHUNK, recycler);
             }
         }
         let emptied = !was_empty && self.chunks.is_empty();
         if emptied {
-            // An idle channel holds no queue memory; a small deque is kept for the next write.
-            let drained = std::mem::take(&mut self.chunks);
-            if drained.capacity() <= SPARE_CAPACITY {
-                SPARE.set(drained);
-            }
+            // An idle channel holds no queue memory; the deque serves the next writes.
+            recycler.keep_deque(std::mem::take(&mut self.chunks));
         }
         emptied
     }
 
-    /// The deque to push to: the spare one of this thread when the queue holds no memory.
-    fn queue(&mut self) -> &mut VecDeque<Chunk> {
+    /// The deque to push to: the recycled one when the queue holds no memory.
+    #[inline]
+    fn queue(&mut self, recycler: &mut Recycler) -> &mut VecDeque<Chunk> {
         if self.chunks.capacity() == 0 {
             // Swapped rather than taken: the empty deque given back needs no drop.
-            SPARE.with(|spare| spare.swap(Cell::from_mut(&mut self.chunks)));
+            std::mem::swap(&mut self.chunks, &mut recycler.deque);
         }
         &mut self.chunks
     }
@@ -585,14 +605,18 @@ mod tests {
     }
 
     #[test]
-    fn a_sent_chunk_of_small_writes_serves_the_next_one() {
+    fn a_sent_chunk_of_small_writes_serves_the_next_one_through_the_recycler() {
+        let mut recycler = Recycler::default();
         let mut queue = WriteQueue::default();
-        queue.push_slice(b"first").unwrap();
+        queue.push_slice_recycling(b"first", &mut recycler).unwrap();
         let first = small_front(&queue);
-        assert!(queue.handle_written(5));
-        queue.push_slice(b"second").unwrap();
-        assert_eq!(small_front(&queue), first, "the allocation was reused");
-        assert_eq!(sent(&queue), b"second");
+        assert!(queue.handle_written_recycling(5, &mut recycler));
+        let mut other = WriteQueue::default();
+        other
+            .push_slice_recycling(b"second", &mut recycler)
+            .unwrap();
+        assert_eq!(small_front(&other), first, "the allocation was reused");
+        assert_eq!(sent(&other), b"second");
     }
 
     #[test]

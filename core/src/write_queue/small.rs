@@ -1,12 +1,6 @@
-//! A chunk of small writes copied together, and the thread's spare one.
+//! A chunk of small writes copied together.
 
-use std::cell::Cell;
-
-thread_local! {
-    /// One sent chunk of small writes, kept for the next one on this thread: a reply sent at
-    /// once (the common case) then costs no allocation.
-    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-}
+use super::recycler::Recycler;
 
 /// Small writes copied one after the other, and how much of them was sent. A plain `Vec`:
 /// it is written at the back and sent from the front, and never shared.
@@ -17,10 +11,10 @@ pub(super) struct SmallChunk {
 }
 
 impl SmallChunk {
-    /// An empty chunk with room for `room` bytes: the thread's spare, or a new one.
+    /// An empty chunk with room for `room` bytes: the recycled one, or a new one.
     #[inline]
-    pub(super) fn with_room(room: usize) -> Self {
-        let mut bytes = SPARE.take();
+    pub(super) fn with_room(room: usize, recycler: &mut Recycler) -> Self {
+        let mut bytes = std::mem::take(&mut recycler.small);
         bytes.reserve(room);
         Self { bytes, sent: 0 }
     }
@@ -58,13 +52,10 @@ impl SmallChunk {
         taken
     }
 
-    /// Gives a sent chunk's allocation to the thread's spare, unless it grew large.
+    /// Gives a sent chunk's allocation to `recycler`, unless it grew large.
     #[inline]
-    pub(super) fn recycle(mut self, keep_up_to: usize) {
-        if self.bytes.capacity() <= keep_up_to {
-            self.bytes.clear();
-            SPARE.set(self.bytes);
-        }
+    pub(super) fn recycle(self, keep_up_to: usize, recycler: &mut Recycler) {
+        recycler.keep_small(self.bytes, keep_up_to);
     }
 
     /// The room it has, in bytes (for the tests of spare room).

@@ -769,11 +769,7 @@ impl Harness {
                 progressed = true;
                 self.transmit();
             }
-            // As the engine asks: the short path for frames first (the property tests of
-            // pants-core ask `poll_event` alone; both must give the same events).
-            while let Some(event) =
-                (self.stream.poll_frame().map(Event::Read)).or_else(|| self.stream.poll_event())
-            {
+            while let Some(event) = self.stream.poll_event() {
                 progressed = true;
                 self.event(&event);
                 self.answer(&event);
