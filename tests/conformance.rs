@@ -603,6 +603,7 @@ impl Handler for Firehose {
     fn on_error(&mut self, _: &mut Context<'_>, err: &Error) {
         match err {
             Error::Reset => self.note("error reset"),
+            Error::Unsent(_) => self.note("error unsent"),
             other => self.note(format_args!("error {other:?}")),
         }
     }
@@ -612,7 +613,8 @@ impl Handler for Firehose {
 }
 
 /// A client resets the connection while the server is writing: the server's handler gets
-/// `on_error` (reset) then `on_close`, and the engine serves the next client.
+/// `on_error` (reset, then what was queued and never sent) then `on_close`, and the engine
+/// serves the next client.
 fn reset_mid_write_then_serve_another_client(driver: Driver) {
     let block = Bytes::from(Rng::new(8).bytes(256 * 1024));
     let log = Log::default();
@@ -647,9 +649,11 @@ fn reset_mid_write_then_serve_another_client(driver: Driver) {
         [
             "conn1 connect",
             "conn1 error reset",
+            "conn1 error unsent",
             "conn1 close",
             "conn2 connect",
             "conn2 error reset",
+            "conn2 error unsent",
             "conn2 close",
         ]
     );

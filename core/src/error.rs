@@ -197,6 +197,7 @@ impl std::error::Error for FrameLengthError {}
 
 /// Why the framer could not produce the next frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FrameError {
     /// The frame is over the read limit. The framer discards it and carries on after it.
     Overflow(OverflowError),
@@ -249,6 +250,72 @@ impl fmt::Display for TruncatedFrame {
     }
 }
 
+impl std::error::Error for TruncatedFrame {}
+
+impl From<TruncatedFrame> for io::Error {
+    fn from(frame: TruncatedFrame) -> io::Error {
+        io::Error::new(io::ErrorKind::UnexpectedEof, frame)
+    }
+}
+
+/// Bytes that were queued to send and never sent: the channel closed before they went out
+/// (its flush stalled past the linger time or the engine's stop deadline, it was closed at
+/// once, or the connection failed). Reported before `on_close`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Unsent {
+    pub(crate) bytes: u64,
+}
+
+impl Unsent {
+    /// How many queued bytes were dropped (file ranges counted by their unsent length).
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl fmt::Display for Unsent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "closed with {} queued bytes never sent", self.bytes)
+    }
+}
+
+impl std::error::Error for Unsent {}
+
+/// A datagram sender's unfinished frame, dropped to make room for another sender's: a datagram
+/// channel with a read delimiter buffers unfinished frames for at most
+/// [`max_senders`](crate::DatagramConfig::max_senders) senders at once, and the one heard from
+/// least recently goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvictedFrame {
+    pub(crate) peer: crate::Addr,
+    pub(crate) bytes: Bytes,
+}
+
+impl EvictedFrame {
+    /// The sender whose bytes were dropped.
+    pub fn peer(&self) -> &crate::Addr {
+        &self.peer
+    }
+
+    /// The bytes of its unfinished frame.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+}
+
+impl fmt::Display for EvictedFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "dropped {} bytes of an unfinished frame from {} to make room for another sender",
+            self.bytes.len(),
+            self.peer
+        )
+    }
+}
+
+impl std::error::Error for EvictedFrame {}
+
 /// An error on an established channel (Pants' `on_error`). The channel closes after it.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -257,6 +324,11 @@ pub enum Error {
     Reset,
     /// The peer closed its side with an unfinished frame in the read buffer.
     TruncatedFrame(TruncatedFrame),
+    /// The channel closed with bytes queued that were never sent; `on_close` follows.
+    Unsent(Unsent),
+    /// A datagram sender's unfinished frame was dropped to make room for another sender's
+    /// (the channel stays open).
+    Evicted(EvictedFrame),
     /// The peer sent a length prefix that describes no frame.
     FrameLength(FrameLengthError),
     /// Any other I/O error reported by the driver.
@@ -283,6 +355,14 @@ impl Error {
             _ => None,
         }
     }
+
+    /// How many queued bytes were never sent, when this is an [`Error::Unsent`].
+    pub fn unsent(&self) -> Option<u64> {
+        match self {
+            Self::Unsent(unsent) => Some(unsent.bytes()),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -290,6 +370,8 @@ impl fmt::Display for Error {
         match self {
             Self::Reset => f.write_str("connection reset by peer"),
             Self::TruncatedFrame(frame) => frame.fmt(f),
+            Self::Unsent(unsent) => unsent.fmt(f),
+            Self::Evicted(evicted) => evicted.fmt(f),
             Self::FrameLength(err) => err.fmt(f),
             Self::Io(err) => err.fmt(f),
             Self::Panic(message) => write!(f, "handler panicked: {message}"),
@@ -301,6 +383,10 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Io(err) => Some(err),
+            Self::TruncatedFrame(frame) => Some(frame),
+            Self::Unsent(unsent) => Some(unsent),
+            Self::Evicted(evicted) => Some(evicted),
+            Self::FrameLength(err) => Some(err),
             _ => None,
         }
     }
@@ -310,9 +396,9 @@ impl From<Error> for io::Error {
     fn from(err: Error) -> io::Error {
         match err {
             Error::Reset => io::ErrorKind::ConnectionReset.into(),
-            Error::TruncatedFrame(frame) => {
-                io::Error::new(io::ErrorKind::UnexpectedEof, frame.to_string())
-            }
+            Error::TruncatedFrame(frame) => frame.into(),
+            Error::Unsent(unsent) => io::Error::new(io::ErrorKind::WriteZero, unsent),
+            Error::Evicted(evicted) => io::Error::new(io::ErrorKind::OutOfMemory, evicted),
             Error::FrameLength(err) => io::Error::new(io::ErrorKind::InvalidData, err),
             Error::Io(err) => err,
             Error::Panic(message) => io::Error::other(format!("handler panicked: {message}")),
@@ -421,7 +507,10 @@ impl From<ConnectError> for io::Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WriteError {
-    /// The channel is closing or closed: it takes no more writes.
+    /// The channel is closing (`close` was called, or it winds down after the peer's EOF or an
+    /// overflow): it sends what was queued before, and takes no more writes.
+    Closing,
+    /// The channel is closed, or gone.
     Closed,
     /// The write would take the queue over its hard limit (an overflow event is raised too).
     Overflow(OverflowError),
@@ -436,7 +525,8 @@ pub enum WriteError {
 impl fmt::Display for WriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Closed => f.write_str("channel is closing or closed"),
+            Self::Closing => f.write_str("channel is closing: it takes no more writes"),
+            Self::Closed => f.write_str("channel is closed"),
             Self::Overflow(err) => err.fmt(f),
             Self::NoPeer => f.write_str("no datagram sender to reply to: give an address"),
             Self::Unsupported => f.write_str("this channel does not take this write"),
@@ -449,6 +539,7 @@ impl std::error::Error for WriteError {}
 impl From<WriteError> for io::Error {
     fn from(err: WriteError) -> io::Error {
         match err {
+            WriteError::Closing => io::Error::new(io::ErrorKind::BrokenPipe, err),
             WriteError::Closed => io::Error::new(io::ErrorKind::NotConnected, err),
             WriteError::Overflow(err) => err.into(),
             WriteError::NoPeer => io::Error::new(io::ErrorKind::InvalidInput, err),

@@ -297,9 +297,13 @@ impl App {
                 let above = in_memory > limits.high_water();
                 assert_eq!(status == WriteStatus::AboveHighWater, above, "{status:?}");
             }
+            Err(WriteError::Closing) => assert!(
+                self.closing() && !stream.is_closed(),
+                "write refused as closing on a stream not closing"
+            ),
             Err(WriteError::Closed) => assert!(
-                self.closing() || stream.is_closed(),
-                "write refused as closed on a stream never closed"
+                stream.is_closed(),
+                "write refused as closed on a stream not closed"
             ),
             Err(WriteError::Overflow(err)) => {
                 assert!(!self.closed, "overflow reported after close()");
@@ -331,9 +335,13 @@ impl App {
                     "file ranges are not held in memory"
                 );
             }
+            Err(WriteError::Closing) => assert!(
+                self.closing() && !stream.is_closed(),
+                "write_file refused as closing on a stream not closing"
+            ),
             Err(WriteError::Closed) => assert!(
-                self.closing() || stream.is_closed(),
-                "write_file refused as closed on a stream never closed"
+                stream.is_closed(),
+                "write_file refused as closed on a stream not closed"
             ),
             Err(other) => panic!("unexpected write_file error {other:?}"),
         }
@@ -1250,10 +1258,21 @@ fn run_close_after_flush(case: &CloseAfterFlush) {
     driver.command(&Cmd::Delimiter(Delim::Bytes(b"\n")));
     run_write_ops(&mut driver, &case.before);
     let queued_before_close = driver.app.queued.clone();
+    let nothing_to_flush = driver.stream.is_connecting() && driver.stream.write_queue().is_empty();
     driver.command(&Cmd::Close);
     // Writes after close() are refused (checked in App::write); the rest still flushes.
     run_write_ops(&mut driver, &case.after);
     assert_eq!(driver.app.queued, queued_before_close);
+    if nothing_to_flush {
+        // Nothing to flush: a close while connecting ends the attempt at once.
+        assert_eq!(driver.actions, [Action::Close]);
+        assert_eq!(
+            driver.events,
+            [Seen::Closed],
+            "no Connected: it never connected"
+        );
+        return;
+    }
     driver.connected();
     for _ in 0..10_000 {
         if driver.actions.contains(&Action::Shutdown) {
@@ -1403,9 +1422,17 @@ impl TimerModel {
         }
     }
 
-    /// The events `handle_timeout(t)` must raise.
-    fn fire(&mut self, t: Instant) -> Vec<Seen> {
+    /// The events `handle_timeout(t)` must raise, with `unsent` bytes queued.
+    fn fire(&mut self, t: Instant, unsent: u64) -> Vec<Seen> {
         let due = self.deadline().is_some_and(|deadline| deadline <= t);
+        // A close that drops queued bytes says how many, before `Closed`.
+        let closed = || {
+            let dropped = format!("closed with {unsent} queued bytes never sent");
+            (unsent > 0)
+                .then_some(Seen::Error(dropped))
+                .into_iter()
+                .chain([Seen::Closed])
+        };
         match self.phase {
             Phase::Open => {
                 let mut out = Vec::new();
@@ -1421,6 +1448,7 @@ impl TimerModel {
                 out
             }
             Phase::Connecting if due => {
+                // The failed connect says that nothing queued was sent.
                 self.phase = Phase::Closed;
                 vec![
                     Seen::ConnectFailed(ConnectError::TimedOut.to_string()),
@@ -1429,7 +1457,7 @@ impl TimerModel {
             }
             Phase::Closing | Phase::Lingering(_) if due => {
                 self.phase = Phase::Closed;
-                vec![Seen::Closed]
+                closed().collect()
             }
             _ => Vec::new(),
         }
@@ -1473,7 +1501,7 @@ fn run_timers(case: &Timers) {
         match *op {
             TimerOp::Advance(by) => {
                 let t = driver.now + by;
-                let expected = model.fire(t);
+                let expected = model.fire(t, driver.stream.write_queue().unsent());
                 let from = driver.events.len();
                 driver.timeout_at(t);
                 assert_eq!(driver.events[from..], expected, "at {:?}", driver.at(t));
@@ -1483,7 +1511,7 @@ fn run_timers(case: &Timers) {
                     continue;
                 };
                 let t = shifted(deadline, nanos).max(driver.now);
-                let expected = model.fire(t);
+                let expected = model.fire(t, driver.stream.write_queue().unsent());
                 let from = driver.events.len();
                 driver.timeout_at(t);
                 assert_eq!(driver.events[from..], expected, "at {:?}", driver.at(t));

@@ -440,7 +440,7 @@ impl ChannelMut<'_> {
         match self.channel() {
             Some(Channel::Stream(stream)) => stream.close(),
             Some(Channel::Server(server)) => server.server.close(),
-            Some(Channel::Datagram(datagram)) => datagram.end(),
+            Some(Channel::Datagram(datagram)) => datagram.close(),
             None => {}
         }
         self.core.touch(self.id);
@@ -451,7 +451,7 @@ impl ChannelMut<'_> {
         match self.channel() {
             Some(Channel::Stream(stream)) => stream.close_now(),
             Some(Channel::Server(server)) => server.server.close(),
-            Some(Channel::Datagram(datagram)) => datagram.close(),
+            Some(Channel::Datagram(datagram)) => datagram.close_now(),
             None => {}
         }
         self.core.touch(self.id);

@@ -93,9 +93,10 @@ impl Callback {
         match event {
             DatagramEvent::Listening => Callback::Listen,
             DatagramEvent::Drained => Callback::Write,
-            DatagramEvent::Overflow(err) => Callback::Overflow(err),
             DatagramEvent::Closed => Callback::Close,
-            DatagramEvent::Read { .. } | DatagramEvent::Error { .. } => {
+            DatagramEvent::Read { .. }
+            | DatagramEvent::Error { .. }
+            | DatagramEvent::Overflow { .. } => {
                 unreachable!("a datagram's reads and errors are handed over with their peer")
             }
         }
@@ -173,6 +174,12 @@ pub(crate) fn channel_events(
                 Some(DatagramEvent::Error { error, peer }) => {
                     cx.sender = peer;
                     invoke(&mut cx, &mut handler, Callback::Error(error));
+                    cx.sender = None;
+                    continue;
+                }
+                Some(DatagramEvent::Overflow { error, peer }) => {
+                    cx.sender = Some(peer);
+                    invoke(&mut cx, &mut handler, Callback::Overflow(error));
                     cx.sender = None;
                     continue;
                 }

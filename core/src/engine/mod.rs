@@ -460,7 +460,7 @@ impl EngineCore {
                 Channel::Stream(stream) if stream.is_connecting() => stream.close_now(),
                 Channel::Stream(stream) => stream.close(),
                 Channel::Server(server) => server.server.close(),
-                Channel::Datagram(datagram) => datagram.end(),
+                Channel::Datagram(datagram) => datagram.close(),
             }
         }
         self.touch(id);

@@ -309,6 +309,7 @@ fn server_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
 }
 
 fn datagram_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
+    let now = core.now;
     let mut budget = core.config.read_budget;
     let mut reads = MAX_READS;
     loop {
@@ -330,9 +331,9 @@ fn datagram_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             && let Some((data, to)) = datagram.poll_transmit()
         {
             match retry(|| io.send_to(id, data, to)) {
-                Ok(_) => datagram.handle_sent(),
+                Ok(_) => datagram.handle_written(now),
                 Err(err) if would_block(&err) => entry.flags &= !flag::WRITABLE,
-                Err(err) => datagram.handle_send_error(err),
+                Err(err) => datagram.handle_write_error(now, err),
             }
             continue;
         }
@@ -345,13 +346,13 @@ fn datagram_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             match retry(|| io.recv_from(id)) {
                 Ok((data, from)) => {
                     budget = budget.saturating_sub(data.len());
-                    datagram.handle_datagram(data, from);
+                    datagram.handle_datagram(now, data, from);
                 }
                 Err(err) if would_block(&err) => {
                     entry.flags &= !flag::READABLE;
                     continue;
                 }
-                Err(err) => datagram.handle_recv_error(err),
+                Err(err) => datagram.handle_read_error(now, err),
             }
             dispatch::channel_events(core, io, id, None);
             continue;

@@ -18,7 +18,8 @@ pub use config::{OverflowPolicy, StreamConfig};
 
 use crate::delimiter::{IntoReadDelimiter, ReadDelimiter};
 use crate::error::{
-    ConnectError, DelimiterError, Error, FrameError, OverflowError, TruncatedFrame, WriteError,
+    ConnectError, DelimiterError, Error, FrameError, OverflowError, TruncatedFrame, Unsent,
+    WriteError,
 };
 use crate::event::{Action, Event, Idle};
 use crate::framer::{Framer, ReadLimits};
@@ -191,6 +192,11 @@ impl Stream {
                     .is_some_and(|deadline| now >= deadline)
                 {
                     self.fail(Event::ConnectFailed(ConnectError::TimedOut));
+                } else if self
+                    .close_while_connecting_deadline()
+                    .is_some_and(|deadline| now >= deadline)
+                {
+                    self.finish();
                 }
             }
             Phase::Open if self.closes_when_flushed() && self.linger_due(now) => self.finish(),
@@ -231,8 +237,8 @@ impl Stream {
         data: Bytes,
         recycler: &mut Recycler,
     ) -> Result<WriteStatus, WriteError> {
-        if !self.takes_writes() {
-            return Err(WriteError::Closed);
+        if let Some(refused) = self.write_refusal() {
+            return Err(refused);
         }
         let queued = self.writes.push_recycling(data, recycler);
         self.overflow_on_error(queued)
@@ -252,8 +258,8 @@ impl Stream {
         data: &[u8],
         recycler: &mut Recycler,
     ) -> Result<WriteStatus, WriteError> {
-        if !self.takes_writes() {
-            return Err(WriteError::Closed);
+        if let Some(refused) = self.write_refusal() {
+            return Err(refused);
         }
         let queued = self.writes.push_slice_recycling(data, recycler);
         self.overflow_on_error(queued)
@@ -275,8 +281,8 @@ impl Stream {
     /// Queues a file range to send (with `sendfile` where the OS has it). Refused after
     /// [`close`](Self::close).
     pub fn write_file(&mut self, range: FileRange) -> Result<WriteStatus, WriteError> {
-        if !self.takes_writes() {
-            return Err(WriteError::Closed);
+        if let Some(refused) = self.write_refusal() {
+            return Err(refused);
         }
         Ok(self.writes.push_file(range))
     }
@@ -284,9 +290,20 @@ impl Stream {
     /// Closes after flushing: takes no more writes, delivers no more frames, sends what is
     /// queued, shuts down the write side, waits (at most the linger time) for the peer's EOF,
     /// then closes. Idempotent.
+    ///
+    /// While connecting, with nothing queued, it ends the attempt at once ([`Event::Closed`]
+    /// next, and no [`Event::Connected`]). With writes queued it waits for the connect to send
+    /// them, at most the linger time (or the connect timeout, if shorter); if the connect has
+    /// not completed by then, the attempt ends and the queued bytes are reported unsent.
     pub fn close(&mut self) {
         match self.phase {
-            Phase::Connecting { .. } => self.phase = Phase::Connecting { then_close: true },
+            Phase::Connecting { .. } if self.writes.is_empty() => self.finish(),
+            Phase::Connecting { then_close: false } => {
+                self.phase = Phase::Connecting { then_close: true };
+                // The linger counts from the close (on the read clock: the connect timeout
+                // keeps counting on the write clock, from the start).
+                self.clock.touch_read();
+            }
             Phase::Open => {
                 self.phase = Phase::Closing;
                 self.framer.clear();
@@ -306,6 +323,7 @@ impl Stream {
     /// panicked: its `on_close` comes next).
     pub(crate) fn abort(&mut self) {
         self.finish();
+        // The panic's own report says that the channel and what it queued are gone.
         self.only_closed_event();
     }
 
@@ -412,7 +430,10 @@ impl Stream {
     /// When [`handle_timeout`](Self::handle_timeout) is next due, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.phase {
-            Phase::Connecting { .. } => self.connect_deadline(),
+            Phase::Connecting { .. } => {
+                let close = self.close_while_connecting_deadline();
+                self.connect_deadline().into_iter().chain(close).min()
+            }
             Phase::Open => {
                 // After the peer's EOF the stream is flushing to close: the linger bounds it.
                 let linger = self.closes_when_flushed().then(|| self.linger_deadline());
@@ -526,11 +547,15 @@ impl Stream {
         }
     }
 
-    fn takes_writes(&self) -> bool {
-        matches!(
-            self.phase,
-            Phase::Open | Phase::Connecting { then_close: false }
-        )
+    /// Why a write is refused now, if it is: after `close` ([`WriteError::Closing`]), and once
+    /// closed ([`WriteError::Closed`]).
+    #[inline]
+    fn write_refusal(&self) -> Option<WriteError> {
+        match self.phase {
+            Phase::Open | Phase::Connecting { then_close: false } => None,
+            Phase::Closed => Some(WriteError::Closed),
+            _ => Some(WriteError::Closing),
+        }
     }
 
     /// True when the stream will close once flushed: after the peer's EOF was delivered (unless
@@ -616,10 +641,21 @@ impl Stream {
         }
     }
 
+    /// When a connect times out, if it does.
     fn connect_deadline(&self) -> Option<Instant> {
         self.config
             .connect_timeout
             .map(|timeout| self.clock.last_write() + timeout)
+    }
+
+    /// When a `close` that waits for the connect to send what is queued gives up.
+    fn close_while_connecting_deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Connecting { then_close: true } => {
+                Some(self.clock.last_read() + self.config.linger)
+            }
+            _ => None,
+        }
     }
 
     /// While closing: the queue's last progress (or the shutdown) plus the linger time.
@@ -680,6 +716,16 @@ impl Stream {
     fn finish(&mut self) {
         if self.phase == Phase::Closed {
             return;
+        }
+        // Whatever drops queued bytes says how many, before `Closed`; a failed connect says
+        // so itself (nothing was ever sent), with `ConnectFailed`.
+        let unsent = self.writes.unsent();
+        let connect_failed = matches!(
+            self.rare.as_deref().and_then(|rare| rare.back()),
+            Some(Event::ConnectFailed(_))
+        );
+        if unsent > 0 && !connect_failed {
+            self.push_event(Event::Error(Error::Unsent(Unsent { bytes: unsent })));
         }
         self.phase = Phase::Closed;
         self.framer.clear();

@@ -188,7 +188,7 @@ fn close_flushes_everything_then_shuts_down_then_closes_at_peer_eof() {
     driver.write_cap = 3;
     driver.stream.write("0123456789").unwrap();
     driver.stream.close();
-    assert_eq!(driver.stream.write("late"), Err(WriteError::Closed));
+    assert_eq!(driver.stream.write("late"), Err(WriteError::Closing));
     driver.drive();
     assert_eq!(driver.sent_str(), "0123456789");
     assert_eq!(driver.actions, [Action::Shutdown]);
@@ -269,22 +269,83 @@ fn close_gives_up_on_a_peer_that_stops_reading() {
         [Action::Close],
         "never shut down: the queue never drained"
     );
+    assert_eq!(
+        driver.log,
+        [
+            "connect",
+            "error:closed with 5 queued bytes never sent",
+            "close"
+        ],
+        "the bytes dropped are reported before on_close"
+    );
 }
 
 #[test]
-fn close_now_drops_the_queue_and_closes_at_once() {
+fn close_while_connecting_with_nothing_queued_ends_the_attempt_at_once() {
+    let mut driver = Driver::connecting(lines());
+    driver.stream.close();
+    driver.drive();
+    assert_eq!(driver.actions, [Action::Close]);
+    assert_eq!(driver.log, ["close"], "no on_connect: it never connected");
+    assert_eq!(driver.stream.poll_timeout(), None);
+}
+
+#[test]
+fn close_while_connecting_sends_what_is_queued_once_connected() {
+    let mut driver = Driver::connecting(lines());
+    driver.stream.write("hello\n").unwrap();
+    driver.stream.close();
+    driver.drive();
+    assert!(driver.actions.is_empty(), "waits for the connect");
+    driver.stream.handle_connected(driver.now);
+    driver.drive();
+    assert_eq!(driver.sent_str(), "hello\n");
+    assert_eq!(driver.actions, [Action::Shutdown]);
+}
+
+#[test]
+fn close_while_connecting_gives_up_after_the_linger_and_reports_the_unsent_bytes() {
+    let config = StreamConfig {
+        linger: Duration::from_secs(2),
+        ..lines()
+    };
+    let mut driver = Driver::connecting(config);
+    driver.stream.write("hello\n").unwrap();
+    driver.advance(Duration::from_secs(1));
+    driver.stream.close();
+    driver.drive();
+    assert_eq!(
+        driver.stream.poll_timeout(),
+        Some(driver.now + Duration::from_secs(2)),
+        "the linger counts from the close"
+    );
+    driver.advance(Duration::from_secs(2));
+    assert_eq!(driver.actions, [Action::Close]);
+    assert_eq!(
+        driver.log,
+        ["error:closed with 6 queued bytes never sent", "close"]
+    );
+}
+
+#[test]
+fn close_now_drops_the_queue_says_how_much_and_closes_at_once() {
     let mut driver = line_driver();
     driver.write_cap = 0;
     driver.stream.write("never sent").unwrap();
     driver.stream.close_now();
     driver.drive();
     assert_eq!(driver.actions, [Action::Close]);
-    assert_eq!(driver.log, ["connect", "close"]);
+    let dropped = [
+        "connect",
+        "error:closed with 10 queued bytes never sent",
+        "close",
+    ];
+    assert_eq!(driver.log, dropped);
     assert_eq!(driver.stream.write_queue().in_memory(), 0);
     driver.stream.close_now();
     driver.stream.close();
     driver.drive();
-    assert_eq!(driver.log, ["connect", "close"], "close is idempotent");
+    assert_eq!(driver.log, dropped, "close is idempotent");
 }
 
 #[test]
@@ -382,7 +443,12 @@ fn reset_is_an_error_then_close_and_drops_the_queue() {
     driver.drive();
     assert_eq!(
         driver.log,
-        ["connect", "error:connection reset by peer", "close"]
+        [
+            "connect",
+            "error:connection reset by peer",
+            "error:closed with 4 queued bytes never sent",
+            "close"
+        ]
     );
     assert_eq!(driver.actions, [Action::Close]);
 }

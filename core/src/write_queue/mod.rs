@@ -53,6 +53,33 @@ impl WriteLimits {
     pub fn limit(&self) -> usize {
         self.limit as usize
     }
+
+    /// Counts `len` more bytes onto a queue of `queued` bytes, unless that would take it over
+    /// the limit (then nothing is counted): the rule of every queue of writes, a stream's or a
+    /// datagram channel's.
+    #[inline]
+    pub(crate) fn admit(&self, queued: &mut usize, len: usize) -> Result<(), OverflowError> {
+        let size = queued.saturating_add(len);
+        if size > self.limit() {
+            return Err(OverflowError {
+                direction: Direction::Write,
+                limit: self.limit(),
+                size,
+            });
+        }
+        *queued = size;
+        Ok(())
+    }
+
+    /// Whether producers should wait, at a queue of `queued` bytes.
+    #[inline]
+    pub(crate) fn status(&self, queued: usize) -> WriteStatus {
+        if queued > self.high_water() {
+            WriteStatus::AboveHighWater
+        } else {
+            WriteStatus::Ready
+        }
+    }
 }
 
 impl Default for WriteLimits {
@@ -234,16 +261,7 @@ impl WriteQueue {
     /// limit: then nothing is counted.
     #[inline]
     fn admit(&mut self, len: usize) -> Result<(), OverflowError> {
-        let size = self.in_memory.saturating_add(len);
-        if size > self.limits.limit() {
-            return Err(OverflowError {
-                direction: Direction::Write,
-                limit: self.limits.limit(),
-                size,
-            });
-        }
-        self.in_memory = size;
-        Ok(())
+        self.limits.admit(&mut self.in_memory, len)
     }
 
     /// Copies a small write into the last chunk, when that holds small writes already (and
@@ -401,11 +419,20 @@ impl WriteQueue {
     /// Whether producers should wait, at the current queue length.
     #[inline]
     pub fn status(&self) -> WriteStatus {
-        if self.in_memory > self.limits.high_water() {
-            WriteStatus::AboveHighWater
-        } else {
-            WriteStatus::Ready
-        }
+        self.limits.status(self.in_memory)
+    }
+
+    /// Every byte queued and not sent yet: in memory, and left of file ranges.
+    pub fn unsent(&self) -> u64 {
+        let files: u64 = self
+            .chunks
+            .iter()
+            .map(|chunk| match chunk {
+                Chunk::File(range) => range.len(),
+                _ => 0,
+            })
+            .sum();
+        self.in_memory as u64 + files
     }
 }
 

@@ -850,6 +850,7 @@ impl Subject for FramerSubject<'_> {
                 Event::Overflow { limit: err.limit() }
             }
             Err(FrameError::Length(err)) => Event::LengthError { value: err.value() },
+            Err(other) => panic!("a framer error the model does not know: {other}"),
         })
     }
 

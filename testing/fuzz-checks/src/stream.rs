@@ -412,6 +412,10 @@ pub struct Harness {
     /// The latest input or command may drop the queue (close_now, I/O error, failed connect,
     /// a timeout).
     may_drop: bool,
+    /// An `Error::Unsent` came.
+    unsent_seen: bool,
+    /// `ConnectFailed` came: what was queued was never sent, and no `Unsent` says so.
+    connect_failed: bool,
     log: Vec<Step>,
     /// A check failed (as opposed to a panic inside the stream).
     failed: Cell<bool>,
@@ -475,6 +479,8 @@ impl Harness {
             was_closed: false,
             overflows_due: VecDeque::new(),
             may_drop: false,
+            unsent_seen: false,
+            connect_failed: false,
             log: Vec::new(),
             failed: Cell::new(false),
         };
@@ -691,8 +697,9 @@ impl Harness {
         let after = self.stream.write_queue().in_memory();
         let limit = self.write_limits.limit();
         match result {
-            Err(WriteError::Closed) => {
+            Err(WriteError::Closed | WriteError::Closing) => {
                 check!(self, after == before, "a refused write changed the queue");
+                self.check_refusal(result);
             }
             _ if refused_closed => {
                 check!(
@@ -743,7 +750,7 @@ impl Harness {
         let result = self.stream.write_file(range);
         self.log.push(Step::Written(result));
         match result {
-            Err(WriteError::Closed) => {}
+            Err(WriteError::Closed | WriteError::Closing) => self.check_refusal(result),
             _ if refused_closed => {
                 check!(self, false, "a file write after close was not refused")
             }
@@ -754,6 +761,22 @@ impl Harness {
                 }
             }
         }
+    }
+
+    /// A write refused for closing says which: `Closed` once the stream is closed, `Closing`
+    /// after `close` before then.
+    fn check_refusal(&self, result: Result<WriteStatus, WriteError>) {
+        let expected = if self.stream.is_closed() {
+            WriteError::Closed
+        } else {
+            WriteError::Closing
+        };
+        check!(
+            self,
+            self.close_called && result == Err(expected),
+            "a write refused with {result:?}, expected {expected:?} (close called: {})",
+            self.close_called
+        );
     }
 
     /// The drive order, until a whole round yields nothing; then the checks of a stream at
@@ -906,6 +929,17 @@ impl Harness {
         );
     }
 
+    /// Bytes the stream should still hold to send.
+    fn queued_bytes(&self) -> u64 {
+        self.queued
+            .iter()
+            .map(|queued| match queued {
+                Queued::Bytes(bytes) => bytes.len() as u64,
+                Queued::File { len, .. } => *len,
+            })
+            .sum()
+    }
+
     /// Removes `n` sent bytes from the expected queue.
     fn consume(&mut self, mut n: u64) {
         while n > 0 {
@@ -1008,8 +1042,18 @@ impl Harness {
             },
             Event::ConnectFailed(_) => {
                 check!(self, !self.connected, "ConnectFailed after Connected");
+                self.connect_failed = true;
             }
             Event::Error(err) => {
+                if let Error::Unsent(unsent) = err {
+                    let queued = self.queued_bytes();
+                    check!(
+                        self,
+                        self.stream.is_closed() && !self.unsent_seen && unsent.bytes() == queued,
+                        "{unsent} reported, with {queued} bytes queued"
+                    );
+                    self.unsent_seen = true;
+                }
                 if let Error::TruncatedFrame(frame) = err {
                     check!(self, !frame.is_empty(), "an empty truncated frame");
                 }
@@ -1067,6 +1111,14 @@ impl Harness {
             self.may_drop || self.queued.is_empty(),
             "the stream closed gracefully with {} bytes and file ranges still queued",
             self.queued.len()
+        );
+        // What is dropped is reported (`Error::Unsent`, before `Closed`), unless a failed
+        // connect (nothing was sent) or a panic (the harness has none) says so.
+        let dropped = self.queued_bytes();
+        check!(
+            self,
+            dropped == 0 || self.connect_failed || self.unsent_seen,
+            "the stream closed with {dropped} bytes queued and no Error::Unsent"
         );
         self.queued.clear();
         self.queued_in_memory = 0;
