@@ -6,7 +6,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use std::collections::HashSet;
+
+use bytes::{Bytes, BytesMut};
 use pants_core::testing::Network;
 use pants_core::{Context, Frame, Handler, ReadDelimiter, TimerId};
 
@@ -130,4 +132,34 @@ fn frames_kept_with_into_bytes_are_intact_after_everything_read_later() {
         let kept: Vec<String> = kept.borrow().iter().map(|frame| text(frame)).collect();
         assert_eq!(kept, lines, "read chunk {chunk:?}");
     }
+}
+
+/// What kept frames hold: a cache that keeps many small values with `into_bytes`, each read
+/// into a 64 KiB buffer of its own as a driver does, holds their bytes, not the buffers.
+#[test]
+fn kept_small_frames_hold_their_bytes_not_the_read_buffers() {
+    let reads: Vec<Bytes> = (0..2001)
+        .map(|i| {
+            let mut buffer = BytesMut::with_capacity(64 * 1024);
+            buffer.extend_from_slice(format!("value {i}\r\n").as_bytes());
+            buffer.freeze()
+        })
+        .collect();
+    let kept: Vec<Bytes> = reads
+        .iter()
+        .map(|read| Frame::lent(read, read.len() - 2).into_bytes())
+        .collect();
+    let buffers: HashSet<*const u8> = reads.iter().map(|read| read.as_ptr()).collect();
+    let holding_a_buffer = kept
+        .iter()
+        .filter(|value| buffers.contains(&value.as_ptr()))
+        .count();
+    assert_eq!(
+        holding_a_buffer, 0,
+        "a kept small frame pins its read buffer"
+    );
+    assert_eq!(kept[2000], "value 2000");
+    // A large frame is shared: copying it would cost more than the buffer it keeps.
+    let large = Bytes::from(vec![7; Frame::SHARE_FROM]);
+    assert_eq!(Frame::whole(&large).into_bytes().as_ptr(), large.as_ptr());
 }
