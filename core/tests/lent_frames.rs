@@ -3,10 +3,9 @@
 //! of the same read is framed as if each frame had been cut out of it.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::rc::Rc;
 use std::time::Duration;
-
-use std::collections::HashSet;
 
 use bytes::{Bytes, BytesMut};
 use pants_core::testing::Network;
