@@ -189,7 +189,12 @@ attack() {
     # "round trips N worst W ms median M ms p99 P ms"
     canary=$(awk '/^round trips/ { print $3, $5, $8 }' "$canary_out")
   fi
-  grep -q '^connected' "$flood_out" || { echo "the flood of $scenario failed:" >&2; cat "$flood_out" >&2; exit 1; }
+  if ! grep -q '^connected' "$flood_out"; then
+    echo "the flood of $scenario failed:" >&2
+    cat "$flood_out" >&2
+    kill -0 "$server_pid" 2>/dev/null || echo "the server (pid $server_pid) is gone" >&2
+    exit 1
+  fi
   exec {flood_in}>&-
   wait_line "$flood_out" '^closed' 60
   wait "$flood_pid" || true
@@ -265,8 +270,8 @@ lines = [
 for line in open(results):
     scenario, clients, n, worst, median, fds, rss0, peak, after = line.rstrip("\n").split("\t")
     label, target = what[scenario]
-    ms = lambda v: "–" if v == "-" else f"{float(v):.0f} ms"
-    lines.append(f"| {label} | {clients} | {ms(worst)} | {ms(median)} | {int(fds) - int(clients)} | {mib(rss0)} "
+    ms = lambda v, digits: "–" if v == "-" else f"{float(v):.{digits}f} ms"
+    lines.append(f"| {label} | {clients} | {ms(worst, 0)} | {ms(median, 1)} | {int(fds) - int(clients)} | {mib(rss0)} "
                  f"| {mib(peak)} | {mib(after)} | {target} |")
 table = "\n".join(lines)
 open(table_path, "w").write(table + "\n")
