@@ -110,6 +110,7 @@ wait_line() {
 start_server() {
   local name=$1 logfile=$out/$1.log
   shift
+  rm -f "$logfile" # a stale log would name a stale port before the server truncates it
   "$examples/$name" --listen 127.0.0.1:0 "$@" >"$logfile" 2>&1 &
   server_pid=$!
   wait_line "$logfile" '^listening on ' 20
