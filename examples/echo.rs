@@ -1,13 +1,18 @@
 //! Echo server (RFC 862 over a stream): writes back every byte it receives, over TCP or a Unix
-//! stream socket.
+//! stream socket. A client that sends without reading is paused at the write queue's
+//! high-water mark; with `--idle-timeout SECONDS`, one that sends and receives nothing for
+//! that long is closed.
 //!
 //! `cargo run --release --example echo -- --listen 127.0.0.1:7000` (or `--listen unix:/tmp/echo.sock`)
 
 mod common;
 
+use pants::StreamConfig;
 use pants_protocols::Echo;
 
 fn main() -> std::io::Result<()> {
     let args = common::args("echo", "127.0.0.1:7000");
-    common::serve(|cx| cx.listen(args.listen.as_str(), || Echo))
+    common::serve(&args, |cx| {
+        cx.listen_with(args.server(|| Echo, StreamConfig::default()))
+    })
 }

@@ -5,15 +5,11 @@
 
 mod common;
 
-use pants::Addr;
 use pants_protocols::Echo;
 
 fn main() -> std::io::Result<()> {
     let args = common::args("udp_echo", "127.0.0.1:7002");
-    let addr = match args.listen.strip_prefix("unixgram:") {
-        Some(path) => Addr::Unix(path.into()),
-        None => args.listen.parse()?,
-    };
+    let addr = args.listen_addr()?;
     // On a datagram channel, `cx.write` in `on_read` replies to the datagram's sender.
-    common::serve(|cx| cx.datagram(addr, Echo))
+    common::serve(&args, |cx| cx.datagram(addr, Echo))
 }

@@ -1,8 +1,10 @@
 //! The HTTP server: keep-alive, pipelining, bodies by Content-Length in any chunking, static
-//! files, and the errors that close (400, 413, 431, 501, 505) while others are still served.
+//! files, the errors that close (400, 408, 413, 431, 501, 505) while others are still served,
+//! and what one client may hold: queued files, and time for a head.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use pants_core::testing::{Network, Peer};
 use pants_core::{Listen, ReadLimits, StreamConfig};
@@ -348,6 +350,7 @@ fn a_file_under_the_root_is_served_byte_for_byte() {
     fs::write(dir.path().join("sub").join("a page.html"), "<p>hi</p>").unwrap();
     let mut net = server(HttpConfig {
         root: Some(dir.path().to_owned()),
+        ..HttpConfig::default()
     });
     net.set_write_chunk(10_000);
     let peer = client(&mut net);
@@ -383,6 +386,7 @@ fn head_of_a_file_gives_its_length_without_sending_it() {
     fs::write(dir.path().join("f.txt"), "twelve bytes").unwrap();
     let mut net = server(HttpConfig {
         root: Some(dir.path().to_owned()),
+        ..HttpConfig::default()
     });
     let peer = client(&mut net);
     net.send(peer, "HEAD /f.txt HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -397,6 +401,7 @@ fn missing_files_and_directories_are_404() {
     fs::create_dir(dir.path().join("sub")).unwrap();
     let mut net = server(HttpConfig {
         root: Some(dir.path().to_owned()),
+        ..HttpConfig::default()
     });
     let peer = client(&mut net);
     let responses = exchange(
@@ -420,7 +425,10 @@ fn paths_that_leave_the_root_are_refused() {
     fs::create_dir(&root).unwrap();
     fs::write(dir.path().join("secret"), "secret").unwrap();
     std::os::unix::fs::symlink(dir.path().join("secret"), root.join("link")).unwrap();
-    let mut net = server(HttpConfig { root: Some(root) });
+    let mut net = server(HttpConfig {
+        root: Some(root),
+        ..HttpConfig::default()
+    });
     let peer = client(&mut net);
     let paths = [
         "/../secret",
@@ -435,4 +443,159 @@ fn paths_that_leave_the_root_are_refused() {
         assert!(!responses[0].body.starts_with(b"secret"), "{path}");
     }
     assert!(!net.saw_eof(peer), "a refused path is no reason to close");
+}
+
+/// How many of this process's descriptors are open on the file at `path`.
+#[cfg(target_os = "linux")]
+fn open_descriptors_of(path: &Path) -> usize {
+    let path = path.canonicalize().unwrap();
+    fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|entry| fs::read_link(entry.ok()?.path()).ok())
+        .filter(|target| *target == path)
+        .count()
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_client_pipelining_file_requests_holds_at_most_the_queued_files_bound() {
+    const REQUESTS: usize = 40;
+    let dir = TempDir::new("queued-files");
+    let content: Vec<u8> = (0..1024 * 1024u32).map(|i| (i * 7 % 251) as u8).collect();
+    let big = dir.path().join("big");
+    fs::write(&big, &content).unwrap();
+    let mut net = server(HttpConfig {
+        root: Some(dir.path().to_owned()),
+        ..HttpConfig::default()
+    });
+    // The client reads 64 KiB a turn: every response takes 16 turns to go out.
+    net.set_window(64 * 1024);
+    let peer = client(&mut net);
+    net.send(peer, get("/big").repeat(REQUESTS));
+    let mut raw = Vec::new();
+    let mut most_open = 0;
+    for _ in 0..100_000 {
+        net.turn();
+        most_open = most_open.max(open_descriptors_of(&big));
+        raw.extend_from_slice(&net.received(peer));
+        if raw.len() >= REQUESTS * content.len() {
+            break;
+        }
+    }
+    assert!(
+        most_open >= 1,
+        "no file was ever open: the test measured nothing"
+    );
+    assert!(
+        most_open <= HttpConfig::DEFAULT_MAX_QUEUED_FILES,
+        "{most_open} files open at once"
+    );
+    net.run();
+    raw.extend_from_slice(&net.received(peer));
+    let responses = parse_responses(&raw, &[]);
+    assert_eq!(
+        responses.len(),
+        REQUESTS,
+        "reading resumed until the last request"
+    );
+    assert!(
+        responses
+            .iter()
+            .all(|r| r.status == 200 && r.body == content)
+    );
+    assert_eq!(open_descriptors_of(&big), 0);
+    assert!(!net.saw_eof(peer));
+}
+
+/// Checks that `peer` is neither answered nor closed `early` from now, and that within 200 ms
+/// more it is answered `408` alone and closed; returns that response.
+fn answered_408_between(net: &mut Network, peer: Peer, early: Duration) -> Response {
+    net.advance(early);
+    assert!(net.received(peer).is_empty(), "answered before the timeout");
+    assert!(!net.saw_eof(peer), "closed before the timeout");
+    net.advance(Duration::from_millis(200));
+    let mut responses = parse_responses(&net.received(peer), &[]);
+    assert_eq!(responses.len(), 1);
+    assert_eq!(responses[0].status, 408);
+    assert!(net.saw_eof(peer), "not closed after the timeout");
+    responses.remove(0)
+}
+
+/// A server whose request heads must arrive whole within 10 s.
+fn server_with_header_timeout() -> Network {
+    server(HttpConfig {
+        header_timeout: Some(Duration::from_secs(10)),
+        ..HttpConfig::default()
+    })
+}
+
+#[test]
+fn a_head_not_whole_within_the_header_timeout_is_answered_408_and_closed() {
+    let mut net = server_with_header_timeout();
+    let (stalled, other) = (client(&mut net), client(&mut net));
+    net.send(stalled, "GET / HTTP/1.1\r\nHost: t\r\n");
+    let response = answered_408_between(&mut net, stalled, Duration::from_millis(9_900));
+    assert_eq!(response.field("Connection"), Some("close"));
+    // The other client's wait started at the same time, with nothing sent: it is closed too,
+    // and a new connection is served.
+    assert_eq!(parse_responses(&net.received(other), &[])[0].status, 408);
+    let fresh = client(&mut net);
+    assert_eq!(exchange(&mut net, fresh, get("/"))[0].status, 200);
+}
+
+#[test]
+fn a_head_sent_a_byte_at_a_time_is_cut_at_the_header_timeout() {
+    let mut net = server_with_header_timeout();
+    let peer = client(&mut net);
+    // A byte every second keeps any idle timeout away; the head is still late at 10 s.
+    for byte in get("/").bytes().take(9) {
+        net.send(peer, [byte]);
+        net.advance(Duration::from_secs(1));
+    }
+    net.send(peer, "T");
+    answered_408_between(&mut net, peer, Duration::from_millis(900));
+}
+
+#[test]
+fn the_header_timeout_counts_from_the_end_of_the_previous_request() {
+    let mut net = server_with_header_timeout();
+    let peer = client(&mut net);
+    for _ in 0..3 {
+        net.advance(Duration::from_secs(8));
+        assert_eq!(exchange(&mut net, peer, get("/"))[0].status, 200);
+    }
+    answered_408_between(&mut net, peer, Duration::from_millis(9_900));
+}
+
+#[test]
+fn a_slow_body_is_not_cut_by_the_header_timeout() {
+    let mut net = server_with_header_timeout();
+    let peer = client(&mut net);
+    net.send(
+        peer,
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\n",
+    );
+    for byte in *b"slowly" {
+        net.advance(Duration::from_secs(5));
+        net.send(peer, [byte]);
+    }
+    net.run();
+    let responses = parse_responses(&net.received(peer), &[]);
+    assert_eq!(responses[0].status, 200);
+    assert_eq!(responses[0].body, b"slowly");
+}
+
+#[test]
+fn no_header_timeout_waits_for_ever() {
+    let mut net = server(HttpConfig {
+        header_timeout: None,
+        ..HttpConfig::default()
+    });
+    let peer = client(&mut net);
+    net.send(peer, "GET / HTTP/1.1\r\n");
+    net.advance(Duration::from_secs(24 * 3600));
+    assert!(!net.saw_eof(peer));
+    net.send(peer, "Host: t\r\n\r\n");
+    net.run();
+    assert_eq!(parse_responses(&net.received(peer), &[])[0].status, 200);
 }

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `GET /` (or `HEAD`) | `200`, a short text |
 //! | `POST /echo` with a body | `200`, the body itself (`application/octet-stream`) |
-//! | `GET /path` (or `HEAD`) | the file `path` under [`HttpConfig::root`], sent with `write_file`; `404` when missing, `403` for `..` or a link leading out of the root |
+//! | `GET /path` (or `HEAD`) | the file `path` under [`HttpConfig::root`], sent with `write_file`; `404` when missing, `403` for `..` or a link leading out of the root, `503` when the server is out of descriptors |
 //! | another method | `501` |
 //! | `POST` elsewhere, `GET /echo` | `405` |
 //!
@@ -26,8 +26,34 @@
 //! ```
 //!
 //! Requests are answered in the order they came, so pipelined requests (several in one send)
-//! just work: each response is queued after the previous one. Above the write queue's
-//! high-water mark, the connection pauses reading until `on_write`.
+//! just work: each response is queued after the previous one.
+//!
+//! # Backpressure: what one connection may hold
+//!
+//! A client that pipelines requests and does not read the responses must not make the server
+//! hold more and more. The connection stops reading requests (`cx.pause_reading()`, the
+//! backpressure pants offers: the kernel's window then slows the client down) in two cases,
+//! and reads again in `on_write`, once the write queue is empty:
+//!
+//! - a write leaves the queue above its high-water mark (64 KiB of bytes in memory);
+//! - [`HttpConfig::max_queued_files`] file responses are queued. A file range is sent from its
+//!   file, so it weighs nothing against the high-water mark, but it holds an open descriptor
+//!   from when it is queued: without this bound, one client pipelining `GET` of a large file
+//!   made the server hold one descriptor per request (658 at a 64 KiB queue of heads).
+//!
+//! ```text
+//!   on_read: queue a response --> over high water, or max_queued_files files? --> pause_reading
+//!   on_write (queue empty):   resume_reading, count files from 0
+//! ```
+//!
+//! # Timeouts
+//!
+//! A request head must arrive whole within [`HttpConfig::header_timeout`] (60 s, as nginx's
+//! `client_header_timeout`), counted from the connection's start, the end of the previous
+//! request, or the moment the responses before it were all sent: otherwise the server answers
+//! `408` and closes. This bounds a client that sends a head a byte at a time (slowloris), which
+//! an idle timeout alone does not. Bodies and stalled sends are bounded by the stream's idle
+//! timeout (`StreamConfig::idle_timeout`, set by the example's `--idle-timeout`).
 //!
 //! # Errors and limits
 //!
@@ -43,6 +69,8 @@
 //!   close, since the rest of the stream cannot be framed.
 //! - `Connection: close` is honoured, and HTTP/1.0 closes after the response unless it asked
 //!   for `Connection: keep-alive`. `Expect: 100-continue` gets a `100 Continue` first.
+//! - A file the server cannot open for want of descriptors or memory (`EMFILE`, `ENFILE`,
+//!   `ENOMEM`) is answered `503`, not `404`: the file is there, the server is out of room.
 //!
 //! The server writes no `Date` field: the core reads no clock, and neither does this example.
 //! Opening a file is a blocking call on the event loop's thread, acceptable for an example
@@ -55,23 +83,60 @@ use std::fmt;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use pants_core::{
     Context, DelimiterError, Direction, Frame, Handler, IntoAddr, Listen, OverflowError,
-    OverflowPolicy, ReadDelimiter, StreamConfig,
+    OverflowPolicy, ReadDelimiter, StreamConfig, TimerId,
 };
 
 use crate::pace;
 use request::{Method, Request};
 use response::{Persistence, Status};
 
-/// What the server serves.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the server serves, and what one connection may hold and for how long.
+///
+/// ```
+/// use std::time::Duration;
+/// use pants_protocols::http::HttpConfig;
+///
+/// let config = HttpConfig {
+///     root: Some(".".into()),
+///     header_timeout: Some(Duration::from_secs(10)),
+///     ..HttpConfig::default()
+/// };
+/// assert_eq!(config.max_queued_files, HttpConfig::DEFAULT_MAX_QUEUED_FILES);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
     /// Files under this directory are served by `GET /path`; `None` serves no files (only `/`
-    /// and `/echo`). It is made canonical once, when the factory is made.
+    /// and `/echo`). It is made canonical once, when the factory is made. Default: `None`.
     pub root: Option<PathBuf>,
+    /// How long a request head may take to arrive whole (see the [module](self#timeouts));
+    /// then `408` and close. `None`: no limit. Default: 60 s, nginx's `client_header_timeout`.
+    pub header_timeout: Option<Duration>,
+    /// How many file responses a connection queues before it stops reading requests until
+    /// they are sent (at least 1): each holds an open file from when it is queued. Default: 4.
+    pub max_queued_files: usize,
+}
+
+impl HttpConfig {
+    /// The default [`header_timeout`](Self::header_timeout): 60 s, as nginx.
+    pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(60);
+    /// The default [`max_queued_files`](Self::max_queued_files): 4, enough to keep a pipeline
+    /// of file responses flowing, while a connection holds at most 5 descriptors.
+    pub const DEFAULT_MAX_QUEUED_FILES: usize = 4;
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            root: None,
+            header_timeout: Some(Self::DEFAULT_HEADER_TIMEOUT),
+            max_queued_files: Self::DEFAULT_MAX_QUEUED_FILES,
+        }
+    }
 }
 
 /// The short text `GET /` answers.
@@ -98,10 +163,14 @@ pub fn factory(config: HttpConfig) -> impl FnMut() -> Http + 'static {
     let shared = Rc::new(Shared {
         root,
         head: ReadDelimiter::bytes(b"\r\n\r\n").expect("a four-byte delimiter is valid"),
+        header_timeout: config.header_timeout,
+        max_queued_files: config.max_queued_files.max(1),
     });
     move || Http {
         shared: shared.clone(),
         state: State::Head,
+        queued_files: 0,
+        head_since: None,
     }
 }
 
@@ -123,6 +192,12 @@ pub fn listen(addr: impl IntoAddr, config: HttpConfig) -> Listen {
 pub struct Http {
     shared: Rc<Shared>,
     state: State,
+    /// File responses queued since the write queue was last empty; reading pauses at
+    /// [`Shared::max_queued_files`].
+    queued_files: usize,
+    /// Since when the next request head is awaited (see the [module](self#timeouts)): set
+    /// when the connection opens, at the end of each request and when the queue drains.
+    head_since: Option<Instant>,
 }
 
 /// What every connection of a server shares.
@@ -130,6 +205,9 @@ struct Shared {
     /// The canonical root directory.
     root: Option<PathBuf>,
     head: ReadDelimiter,
+    header_timeout: Option<Duration>,
+    /// At least 1.
+    max_queued_files: usize,
 }
 
 /// What the next frame is.
@@ -147,6 +225,10 @@ impl Handler for Http {
     fn on_connect(&mut self, cx: &mut Context<'_>) {
         cx.set_read_delimiter(&self.shared.head)
             .expect("a byte delimiter fits any read limit");
+        if let Some(timeout) = self.shared.header_timeout {
+            self.head_since = Some(cx.now());
+            cx.timer_after(timeout);
+        }
     }
 
     fn on_read(&mut self, cx: &mut Context<'_>, frame: Frame<'_>) {
@@ -162,6 +244,9 @@ impl Handler for Http {
     }
 
     fn on_write(&mut self, cx: &mut Context<'_>) {
+        // Everything queued is sent: the files too, and the wait for the next head starts.
+        self.queued_files = 0;
+        self.head_since = Some(cx.now());
         cx.resume_reading();
     }
 
@@ -173,6 +258,28 @@ impl Handler for Http {
                 cx.close();
             }
         }
+    }
+
+    /// The header timer: answers `408` if the head awaited is late, else waits again.
+    fn on_timer(&mut self, cx: &mut Context<'_>, _timer: TimerId) {
+        let (Some(timeout), Some(since)) = (self.shared.header_timeout, self.head_since) else {
+            return;
+        };
+        let now = cx.now();
+        let since = match self.state {
+            State::Closing => return,
+            // Responses still going out, or a body being read: no head is awaited yet (the
+            // stream's idle timeout bounds those).
+            _ if self.queued_files > 0 || cx.this().queued() > 0 => now,
+            State::Body(_) => now,
+            State::Head => since,
+        };
+        self.head_since = Some(since);
+        let due = since + timeout;
+        if now >= due {
+            return self.fail(cx, Status::REQUEST_TIMEOUT);
+        }
+        cx.timer_after(due - now);
     }
 }
 
@@ -230,7 +337,13 @@ impl Http {
             (Method::Post, _) => Reply::NotAllowed("Allow: GET, HEAD\r\n"),
             (Method::Other, _) => Reply::Error(Status::NOT_IMPLEMENTED),
         };
-        outcome.send(cx, persistence, head_only);
+        if outcome.send(cx, persistence, head_only) {
+            self.queued_files += 1;
+            if self.queued_files >= self.shared.max_queued_files {
+                cx.pause_reading();
+            }
+        }
+        self.head_since = Some(cx.now());
         if persistence == Persistence::Close {
             self.state = State::Closing;
             cx.close();
@@ -282,8 +395,8 @@ enum Reply {
 
 impl Reply {
     /// Queues the response (without its body for `HEAD`), pausing reading if the queue went
-    /// above its high-water mark.
-    fn send(self, cx: &mut Context<'_>, persistence: Persistence, head_only: bool) {
+    /// above its high-water mark. True when a file range was queued.
+    fn send(self, cx: &mut Context<'_>, persistence: Persistence, head_only: bool) -> bool {
         const TEXT: &str = "text/plain; charset=utf-8";
         let (status, content_type, body, extra) = match self {
             Reply::Body(status, content_type, body) => (status, content_type, body, ""),
@@ -302,20 +415,26 @@ impl Reply {
             let queued = cx.write(body);
             pace(cx, queued);
         }
+        false
     }
 
+    /// Queues a file response; true when its range was queued (not for `HEAD` or an empty
+    /// file, whose descriptor is closed at once).
     fn send_file(
         cx: &mut Context<'_>,
         found: response::Found,
         persistence: Persistence,
         head_only: bool,
-    ) {
+    ) -> bool {
         let head = response::head(Status::OK, found.content_type, found.len, persistence, "");
         let queued = cx.write(head);
         pace(cx, queued);
-        if !head_only && found.len > 0 {
-            let queued = cx.write_file(Arc::new(found.file), 0, found.len);
-            pace(cx, queued);
+        if head_only || found.len == 0 {
+            return false;
         }
+        let queued = cx.write_file(Arc::new(found.file), 0, found.len);
+        let sent = queued.is_ok();
+        pace(cx, queued);
+        sent
     }
 }

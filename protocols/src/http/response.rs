@@ -18,9 +18,11 @@ impl Status {
     pub(super) const FORBIDDEN: Status = Status(403);
     pub(super) const NOT_FOUND: Status = Status(404);
     pub(super) const METHOD_NOT_ALLOWED: Status = Status(405);
+    pub(super) const REQUEST_TIMEOUT: Status = Status(408);
     pub(super) const CONTENT_TOO_LARGE: Status = Status(413);
     pub(super) const HEADERS_TOO_LARGE: Status = Status(431);
     pub(super) const NOT_IMPLEMENTED: Status = Status(501);
+    pub(super) const SERVICE_UNAVAILABLE: Status = Status(503);
     pub(super) const VERSION_NOT_SUPPORTED: Status = Status(505);
 
     /// The numeric code.
@@ -35,9 +37,11 @@ impl Status {
             403 => "Forbidden",
             404 => "Not Found",
             405 => "Method Not Allowed",
+            408 => "Request Timeout",
             413 => "Content Too Large",
             431 => "Request Header Fields Too Large",
             501 => "Not Implemented",
+            503 => "Service Unavailable",
             505 => "HTTP Version Not Supported",
             _ => "Unknown",
         }
@@ -100,7 +104,8 @@ pub(super) struct Found {
 
 /// The file `path` (percent-encoded, from the request) names under `root`: refused with 403
 /// if it would leave the root (a `..` segment, or a symbolic link pointing outside), 404 if
-/// there is no such regular file, 400 if its encoding is broken.
+/// there is no such regular file, 400 if its encoding is broken, 503 if the server is out of
+/// descriptors or memory to open it.
 pub(super) fn find_file(root: &Path, path: &[u8]) -> Result<Found, Status> {
     let decoded = percent_decode(path).ok_or(Status::BAD_REQUEST)?;
     if decoded.contains(&0) {
@@ -142,9 +147,16 @@ fn os_str(name: &[u8]) -> Option<&OsStr> {
     std::str::from_utf8(name).ok().map(OsStr::new)
 }
 
+/// The status for a failure to find or open a file: whether the file is there is the
+/// client's question (403, 404), whether the server can open it now is the server's (503).
 fn io_status(err: io::Error) -> Status {
-    match err.kind() {
-        io::ErrorKind::PermissionDenied => Status::FORBIDDEN,
+    // `EMFILE` and `ENFILE` have no `io::ErrorKind` of their own; their numbers are the same
+    // on Linux, the BSDs and macOS.
+    const ENFILE: i32 = 23;
+    const EMFILE: i32 = 24;
+    match (err.kind(), err.raw_os_error()) {
+        (_, Some(ENFILE | EMFILE)) | (io::ErrorKind::OutOfMemory, _) => Status::SERVICE_UNAVAILABLE,
+        (io::ErrorKind::PermissionDenied, _) => Status::FORBIDDEN,
         _ => Status::NOT_FOUND,
     }
 }
@@ -213,6 +225,18 @@ mod tests {
                 "{path}"
             );
         }
+    }
+
+    #[test]
+    fn out_of_descriptors_or_memory_is_503_never_404() {
+        for errno in [23, 24] {
+            let err = io::Error::from_raw_os_error(errno);
+            assert_eq!(io_status(err), Status::SERVICE_UNAVAILABLE, "errno {errno}");
+        }
+        let oom = io::Error::from(io::ErrorKind::OutOfMemory);
+        assert_eq!(io_status(oom), Status::SERVICE_UNAVAILABLE);
+        let missing = io::Error::from(io::ErrorKind::NotFound);
+        assert_eq!(io_status(missing), Status::NOT_FOUND);
     }
 
     #[test]
