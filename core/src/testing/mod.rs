@@ -47,6 +47,7 @@
 //! To check a protocol against every way its input can be cut, with a report a test can
 //! assert on and a fuzz target can panic on, see [`check`].
 
+pub mod check;
 mod mem_io;
 mod network;
 mod peers;
