@@ -13,8 +13,9 @@
 //!   in-memory network, with faults and scripted handlers, against the ordering guarantees of
 //!   DESIGN.md section 2. The engine properties (`tests/engine_props.rs`) run the same scenario
 //!   on cases that proptest generates ([`engine::check_case`]).
-//! - [`check_echo`], [`check_chat`], [`check_resp`], [`check_http`]: arbitrary peer bytes
-//!   against each example protocol's server (`pants_protocols::fuzzing`).
+//! - [`check_echo`], [`check_chat`], [`check_resp`], [`check_http`]: a script of peers (the
+//!   public test kit's `Script`) against each example protocol's server, checked by the kit and
+//!   the protocol's model (`pants_protocols::fuzzing`).
 //!
 //! A check panics when it finds a bug; the message says what and shows the case.
 

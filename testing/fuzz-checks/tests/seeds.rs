@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use pants_core::testing::check::Script;
 use pants_fuzz_checks::engine::{Case, Knobs, engine_steps};
 use pants_fuzz_checks::framer::{COMMON_DELIMITERS, scenario};
 use pants_fuzz_checks::input::{Input, Seed};
@@ -1204,18 +1205,26 @@ fn engine_seeds() -> Vec<(&'static str, Case, &'static [&'static str])> {
     ]
 }
 
-/// The protocol seeds: name, the peer's bytes (cut with the chunk seed `name.len()`), and what
-/// the server must answer.
+/// The protocol seeds: name, the script (encoded), and what the server must answer.
 type ProtocolSeeds = Vec<(&'static str, Vec<u8>, &'static [&'static str])>;
 
+/// One peer sends `peer`, in sends of 1 to 60 bytes cut from the seed's name (so that seeds
+/// start with their input cut in several places), then its EOF.
 fn protocol_seed(
     name: &'static str,
     peer: &[u8],
     expected: &'static [&'static str],
 ) -> (&'static str, Vec<u8>, &'static [&'static str]) {
-    let mut input = vec![name.len() as u8];
-    input.extend_from_slice(peer);
-    (name, input, expected)
+    let mut script = Script::new();
+    let mut rest = peer;
+    let mut sizes = name.bytes().cycle().map(|b| usize::from(b) % 60 + 1);
+    while !rest.is_empty() {
+        let size = sizes.next().expect("a cycle never ends").min(rest.len());
+        let (send, tail) = rest.split_at(size);
+        script = script.send(send.to_vec());
+        rest = tail;
+    }
+    (name, script.eof().encode(), expected)
 }
 
 fn resp_seeds() -> ProtocolSeeds {
@@ -1350,6 +1359,26 @@ fn chat_seeds() -> ProtocolSeeds {
             "partial-last-line-and-binary",
             b"\x00\xff\x1b[31mred\x1b[0m\nno newline at the end",
             &["red"],
+        ),
+        (
+            "three-peers-interleaved-one-leaves-one-resets",
+            Script::new()
+                .send_from(0, "hel")
+                .send_from(1, "hi all\r\n")
+                .send_from(0, "lo\n")
+                .send_from(2, "bye\n")
+                .eof_from(2)
+                .send_from(1, "still here\n")
+                .reset_from(1)
+                .advance(Duration::from_millis(1500))
+                .send_from(0, "alone\n")
+                .encode(),
+            &[
+                r#""hi all\nhello\nbye\nstill here\nalone\n""#,
+                r#"alone\nprobe\n""#,
+                r#""hi all\nhello\nbye\nstill here\n""#,
+                r#""hi all\nhello\nbye\n""#,
+            ],
         ),
     ]
 }

@@ -39,6 +39,8 @@ type Normalize = dyn Fn(&[u8]) -> Vec<u8>;
 pub struct Checker<H> {
     setup: Setup<H>,
     normalize: Option<Rc<Normalize>>,
+    /// The variants every check runs (`None`: the default ones).
+    variants: Option<Vec<Variant>>,
     every_position: bool,
     seeded: usize,
     seed: u64,
@@ -92,6 +94,7 @@ impl<H: Handler> Checker<H> {
                 queue_bound: None,
             },
             normalize: None,
+            variants: None,
             every_position: false,
             seeded: 2,
             seed: 0,
@@ -129,6 +132,14 @@ impl<H: Handler> Checker<H> {
         self
     }
 
+    /// Runs these variants instead of the default ones (as scripted, one byte at a time, reads
+    /// of one byte, short writes into a small window); the seeded cuttings and every position
+    /// still come after them when asked.
+    pub fn variants(mut self, variants: impl IntoIterator<Item = Variant>) -> Self {
+        self.variants = Some(variants.into_iter().collect());
+        self
+    }
+
     /// Also runs the input cut in two at every position (one run per byte sent): thorough
     /// for short inputs in unit tests, slow for a fuzzer.
     pub fn every_position(mut self) -> Self {
@@ -147,12 +158,14 @@ impl<H: Handler> Checker<H> {
     /// time, reads of one byte, short writes and a small window, the seeded cuttings, and
     /// every position if asked.
     pub fn plan(&self, script: &Script) -> Vec<Variant> {
-        let mut plan = vec![
-            Variant::cut(Cutting::AsScripted),
-            Variant::cut(Cutting::Bytewise),
-            Variant::one_byte_reads(),
-            Variant::short_writes_small_window(),
-        ];
+        let mut plan = self.variants.clone().unwrap_or_else(|| {
+            vec![
+                Variant::cut(Cutting::AsScripted),
+                Variant::cut(Cutting::Bytewise),
+                Variant::one_byte_reads(),
+                Variant::short_writes_small_window(),
+            ]
+        });
         let seeds = (0..self.seeded as u64).map(|i| self.seed.wrapping_add(i));
         plan.extend(seeds.map(|seed| Variant::cut(Cutting::Seeded(seed))));
         if self.every_position {

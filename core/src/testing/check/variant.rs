@@ -77,12 +77,15 @@ impl Variant {
         }
     }
 
-    /// The input whole; the server's writes take 3 bytes at most, and a peer's window holds
-    /// 16: replies trickle out and the server's queue backs up.
+    /// The input whole; the server's writes take 7 bytes at most, and a peer's window holds
+    /// 64: replies trickle out, one window a turn, and the server's queue backs up. (A reply
+    /// of a megabyte takes more turns than [`Network::run`](crate::testing::Network::run)
+    /// allows at one instant: check such protocols with
+    /// [`Checker::variants`](super::Checker::variants) of their own.)
     pub fn short_writes_small_window() -> Self {
         Self {
-            write_chunk: Some(3),
-            window: Some(16),
+            write_chunk: Some(7),
+            window: Some(64),
             ..Self::whole()
         }
     }
