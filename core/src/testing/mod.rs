@@ -1,11 +1,12 @@
 //! Test protocols without sockets: an in-memory network with a virtual clock that runs real
-//! [`Handler`]s through the same engine turn as the socket drivers.
+//! [`Handler`](crate::Handler)s through the same engine turn as the socket drivers.
 //!
-//! A [`Network`] holds an [`Engine`] and in-memory sockets. Open channels on it as on a driver
-//! (`listen`, `connect`, `datagram`), or talk to them from the test through scripted
-//! [`Peer`]s. [`run`](Network::run) turns the engine until nothing is left to do at the
-//! current virtual time; [`advance`](Network::advance) moves the clock, firing timers and
-//! delivering delayed bytes on the way. Nothing sleeps: a test of an hour of timeouts runs in
+//! A [`Network`] holds an [`Engine`](crate::Engine) and in-memory sockets. Open channels on it
+//! as on a driver (`listen`, `connect`, `datagram`), or talk to them from the test through
+//! scripted [`Peer`]s. [`run`](Network::run) turns the engine until nothing is left to do at
+//! the current virtual time (per-turn timers aside: they run in each turn it takes);
+//! [`advance`](Network::advance) moves the clock, firing timers and delivering delayed bytes on
+//! the way. Nothing sleeps: a test of an hour of timeouts runs in
 //! microseconds.
 //!
 //! ```
@@ -45,9 +46,11 @@
 //! down its write side, closed it).
 //!
 //! To check a protocol against every way its input can be cut, with a report a test can
-//! assert on and a fuzz target can panic on, see [`check`].
+//! assert on and a fuzz target can panic on, see [`check`]; [`guide`] takes a small protocol
+//! from unit tests to a running fuzzer.
 
 pub mod check;
+pub mod guide;
 mod mem_io;
 mod network;
 mod peers;

@@ -1,4 +1,4 @@
-//! The protocol fuzz targets (`echo`, `chat`, `resp`, `http`): a fuzzer's script of peers
+//! The protocol fuzz targets (`echo`, `chat`, `resp`, `http`, `kv`): a fuzzer's script of peers
 //! against one example server each, through `pants_protocols::fuzzing`'s check (the public
 //! test kit, `pants_core::testing::check`, plus each protocol's model).
 //!
@@ -18,8 +18,12 @@
 //! feature of `pants-core` reads it in the same format), so these functions and the targets
 //! agree on every file.
 
-use pants_core::testing::check::Script;
+use arbitrary::{Arbitrary, Unstructured};
+use pants_core::testing::check::{Checker, Report, Script};
+use pants_core::{ReadLimits, StreamConfig};
 use pants_protocols::fuzzing::{Protocol, check_script};
+
+use crate::kv::Kv;
 
 use crate::model::Esc;
 
@@ -43,15 +47,48 @@ pub fn check_http(data: &[u8]) {
     check(Protocol::Http, data);
 }
 
+/// The `kv` target's check: the protocol of `pants_core::testing::guide`, checked by the kit
+/// alone, as the guide does.
+pub fn check_kv(data: &[u8]) {
+    kv_checker().check(script(data)).assert_ok();
+}
+
+/// The guide's checker of its key-value server: a fresh store for each run, lines of at most
+/// 64 bytes, bodies of at most 2 KiB.
+pub fn kv_checker() -> Checker<Kv> {
+    let config = StreamConfig {
+        read_limits: ReadLimits::new(64, 2048).expect("64 <= 2048"),
+        ..StreamConfig::default()
+    };
+    Checker::per_run(Kv::server).stream_config(config)
+}
+
 /// Checks `protocol` against the script `data` decodes to.
 pub fn check(protocol: Protocol, data: &[u8]) {
-    check_script(protocol, Script::decode(data));
+    check_script(protocol, script(data));
+}
+
+/// The script a fuzz target's argument is for `data`: read as `fuzz_target!` reads it
+/// (`Arbitrary::arbitrary_take_rest`, which is [`Script::decode`]).
+pub fn script(data: &[u8]) -> Script {
+    Script::arbitrary_take_rest(Unstructured::new(data)).expect("any bytes are a script")
 }
 
 /// What each peer received with the input whole, one line a peer (the bystander last), and
 /// whether the server closed it before its EOF: for writing seeds.
 pub fn protocol_output(protocol: Protocol, data: &[u8]) -> String {
-    let report = check_script(protocol, Script::decode(data));
+    shown(&check_script(protocol, script(data)))
+}
+
+/// What each peer of the `kv` target's server received, as [`protocol_output`] shows it.
+pub fn kv_output(data: &[u8]) -> String {
+    let report = kv_checker().check(script(data));
+    report.assert_ok();
+    shown(&report)
+}
+
+/// Each peer's bytes, escaped, one line a peer, with " closed early" when it was.
+fn shown(report: &Report) -> String {
     let outcome = report.outcome().expect("a passing check has an outcome");
     let peers = outcome.peers.iter().map(|peer| {
         let closed = if peer.closed_early {

@@ -16,7 +16,7 @@ use pants_fuzz_checks::engine::{Case, Knobs, engine_steps};
 use pants_fuzz_checks::framer::{COMMON_DELIMITERS, scenario};
 use pants_fuzz_checks::input::{Input, Seed};
 use pants_fuzz_checks::model::Delim;
-use pants_fuzz_checks::protocols::protocol_output;
+use pants_fuzz_checks::protocols::{kv_output, protocol_output};
 use pants_fuzz_checks::stream::stream_steps;
 use pants_protocols::fuzzing::Protocol;
 
@@ -1391,6 +1391,47 @@ fn echo_seeds() -> ProtocolSeeds {
     )]
 }
 
+fn kv_seeds() -> ProtocolSeeds {
+    vec![
+        protocol_seed(
+            "set-get-and-unknown",
+            b"set k 3\r\nabc\r\nget k\r\nget nothing\r\nflush_all\r\nset e 0\r\n\r\nget e\r\n",
+            &[
+                r#""STORED\r\nVALUE k 3\r\nabc\r\nEND\r\nEND\r\nERROR\r\nSTORED\r\nVALUE e 0\r\n\r\nEND\r\n""#,
+            ],
+        ),
+        protocol_seed(
+            "bad-data-chunk-closes",
+            b"set k 2\r\nabcd\r\nget k\r\n",
+            &[r#""CLIENT_ERROR bad data chunk\r\n" closed early"#],
+        ),
+        protocol_seed(
+            "length-over-the-limit-closes",
+            b"set k 1025\r\n",
+            &[r#""CLIENT_ERROR bad length\r\n" closed early"#],
+        ),
+        protocol_seed(
+            "overlong-line-closes",
+            "get ".repeat(20).as_bytes(),
+            &[r#""" closed early"#],
+        ),
+        (
+            "two-clients-share-the-store",
+            Script::new()
+                .send_from(0, "set shared 2\r\nhi\r\n")
+                .send_from(1, "get shared\r\n")
+                .reset_from(1)
+                .advance(Duration::from_secs(1))
+                .send_from(0, "get shared\r\n")
+                .encode(),
+            &[
+                r#""STORED\r\nVALUE shared 2\r\nhi\r\nEND\r\n""#,
+                r#""VALUE shared 2\r\nhi\r\nEND\r\n""#,
+            ],
+        ),
+    ]
+}
+
 fn corpus(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fuzz/corpus")
@@ -1487,6 +1528,11 @@ fn echo_seeds_are_current() {
     check_seeds("echo", echo_seeds(), |bytes| {
         protocol_output(Protocol::Echo, bytes)
     });
+}
+
+#[test]
+fn kv_seeds_are_current() {
+    check_seeds("kv", kv_seeds(), kv_output);
 }
 
 /// The encoders above agree with the decoder on a delimiter of each kind.

@@ -52,9 +52,10 @@
 //!
 //! With the `arbitrary` feature of `pants-core`, `Script` is
 //! [`Arbitrary`](https://docs.rs/arbitrary) (in that same format), so the target can take a
-//! script as its argument. With the `proptest` feature, [`strategy`] (when enabled) has
+//! script as its argument. With the `proptest` feature, the module `strategy` has
 //! strategies for chunkings and scripts. Both features are off by default: a crate that uses
-//! neither pays nothing for them.
+//! neither pays nothing for them. The [guide](super::guide) walks a small protocol through its
+//! unit tests, its property test and its fuzz target.
 
 #[cfg(feature = "arbitrary")]
 mod arbitrary;
