@@ -89,28 +89,28 @@ impl<H: Handler> Watched<H> {
             return;
         }
         let channel = cx.this();
-        let mut sizes = vec![
-            (Memory::Queued, channel.queued(), self.bounds.queued),
-            (
+        let held = (self.bounds.held.as_ref())
+            .map(|(probe, bound)| (Memory::Handler, probe(&self.inner), *bound));
+        let sizes = [
+            held,
+            Some((Memory::Queued, channel.queued(), self.bounds.queued)),
+            Some((
                 Memory::ReadBuffer,
                 channel.read_buffered(),
                 self.bounds.read_buffer,
-            ),
+            )),
         ];
-        if let Some((probe, bound)) = &self.bounds.held {
-            sizes.insert(0, (Memory::Handler, probe(&self.inner), *bound));
-        }
-        watch.over =
-            sizes
-                .into_iter()
-                .find(|(_, size, bound)| size > bound)
-                .map(|(what, size, bound)| Over {
-                    connection: self.index,
-                    what,
-                    size,
-                    bound,
-                    callback,
-                });
+        watch.over = sizes
+            .into_iter()
+            .flatten()
+            .find(|(_, size, bound)| size > bound)
+            .map(|(what, size, bound)| Over {
+                connection: self.index,
+                what,
+                size,
+                bound,
+                callback,
+            });
     }
 }
 
