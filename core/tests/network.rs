@@ -91,6 +91,30 @@ fn a_protocol_with_a_per_turn_task_answers_and_its_task_runs_after_the_reads() {
     assert!(turns.get() > before, "the task ran after the read");
 }
 
+/// Answers each read from a `callback`, at the next turn.
+struct Deferred;
+
+impl Handler for Deferred {
+    fn on_read(&mut self, cx: &mut Context<'_>, frame: Frame<'_>) {
+        let (id, reply) = (cx.id(), frame.into_bytes());
+        cx.callback(move |cx| {
+            if let Some(mut channel) = cx.channel(id) {
+                let _ = channel.write(reply.clone());
+            }
+        });
+    }
+}
+
+#[test]
+fn a_callback_set_by_a_callback_runs_before_run_returns() {
+    let mut net = Network::new();
+    net.listen("127.0.0.1:1", || Deferred).unwrap();
+    let peer = net.peer_connect("127.0.0.1:1").unwrap();
+    net.send(peer, "later");
+    net.run();
+    assert_eq!(net.received(peer), "later");
+}
+
 #[test]
 fn advance_reaches_its_end_with_a_per_turn_timer_running_each_due_turn_once() {
     let mut net = Network::new();
