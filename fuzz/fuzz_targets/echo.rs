@@ -1,4 +1,11 @@
-//! Arbitrary peer bytes against the echo example server; see `pants_fuzz_checks::protocols`.
+//! A fuzzer's script of peers (bytes, EOFs, resets, clock moves) against the echo
+//! example server: the input must come back whole. The public test kit checks the run,
+//! the protocol's model the answers; see `pants_protocols::fuzzing`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| pants_fuzz_checks::check_echo(data));
+use pants_core::testing::check::Script;
+use pants_protocols::fuzzing::{Protocol, check_script};
+
+libfuzzer_sys::fuzz_target!(|script: Script| {
+    check_script(Protocol::Echo, script);
+});

@@ -1,15 +1,16 @@
 //! The fuzzing checks pass on hand-picked inputs that reach every limit and error, and on a
-//! deterministic soup of each protocol's tokens, in any chunking.
+//! deterministic soup of each protocol's tokens from several peers, in any chunking.
 
+use std::time::Duration;
+
+use pants_core::testing::check::{Script, Step};
 use pants_protocols::fuzzing::{
-    HARD_READ_LIMIT, Protocol, READ_LIMIT, check_fuzz_input, check_peer_bytes,
+    HARD_READ_LIMIT, Protocol, READ_LIMIT, check_fuzz_input, check_peer_bytes, check_script,
 };
 
-/// Checks `input` with several chunkings: whole, byte by byte, and cut every 7 bytes.
+/// Checks `input` sent in 7-byte pieces (the kit also runs it whole, one byte at a time, at
+/// seeded cuts, with one-byte reads and with short writes).
 fn check_all_chunkings(protocol: Protocol, input: &[u8]) {
-    check_peer_bytes(protocol, &[input]);
-    let bytes: Vec<&[u8]> = input.chunks(1).collect();
-    check_peer_bytes(protocol, &bytes);
     let sevens: Vec<&[u8]> = input.chunks(7).collect();
     check_peer_bytes(protocol, &sevens);
 }
@@ -179,8 +180,33 @@ fn tokens(protocol: Protocol) -> &'static [&'static [u8]] {
     }
 }
 
+/// A deterministic soup: scripts of up to three peers sending runs of `protocol`'s tokens,
+/// with EOFs, resets and clock moves now and then.
+fn soup(protocol: Protocol, next: &mut impl FnMut() -> u64) -> Script {
+    let tokens = tokens(protocol);
+    let mut script = Script::new();
+    for _ in 0..next() % 40 {
+        let peer = (next() % 3) as usize;
+        let step = match next() % 16 {
+            0 => Step::Eof { peer },
+            1 => Step::Reset { peer },
+            2 => Step::Advance(Duration::from_millis(next() % 8000)),
+            _ => {
+                let words =
+                    (0..1 + next() % 4).map(|_| tokens[(next() % tokens.len() as u64) as usize]);
+                Step::Send {
+                    peer,
+                    data: words.collect::<Vec<_>>().concat().into(),
+                }
+            }
+        };
+        script.push(step);
+    }
+    script
+}
+
 #[test]
-fn a_deterministic_soup_of_tokens_passes_the_checks_in_random_chunkings() {
+fn a_deterministic_soup_of_tokens_from_several_peers_passes_the_checks() {
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move || {
         state ^= state << 13;
@@ -188,14 +214,19 @@ fn a_deterministic_soup_of_tokens_passes_the_checks_in_random_chunkings() {
         state ^= state << 17;
         state
     };
-    for (pick, protocol) in Protocol::ALL.iter().enumerate() {
-        let tokens = tokens(*protocol);
-        for _ in 0..150 {
-            let mut data = vec![pick as u8, next() as u8];
-            for _ in 0..next() % 60 {
-                data.extend_from_slice(tokens[(next() % tokens.len() as u64) as usize]);
-            }
-            check_fuzz_input(&data);
+    for protocol in Protocol::ALL {
+        for _ in 0..60 {
+            check_script(protocol, soup(protocol, &mut next));
         }
     }
+}
+
+#[test]
+fn a_fuzz_input_picks_the_protocol_then_decodes_a_script() {
+    let script = Script::new().send("PING\r\n").send_from(1, "ECHO x\r\n");
+    let mut data = vec![2]; // RESP
+    data.extend_from_slice(&script.encode());
+    check_fuzz_input(&data);
+    check_fuzz_input(&[]);
+    check_fuzz_input(&[1]);
 }

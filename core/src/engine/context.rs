@@ -564,6 +564,14 @@ impl ChannelMut<'_> {
         }
     }
 
+    /// Bytes a stream's read buffer holds (for the test kit's memory check).
+    pub(crate) fn read_buffered(&self) -> usize {
+        match self.core.channels.get(self.id).map(|entry| &entry.channel) {
+            Some(Channel::Stream(stream)) => stream.framer().buffered(),
+            _ => 0,
+        }
+    }
+
     #[inline]
     fn channel(&mut self) -> Option<&mut Channel> {
         self.core

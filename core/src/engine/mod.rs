@@ -269,15 +269,26 @@ impl Engine {
 
     /// When to run the next turn at the latest, if ever: `now` when work is left over.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let core = &self.core;
-        let busy = !core.io_queue.is_empty()
-            || !core.event_queue.is_empty()
-            || !core.carry_over.is_empty()
-            || core.timers.has_per_turn();
-        if busy {
-            return Some(core.now);
+        if self.has_queued_work() || self.has_per_turn_timers() {
+            return Some(self.core.now);
         }
-        core.timers.next_deadline()
+        self.next_deadline()
+    }
+
+    /// Whether channels have I/O or events waiting for the next turn (per-turn timers aside).
+    pub(crate) fn has_queued_work(&self) -> bool {
+        let core = &self.core;
+        !core.io_queue.is_empty() || !core.event_queue.is_empty() || !core.carry_over.is_empty()
+    }
+
+    /// Whether timers run at the start of the next turn (`callback`, `each_turn`).
+    pub(crate) fn has_per_turn_timers(&self) -> bool {
+        self.core.timers.has_per_turn()
+    }
+
+    /// The earliest deadline of a timer or a channel timeout (per-turn timers aside).
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.core.timers.next_deadline()
     }
 
     /// Shuts down gracefully: servers stop accepting, streams close after flushing (bounded by

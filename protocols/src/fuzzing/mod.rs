@@ -1,25 +1,20 @@
-//! Deterministic checks of each protocol against arbitrary peer bytes: the bodies of the fuzz
-//! targets, callable on stable (the corpus-replay tests call them too).
+//! The example protocols under the public test kit ([`pants_core::testing::check`]), with
+//! what only they know: a model of each one's answers. The fuzz targets and their
+//! corpus-replay tests call [`check_fuzz_input`].
 //!
-//! [`check_peer_bytes`] runs a server of the protocol on an in-memory
-//! [`Network`] with small limits (read limit 256 bytes, hard read limit 4 KiB, so that every
-//! limit is within a fuzzer's reach), connects a *bystander* client and then the fuzzed peer,
-//! sends the peer's bytes in the given chunks, then the peer's EOF, and panics unless:
-//!
-//! 1. **It never panics**: the engine propagates a handler's panic instead of closing the
-//!    channel, so the fuzzer sees it.
-//! 2. **It never buffers beyond the limits**: after every callback, what the handler holds
-//!    (a RESP command's arguments, an HTTP request waiting for its body) is within its bound,
-//!    and the write queue within the high-water mark plus one read or reply (the handlers
-//!    pause reading above it).
-//! 3. **It always answers or closes**: the output is a well-formed sequence of the protocol's
-//!    replies (echo: the input itself; chat: the input's lines up to an overlong one; RESP:
-//!    complete replies, nothing after a protocol error; HTTP: complete responses, nothing after
-//!    `Connection: close`); a server that closed before the peer's EOF said why in its last
-//!    reply; after the EOF every connection is closed within the linger time; the bystander is
-//!    still served afterwards; nothing is left open at the end.
-//! 4. **Chunking does not matter**: the same bytes sent as one chunk give the same output,
-//!    the same early close and the same bystander output.
+//! [`check_script`] runs a protocol's server through the kit's [`Checker`] with small limits
+//! (read limit 256 bytes, hard read limit 4 KiB, so that every limit is within a fuzzer's
+//! reach): the kit checks that it never panics, never holds or queues beyond its bounds (what
+//! a RESP command's arguments or an HTTP request's head hold, by the handler's own account;
+//! the write queue within the high-water mark plus one read or reply, since the handlers
+//! pause reading above it), closes every connection once its peer is gone, and answers the
+//! same however the input is cut. After the script, each of its peers sends its EOF, and a
+//! *bystander* (one more peer) sends one request: the server must still serve it. Then the
+//! protocol's model judges what each peer received with the input whole: echo, the input
+//! itself; chat, every complete line of every peer up to an overlong one, which closes its
+//! sender; RESP, one well-formed reply per command, nothing after a protocol error or `QUIT`;
+//! HTTP, complete responses with the statuses the model expects, nothing after
+//! `Connection: close`. A server that closed a connection early said why in its last reply.
 //!
 //! ```
 //! use pants_protocols::fuzzing::{Protocol, check_peer_bytes};
@@ -28,23 +23,17 @@
 //! assert_eq!(outcome.received, "+OK\r\n$1\r\nv\r\n-ERR Protocol error: invalid bulk length\r\n");
 //! assert!(outcome.closed_early);
 //! ```
-//!
-//! A fuzz target over raw bytes calls [`check_fuzz_input`], which takes the protocol and the
-//! chunking from the first two bytes.
 
 mod models;
 mod oracles;
-mod watched;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use pants_core::testing::{Network, Peer};
-use pants_core::{EngineConfig, Listen, OverflowPolicy, ReadLimits, StreamConfig};
+use pants_core::testing::check::{Checker, PeerOutcome, Report, Script, Step};
+use pants_core::{Handler, OverflowPolicy, ReadLimits, StreamConfig, WriteLimits};
 
 use crate::{Chat, Echo, http, resp};
-use watched::Watched;
 
 /// The protocols the checks know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,15 +56,16 @@ impl Protocol {
         Protocol::Resp,
         Protocol::Http,
     ];
-}
 
-/// What the fuzzed peer saw, for tests of the checks themselves.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    /// Every byte the peer received, before and after its EOF.
-    pub received: Bytes,
-    /// The server ended the connection before the peer's EOF.
-    pub closed_early: bool,
+    /// The bystander's request, and what it proves the server still does.
+    fn probe(self) -> &'static [u8] {
+        match self {
+            Protocol::Echo => b"probe",
+            Protocol::Chat => b"probe\n",
+            Protocol::Resp => b"PING\r\n",
+            Protocol::Http => b"GET / HTTP/1.1\r\nHost: probe\r\n\r\n",
+        }
+    }
 }
 
 /// The read limit of the checks' streams: lines and heads longer than this overflow.
@@ -83,148 +73,105 @@ pub const READ_LIMIT: usize = 256;
 /// The hard read limit of the checks' streams: bulk and body lengths above it are refused.
 pub const HARD_READ_LIMIT: usize = 4096;
 
-/// Runs `protocol` against a peer that sends `chunks` (then EOF) and checks the invariants
-/// listed in the [module docs](self); panics with a message naming the one that failed.
-pub fn check_peer_bytes(protocol: Protocol, chunks: &[&[u8]]) -> Outcome {
-    let chunked = run(protocol, chunks);
-    let input = chunks.concat();
-    let whole = run(protocol, &[&input]);
-    assert_eq!(
-        chunked.outcome, whole.outcome,
-        "{protocol:?}: the output depends on how the input was cut into reads"
-    );
-    assert_eq!(
-        chunked.bystander, whole.bystander,
-        "{protocol:?}: the bystander's output depends on how the input was cut"
-    );
-    oracles::check(protocol, &input, &whole.outcome, &whole.bystander);
-    whole.outcome
+/// The most a write queue may hold: the handlers pause reading above the high-water mark, so
+/// at most one more read's worth (echo: a read of up to the network's 64 KiB) or one reply (at
+/// most a hard-limit value plus framing) goes over it.
+const QUEUE_BOUND: usize = WriteLimits::DEFAULT_HIGH_WATER + 64 * 1024 + HARD_READ_LIMIT + 1024;
+
+/// Checks `protocol` against `script`, then each of its peers' EOF and a bystander's request,
+/// as the [module docs](self) say; panics with the kit's report or the model's complaint.
+/// Returns the kit's report (what each peer saw with the input whole; the bystander is the
+/// last peer).
+pub fn check_script(protocol: Protocol, script: Script) -> Report {
+    let script = with_bystander(protocol, script);
+    let report = match protocol {
+        Protocol::Echo => checker(protocol, || || Echo, None).check(script.clone()),
+        Protocol::Chat => checker(protocol, Chat::factory, None).check(script.clone()),
+        Protocol::Resp => {
+            let held = (
+                resp::Resp::held as fn(&resp::Resp) -> usize,
+                resp::MAX_COMMAND_BYTES,
+            );
+            checker(protocol, || resp::factory(resp::Db::new()), Some(held)).check(script.clone())
+        }
+        Protocol::Http => {
+            let held: Held<_> = (http::Http::held, READ_LIMIT);
+            let server = || http::factory(http::HttpConfig::default());
+            checker(protocol, server, Some(held)).check(script.clone())
+        }
+    };
+    if let Some(failure) = report.failure() {
+        panic!("{protocol:?}: {failure}");
+    }
+    let outcome = report
+        .outcome()
+        .expect("a report without a failure has the run's outcome");
+    oracles::check(protocol, &script, &outcome.peers);
+    report
 }
 
-/// A fuzz target's body over raw bytes: byte 0 picks the protocol, byte 1 seeds the chunk
-/// sizes (1 to 64 bytes), the rest is what the peer sends. Shorter inputs check nothing.
+/// One peer sends `chunks` (each one delivery), then its EOF: the check of [`check_script`],
+/// and what that peer saw with the input whole.
+pub fn check_peer_bytes(protocol: Protocol, chunks: &[&[u8]]) -> PeerOutcome {
+    let mut script = Script::new();
+    for chunk in chunks {
+        script = script.send(Bytes::copy_from_slice(chunk));
+    }
+    let report = check_script(protocol, script);
+    let outcome = report.outcome().expect("checked");
+    outcome.peers[0].clone()
+}
+
+/// A fuzz target's body over raw bytes: byte 0 picks the protocol, the rest is a script of
+/// peers ([`Script::decode`]: up to four peers, sends, EOFs, resets, clock moves).
 pub fn check_fuzz_input(data: &[u8]) {
-    let [pick, seed, input @ ..] = data else {
+    let Some((pick, script)) = data.split_first() else {
         return;
     };
     let protocol = Protocol::ALL[usize::from(*pick) % Protocol::ALL.len()];
-    let mut state = u32::from(*seed) | 0x100;
-    let mut chunks = Vec::new();
-    let mut rest = input;
-    while !rest.is_empty() {
-        // xorshift32: a fixed, cheap sequence of chunk sizes from one byte.
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let size = (state % 64 + 1) as usize;
-        let (chunk, tail) = rest.split_at(size.min(rest.len()));
-        chunks.push(chunk);
-        rest = tail;
+    check_script(protocol, Script::decode(script));
+}
+
+/// `script`, then each of its peers' EOF, the linger, and the bystander's request.
+fn with_bystander(protocol: Protocol, script: Script) -> Script {
+    let peers = script.peers();
+    let mut script = script;
+    for peer in 0..peers {
+        script.push(Step::Eof { peer });
     }
-    check_peer_bytes(protocol, &chunks);
+    script
+        .advance(StreamConfig::DEFAULT_LINGER + Duration::from_secs(1))
+        .send_from(peers, protocol.probe())
 }
 
-/// One run's observations.
-struct Run {
-    outcome: Outcome,
-    bystander: Bytes,
-}
+/// How many bytes a handler holds between callbacks, and the most it may hold.
+type Held<H> = (fn(&H) -> usize, usize);
 
-const ADDR: &str = "127.0.0.1:9";
-
-fn run(protocol: Protocol, chunks: &[&[u8]]) -> Run {
-    let stream = stream_config(protocol);
-    let config = EngineConfig {
-        propagate_panics: true,
-        trace: false,
-        stream: Arc::new(stream.clone()),
-        ..EngineConfig::default()
-    };
-    let mut net = Network::with_config(config, 0);
-    net.context()
-        .listen_with(listen(protocol, stream))
-        .expect("the in-memory network listens");
-    let bystander = net.peer_connect(ADDR).expect("the server accepts");
-    let peer = net.peer_connect(ADDR).expect("the server accepts");
-    net.run();
-
-    let mut received = Vec::new();
-    for chunk in chunks {
-        if net.saw_eof(peer) {
-            break; // the server is done with this peer: it would discard the rest
-        }
-        net.send(peer, chunk);
-        net.run();
-        received.extend_from_slice(&net.received(peer));
-    }
-    let closed_early = net.saw_eof(peer);
-    net.shutdown(peer);
-    net.advance(StreamConfig::DEFAULT_LINGER + Duration::from_secs(1));
-    received.extend_from_slice(&net.received(peer));
-    assert!(
-        net.saw_eof(peer),
-        "{protocol:?}: still open after the peer's EOF and the linger"
-    );
-    net.close(peer);
-    net.run();
-
-    let bystander_output = probe(&mut net, protocol, bystander);
-    net.close(bystander);
-    net.advance(StreamConfig::DEFAULT_LINGER + Duration::from_secs(1));
-    assert_eq!(
-        net.engine().channel_count(),
-        1,
-        "{protocol:?}: a connection was left open"
-    );
-    Run {
-        outcome: Outcome {
-            received: Bytes::from(received),
-            closed_early,
-        },
-        bystander: bystander_output,
-    }
-}
-
-/// The bystander's request after the fuzzed peer is gone, and everything it received.
-fn probe(net: &mut Network, protocol: Protocol, bystander: Peer) -> Bytes {
-    let request: &[u8] = match protocol {
-        Protocol::Echo => b"probe",
-        Protocol::Chat => b"probe\n",
-        Protocol::Resp => b"PING\r\n",
-        Protocol::Http => b"GET / HTTP/1.1\r\nHost: probe\r\n\r\n",
-    };
-    net.send(bystander, request);
-    net.run();
-    net.received(bystander)
-}
-
-fn stream_config(protocol: Protocol) -> StreamConfig {
+/// The kit's checker for a protocol's server made by `make` for each run, with the checks'
+/// limits, and the handler's own bound when it holds bytes.
+fn checker<H, F>(
+    protocol: Protocol,
+    make: impl Fn() -> F + 'static,
+    held: Option<Held<H>>,
+) -> Checker<H>
+where
+    H: Handler,
+    F: FnMut() -> H + 'static,
+{
     let overflow = match protocol {
         Protocol::Echo | Protocol::Chat => OverflowPolicy::Close,
         Protocol::Resp | Protocol::Http => OverflowPolicy::Discard,
     };
-    StreamConfig {
+    let config = StreamConfig {
         read_limits: ReadLimits::new(READ_LIMIT, HARD_READ_LIMIT).expect("limit <= hard limit"),
         overflow,
         ..StreamConfig::default()
-    }
-}
-
-fn listen(protocol: Protocol, stream: StreamConfig) -> Listen {
-    let listen = match protocol {
-        Protocol::Echo => Listen::new(ADDR, || Watched::new(Echo)),
-        Protocol::Chat => {
-            let mut factory = Chat::factory();
-            Listen::new(ADDR, move || Watched::new(factory()))
-        }
-        Protocol::Resp => {
-            let mut factory = resp::factory(resp::Db::new());
-            Listen::new(ADDR, move || Watched::new(factory()))
-        }
-        Protocol::Http => {
-            let mut factory = http::factory(http::HttpConfig::default());
-            Listen::new(ADDR, move || Watched::new(factory()))
-        }
     };
-    listen.stream_config(stream)
+    let checker = Checker::per_run(make)
+        .stream_config(config)
+        .queue_bound(QUEUE_BOUND);
+    match held {
+        Some((probe, bound)) => checker.held(probe, bound),
+        None => checker,
+    }
 }

@@ -2,131 +2,185 @@
 //! protocols, a grammar for the ones that answer requests.
 
 use bytes::Bytes;
+use pants_core::testing::check::{PeerOutcome, Script, Step};
 
-use super::{Outcome, Protocol, READ_LIMIT, models};
+use super::{Protocol, READ_LIMIT, models};
 
-/// Panics unless `outcome` (the fuzzed peer's) and `bystander` (the other client's, after its
-/// probe) are what `protocol` may answer to `input`.
-pub(super) fn check(protocol: Protocol, input: &[u8], outcome: &Outcome, bystander: &Bytes) {
-    match protocol {
-        Protocol::Echo => {
-            assert!(
-                outcome.received == input,
-                "echo: the output is not the input"
-            );
-            assert!(!outcome.closed_early, "echo: closed before the peer's EOF");
-            assert_eq!(bystander, "probe", "echo: the bystander was not echoed");
+/// Panics unless what each peer of `script` saw (`peers`, with the input whole) is what
+/// `protocol` may answer. The last peer is the bystander, whose request must be served.
+pub(super) fn check(protocol: Protocol, script: &Script, peers: &[PeerOutcome]) {
+    if protocol == Protocol::Chat {
+        return check_chat(script, peers);
+    }
+    let inputs = inputs(script);
+    for (peer, (input, outcome)) in inputs.iter().zip(peers).enumerate() {
+        match protocol {
+            Protocol::Echo => check_echo(input, outcome),
+            Protocol::Resp => check_resp(input, outcome),
+            Protocol::Http => check_http(input, outcome),
+            Protocol::Chat => unreachable!("checked above"),
         }
-        Protocol::Chat => {
-            let (lines, overflow) = chat_lines(input);
-            assert!(
-                outcome.received == lines,
-                "chat: the peer got other lines than it sent"
-            );
-            assert_eq!(
-                outcome.closed_early, overflow,
-                "chat: closed early if and only if a line overflowed"
-            );
-            let expected = [&lines[..], b"probe\n"].concat();
-            assert!(
-                *bystander == expected,
-                "chat: the bystander got other lines than were sent"
-            );
-        }
-        Protocol::Resp => {
-            let replies = resp_replies(&outcome.received)
-                .unwrap_or_else(|err| panic!("resp: malformed output: {err}"));
-            let is_protocol_error = |r: &&[u8]| r.starts_with(b"-ERR Protocol error");
-            if let Some(position) = replies.iter().position(is_protocol_error) {
-                assert_eq!(
-                    position + 1,
-                    replies.len(),
-                    "resp: a reply after a protocol error"
-                );
-            }
-            let model = models::resp(input);
-            assert_eq!(
-                replies.len(),
-                model.replies.len(),
-                "resp: not one reply per command"
-            );
-            assert_eq!(
-                outcome.closed_early, model.closes,
-                "resp: closed early or not, unlike the model"
-            );
-            if outcome.closed_early {
-                let why = replies
-                    .last()
-                    .is_some_and(|r| is_protocol_error(r) || *r == b"+OK\r\n");
-                assert!(
-                    why,
-                    "resp: closed early without a protocol error or QUIT's +OK"
-                );
-            }
-            assert_eq!(
-                bystander, "+PONG\r\n",
-                "resp: the bystander was not answered"
-            );
-        }
+        .unwrap_or_else(|complaint| panic!("{protocol:?}, peer {peer}: {complaint}"));
+    }
+    let bystander = peers.last().map(|p| &p.received[..]).unwrap_or_default();
+    let served = match protocol {
+        Protocol::Echo => bystander == b"probe",
+        Protocol::Resp => bystander == b"+PONG\r\n",
         Protocol::Http => {
-            let model = models::http(input);
-            let bodiless: Vec<bool> = model.replies.iter().map(|r| r.bodiless).collect();
-            let responses = http_responses(&outcome.received, &bodiless)
-                .unwrap_or_else(|err| panic!("http: malformed output: {err}"));
-            let finals: Vec<&Response> = responses.iter().filter(|r| r.status != 100).collect();
-            let statuses: Vec<u16> = finals.iter().map(|r| r.status).collect();
-            let expected: Vec<u16> = model.replies.iter().map(|r| r.status).collect();
-            assert_eq!(statuses, expected, "http: other responses than the model's");
-            assert_eq!(
-                responses.len() - finals.len(),
-                model.continues,
-                "http: not one 100 Continue per request expecting it"
-            );
-            assert_eq!(
-                outcome.closed_early, model.closes,
-                "http: closed early or not, unlike the model"
-            );
-            if let Some(position) = finals.iter().position(|r| r.closes) {
-                assert_eq!(
-                    position + 1,
-                    finals.len(),
-                    "http: a response after Connection: close"
-                );
-            }
-            if outcome.closed_early {
-                assert!(
-                    finals.last().is_some_and(|r| r.closes),
-                    "http: closed without Connection: close"
-                );
-            }
-            let bystander =
-                http_responses(bystander, &[false]).expect("http: the bystander's response");
-            assert!(
-                bystander.len() == 1 && bystander[0].status == 200,
-                "http: the bystander was not answered"
-            );
+            http_responses(bystander, &[false]).is_ok_and(|r| r.len() == 1 && r[0].status == 200)
         }
+        Protocol::Chat => unreachable!("checked above"),
+    };
+    assert!(served, "{protocol:?}: the bystander was not served");
+}
+
+/// What each peer sends before its EOF or reset (it sends nothing after).
+fn inputs(script: &Script) -> Vec<Vec<u8>> {
+    let mut inputs = vec![Vec::new(); script.peers()];
+    let mut ended = vec![false; script.peers()];
+    for step in script.steps() {
+        match step {
+            Step::Send { peer, data } if !ended[*peer] => inputs[*peer].extend_from_slice(data),
+            Step::Eof { peer } | Step::Reset { peer } => ended[*peer] = true,
+            _ => {}
+        }
+    }
+    inputs
+}
+
+fn check_echo(input: &[u8], outcome: &PeerOutcome) -> Result<(), String> {
+    if outcome.received != input {
+        return Err("the output is not the input".into());
+    }
+    if outcome.closed_early {
+        return Err("closed before the peer's EOF".into());
+    }
+    Ok(())
+}
+
+fn check_resp(input: &[u8], outcome: &PeerOutcome) -> Result<(), String> {
+    let replies =
+        resp_replies(&outcome.received).map_err(|err| format!("malformed output: {err}"))?;
+    let is_protocol_error = |r: &&[u8]| r.starts_with(b"-ERR Protocol error");
+    if let Some(position) = replies.iter().position(is_protocol_error)
+        && position + 1 != replies.len()
+    {
+        return Err("a reply after a protocol error".into());
+    }
+    let model = models::resp(input);
+    if replies.len() != model.replies.len() {
+        return Err(format!(
+            "{} replies to {} commands",
+            replies.len(),
+            model.replies.len()
+        ));
+    }
+    if outcome.closed_early != model.closes {
+        return Err("closed early or not, unlike the model".into());
+    }
+    let why = replies
+        .last()
+        .is_some_and(|r| is_protocol_error(r) || *r == b"+OK\r\n");
+    if outcome.closed_early && !why {
+        return Err("closed early without a protocol error or QUIT's +OK".into());
+    }
+    Ok(())
+}
+
+fn check_http(input: &[u8], outcome: &PeerOutcome) -> Result<(), String> {
+    let model = models::http(input);
+    let bodiless: Vec<bool> = model.replies.iter().map(|r| r.bodiless).collect();
+    let responses = http_responses(&outcome.received, &bodiless)
+        .map_err(|err| format!("malformed output: {err}"))?;
+    let finals: Vec<&Response> = responses.iter().filter(|r| r.status != 100).collect();
+    let statuses: Vec<u16> = finals.iter().map(|r| r.status).collect();
+    let expected: Vec<u16> = model.replies.iter().map(|r| r.status).collect();
+    if statuses != expected {
+        return Err(format!("responses {statuses:?}, the model's {expected:?}"));
+    }
+    if responses.len() - finals.len() != model.continues {
+        return Err("not one 100 Continue per request expecting it".into());
+    }
+    if outcome.closed_early != model.closes {
+        return Err("closed early or not, unlike the model".into());
+    }
+    if let Some(position) = finals.iter().position(|r| r.closes)
+        && position + 1 != finals.len()
+    {
+        return Err("a response after Connection: close".into());
+    }
+    if outcome.closed_early && !finals.last().is_some_and(|r| r.closes) {
+        return Err("closed without Connection: close".into());
+    }
+    Ok(())
+}
+
+/// Panics unless each chat peer received what [`chat_model`] says.
+fn check_chat(script: &Script, peers: &[PeerOutcome]) {
+    for (peer, (expected, outcome)) in chat_model(script).iter().zip(peers).enumerate() {
+        assert!(
+            outcome.received == expected.received,
+            "chat, peer {peer}: got other lines than were sent: {:?}, expected {:?}",
+            outcome.received,
+            Bytes::copy_from_slice(&expected.received),
+        );
+        assert_eq!(
+            outcome.closed_early, expected.overflowed,
+            "chat, peer {peer}: closed early if and only if its line overflowed"
+        );
     }
 }
 
-/// The chat model: each line of `input` up to the first longer than the read limit, with
-/// `\n` and without a `\r` before it; and whether such a line (or an unfinished one already
-/// over the limit) ended the connection.
-fn chat_lines(input: &[u8]) -> (Vec<u8>, bool) {
-    let mut out = Vec::new();
-    let mut rest = input;
-    loop {
-        let Some(end) = rest.iter().position(|&b| b == b'\n') else {
-            return (out, rest.len() > READ_LIMIT);
+/// A chat peer in the model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ChatPeer {
+    /// What it sent that is not a whole line yet.
+    partial: Vec<u8>,
+    /// Every line broadcast while it was connected, each with `\n`.
+    received: Vec<u8>,
+    /// It sent its EOF or reset, or the server closed it.
+    gone: bool,
+    /// The server closed it for a line longer than the read limit.
+    overflowed: bool,
+}
+
+/// The chat model: each complete line of a peer (a `\r` before its `\n` stripped) goes to
+/// every peer not gone yet, the sender included, until the peer sends a line (or an unfinished
+/// one) longer than the read limit: the server then closes it. A peer is gone after its EOF
+/// or reset, and its partial line with it.
+fn chat_model(script: &Script) -> Vec<ChatPeer> {
+    let mut peers = vec![ChatPeer::default(); script.peers()];
+    for step in script.steps() {
+        let (sender, data) = match step {
+            Step::Send { peer, data } if !peers[*peer].gone => (*peer, data),
+            Step::Eof { peer } | Step::Reset { peer } => {
+                peers[*peer].gone = true;
+                continue;
+            }
+            _ => continue,
         };
-        if end > READ_LIMIT {
-            return (out, true);
+        peers[sender].partial.extend_from_slice(data);
+        let mut overflowed = false;
+        while let Some(end) = peers[sender].partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = peers[sender].partial.drain(..=end).collect();
+            if end > READ_LIMIT {
+                overflowed = true;
+                break;
+            }
+            let text = &line[..end];
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            for peer in peers.iter_mut().filter(|peer| !peer.gone) {
+                peer.received.extend_from_slice(text);
+                peer.received.push(b'\n');
+            }
         }
-        let line = &rest[..end];
-        out.extend_from_slice(line.strip_suffix(b"\r").unwrap_or(line));
-        out.push(b'\n');
-        rest = &rest[end + 1..];
+        let sender = &mut peers[sender];
+        if overflowed || sender.partial.len() > READ_LIMIT {
+            sender.overflowed = true;
+            sender.gone = true;
+        }
     }
+    peers
 }
 
 /// Splits RESP output into its top-level replies; `Err` says what is malformed.
@@ -257,11 +311,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_chat_model_stops_at_the_first_overlong_line() {
+    fn the_chat_model_broadcasts_lines_until_an_overlong_one_closes_its_sender() {
         let long = vec![b'x'; READ_LIMIT + 1];
-        let input = [&b"a\r\nb\n"[..], &long, b"\nc\n"].concat();
-        assert_eq!(chat_lines(&input), (b"a\nb\n".to_vec(), true));
-        assert_eq!(chat_lines(b"a\npartial"), (b"a\n".to_vec(), false));
+        let script = Script::new()
+            .send_from(0, "a\r\nb")
+            .send_from(1, "c\n")
+            .send_from(0, [&b"\n"[..], &long, b"\nlost\n"].concat())
+            .send_from(1, "d\n")
+            .eof_from(1)
+            .send_from(2, "e\npartial");
+        let model = chat_model(&script);
+        assert_eq!(model[0].received, b"a\nc\nb\n");
+        assert!(model[0].overflowed);
+        assert_eq!(model[1].received, b"a\nc\nb\nd\n");
+        assert!(!model[1].overflowed);
+        assert_eq!(model[2].received, b"a\nc\nb\nd\ne\n");
+    }
+
+    #[test]
+    fn a_peers_input_ends_at_its_eof_or_reset() {
+        let script = Script::new()
+            .send("a")
+            .send_from(1, "b")
+            .eof()
+            .send("ignored")
+            .send_from(1, "c")
+            .reset_from(1)
+            .send_from(1, "ignored");
+        assert_eq!(inputs(&script), [b"a".to_vec(), b"bc".to_vec()]);
     }
 
     #[test]

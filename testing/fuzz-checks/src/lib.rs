@@ -13,14 +13,20 @@
 //!   in-memory network, with faults and scripted handlers, against the ordering guarantees of
 //!   DESIGN.md section 2. The engine properties (`tests/engine_props.rs`) run the same scenario
 //!   on cases that proptest generates ([`engine::check_case`]).
-//! - [`check_echo`], [`check_chat`], [`check_resp`], [`check_http`]: arbitrary peer bytes
-//!   against each example protocol's server (`pants_protocols::fuzzing`).
+//! - [`check_echo`], [`check_chat`], [`check_resp`], [`check_http`]: a script of peers (the
+//!   public test kit's `Script`) against each example protocol's server, checked by the kit and
+//!   the protocol's model (`pants_protocols::fuzzing`).
+//! - [`check_kv`]: the same for the key-value server of the guide to the test kit
+//!   (`pants_core::testing::guide`), checked by the kit alone.
 //!
 //! A check panics when it finds a bug; the message says what and shows the case.
 
 pub mod engine;
 pub mod framer;
 pub mod input;
+/// The key-value server of `pants_core::testing::guide` (memcached's `set` and `get`), the very
+/// code the guide shows (a test keeps them the same): the `kv` target fuzzes it.
+pub mod kv;
 pub mod protocols;
 pub mod stream;
 
@@ -31,7 +37,7 @@ pub mod model;
 
 pub use engine::check_engine;
 pub use framer::check_framer;
-pub use protocols::{check_chat, check_echo, check_http, check_resp};
+pub use protocols::{check_chat, check_echo, check_http, check_kv, check_resp};
 pub use stream::check_stream;
 
 /// True while fuzzing (cargo-fuzz builds with `--cfg fuzzing`): the harnesses then step around
@@ -59,4 +65,5 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("http", check_http),
     ("chat", check_chat),
     ("echo", check_echo),
+    ("kv", check_kv),
 ];

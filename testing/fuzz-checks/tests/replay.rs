@@ -146,11 +146,18 @@ fn echo_corpus_and_regressions_pass() {
 }
 
 #[test]
+fn kv_corpus_and_regressions_pass() {
+    replay_target("kv");
+}
+
+#[test]
 fn every_target_has_a_replay_test() {
     let names: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
     assert_eq!(
         names,
-        ["framer", "stream", "engine", "resp", "http", "chat", "echo"],
+        [
+            "framer", "stream", "engine", "resp", "http", "chat", "echo", "kv"
+        ],
         "add a replay test for a new target"
     );
 }

@@ -11,11 +11,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use pants_core::testing::check::Script;
 use pants_fuzz_checks::engine::{Case, Knobs, engine_steps};
 use pants_fuzz_checks::framer::{COMMON_DELIMITERS, scenario};
 use pants_fuzz_checks::input::{Input, Seed};
 use pants_fuzz_checks::model::Delim;
-use pants_fuzz_checks::protocols::protocol_output;
+use pants_fuzz_checks::protocols::{kv_output, protocol_output};
 use pants_fuzz_checks::stream::stream_steps;
 use pants_protocols::fuzzing::Protocol;
 
@@ -1204,18 +1205,26 @@ fn engine_seeds() -> Vec<(&'static str, Case, &'static [&'static str])> {
     ]
 }
 
-/// The protocol seeds: name, the peer's bytes (cut with the chunk seed `name.len()`), and what
-/// the server must answer.
+/// The protocol seeds: name, the script (encoded), and what the server must answer.
 type ProtocolSeeds = Vec<(&'static str, Vec<u8>, &'static [&'static str])>;
 
+/// One peer sends `peer`, in sends of 1 to 60 bytes cut from the seed's name (so that seeds
+/// start with their input cut in several places), then its EOF.
 fn protocol_seed(
     name: &'static str,
     peer: &[u8],
     expected: &'static [&'static str],
 ) -> (&'static str, Vec<u8>, &'static [&'static str]) {
-    let mut input = vec![name.len() as u8];
-    input.extend_from_slice(peer);
-    (name, input, expected)
+    let mut script = Script::new();
+    let mut rest = peer;
+    let mut sizes = name.bytes().cycle().map(|b| usize::from(b) % 60 + 1);
+    while !rest.is_empty() {
+        let size = sizes.next().expect("a cycle never ends").min(rest.len());
+        let (send, tail) = rest.split_at(size);
+        script = script.send(send.to_vec());
+        rest = tail;
+    }
+    (name, script.eof().encode(), expected)
 }
 
 fn resp_seeds() -> ProtocolSeeds {
@@ -1351,6 +1360,26 @@ fn chat_seeds() -> ProtocolSeeds {
             b"\x00\xff\x1b[31mred\x1b[0m\nno newline at the end",
             &["red"],
         ),
+        (
+            "three-peers-interleaved-one-leaves-one-resets",
+            Script::new()
+                .send_from(0, "hel")
+                .send_from(1, "hi all\r\n")
+                .send_from(0, "lo\n")
+                .send_from(2, "bye\n")
+                .eof_from(2)
+                .send_from(1, "still here\n")
+                .reset_from(1)
+                .advance(Duration::from_millis(1500))
+                .send_from(0, "alone\n")
+                .encode(),
+            &[
+                r#""hi all\nhello\nbye\nstill here\nalone\n""#,
+                r#"alone\nprobe\n""#,
+                r#""hi all\nhello\nbye\nstill here\n""#,
+                r#""hi all\nhello\nbye\n""#,
+            ],
+        ),
     ]
 }
 
@@ -1360,6 +1389,47 @@ fn echo_seeds() -> ProtocolSeeds {
         &[b"ping\r\n".as_slice(), &[0, 1, 2, 255], &[b'z'; 600]].concat(),
         &["ping\\r\\n\\x00\\x01\\x02\\xff"],
     )]
+}
+
+fn kv_seeds() -> ProtocolSeeds {
+    vec![
+        protocol_seed(
+            "set-get-and-unknown",
+            b"set k 3\r\nabc\r\nget k\r\nget nothing\r\nflush_all\r\nset e 0\r\n\r\nget e\r\n",
+            &[
+                r#""STORED\r\nVALUE k 3\r\nabc\r\nEND\r\nEND\r\nERROR\r\nSTORED\r\nVALUE e 0\r\n\r\nEND\r\n""#,
+            ],
+        ),
+        protocol_seed(
+            "bad-data-chunk-closes",
+            b"set k 2\r\nabcd\r\nget k\r\n",
+            &[r#""CLIENT_ERROR bad data chunk\r\n" closed early"#],
+        ),
+        protocol_seed(
+            "length-over-the-limit-closes",
+            b"set k 1025\r\n",
+            &[r#""CLIENT_ERROR bad length\r\n" closed early"#],
+        ),
+        protocol_seed(
+            "overlong-line-closes",
+            "get ".repeat(20).as_bytes(),
+            &[r#""" closed early"#],
+        ),
+        (
+            "two-clients-share-the-store",
+            Script::new()
+                .send_from(0, "set shared 2\r\nhi\r\n")
+                .send_from(1, "get shared\r\n")
+                .reset_from(1)
+                .advance(Duration::from_secs(1))
+                .send_from(0, "get shared\r\n")
+                .encode(),
+            &[
+                r#""STORED\r\nVALUE shared 2\r\nhi\r\nEND\r\n""#,
+                r#""VALUE shared 2\r\nhi\r\nEND\r\n""#,
+            ],
+        ),
+    ]
 }
 
 fn corpus(target: &str) -> PathBuf {
@@ -1458,6 +1528,11 @@ fn echo_seeds_are_current() {
     check_seeds("echo", echo_seeds(), |bytes| {
         protocol_output(Protocol::Echo, bytes)
     });
+}
+
+#[test]
+fn kv_seeds_are_current() {
+    check_seeds("kv", kv_seeds(), kv_output);
 }
 
 /// The encoders above agree with the decoder on a delimiter of each kind.

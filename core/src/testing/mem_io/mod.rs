@@ -1,10 +1,11 @@
-//! An in-memory [`Io`]: sockets as byte queues between two ends, with a virtual clock,
+//! An in-memory [`Io`](crate::Io): sockets as byte queues between two ends, with a virtual clock,
 //! partial reads and writes, latency, resets, descriptor exhaustion and datagram faults.
 
+mod calls;
+
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, IoSlice};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -13,14 +14,25 @@ use super::rng::Rng;
 use super::{DatagramFaults, Peer};
 use crate::addr::Addr;
 use crate::error::ResolveFailed;
+use crate::event::Action;
 use crate::id::ChannelId;
-use crate::io::{Io, Readiness, SocketOptions};
-use crate::write_queue::FileRange;
+use crate::io::Readiness;
 
 /// The largest UDP payload over IPv4.
 const MAX_UDP_PAYLOAD: usize = 65_507;
 /// How many sockets may be open before `accept` fails with `EMFILE`, by default.
 const UNLIMITED: usize = usize::MAX;
+
+/// What a socket that received bytes (or an EOF, a datagram, a connection) reports.
+const READABLE: Readiness = Readiness {
+    readable: true,
+    writable: false,
+};
+/// What a socket with room to write (or a finished connect) reports.
+const WRITABLE: Readiness = Readiness {
+    readable: false,
+    writable: true,
+};
 
 pub(crate) type SockId = usize;
 
@@ -62,8 +74,12 @@ pub(crate) struct StreamSock {
     pub(crate) write_shut: bool,
     /// A write found the peer's window full: wake this socket when it drains.
     pub(crate) blocked: bool,
+    /// This side stopped reading: its window is 0, writers to it block.
+    pub(crate) window_closed: bool,
     /// For the connecting side: the outcome, once known.
     pub(crate) connect: Option<io::Result<()>>,
+    /// For the connecting side of a held connect: where it goes once the test completes it.
+    pub(crate) held_to: Option<Addr>,
 }
 
 /// Knobs of the in-memory network.
@@ -75,6 +91,8 @@ pub(crate) struct Knobs {
     pub(crate) latency: Duration,
     pub(crate) faults: DatagramFaults,
     pub(crate) fd_limit: usize,
+    /// Connects by engine channels stay in progress until the test completes or fails them.
+    pub(crate) hold_connects: bool,
 }
 
 impl Default for Knobs {
@@ -86,6 +104,7 @@ impl Default for Knobs {
             latency: Duration::ZERO,
             faults: DatagramFaults::default(),
             fd_limit: UNLIMITED,
+            hold_connects: false,
         }
     }
 }
@@ -113,6 +132,8 @@ pub(crate) struct MemIo {
     pub(crate) wakeups: Vec<(ChannelId, Readiness)>,
     pub(crate) accept_errors: VecDeque<io::Error>,
     pub(crate) stats: IoStats,
+    /// The orders the engine carried out on each channel's socket, in order.
+    pub(crate) actions: HashMap<ChannelId, Vec<Action>>,
 }
 
 impl MemIo {
@@ -129,6 +150,7 @@ impl MemIo {
             wakeups: Vec::new(),
             accept_errors: VecDeque::new(),
             stats: IoStats::default(),
+            actions: HashMap::new(),
         }
     }
 
@@ -179,6 +201,13 @@ impl MemIo {
             .get(&channel)
             .copied()
             .ok_or_else(|| io::ErrorKind::NotConnected.into())
+    }
+
+    /// The socket of channel `channel` and where its connect goes, while the connect is held.
+    pub(crate) fn held_connect(&mut self, channel: ChannelId) -> Option<(SockId, Addr)> {
+        let sock = self.of(channel).ok()?;
+        let to = self.stream_mut(sock)?.held_to.clone()?;
+        Some((sock, to))
     }
 
     /// Tells the owner of `sock` (if an engine channel) that it may read or write.
@@ -256,7 +285,9 @@ impl MemIo {
         Ok((id, local))
     }
 
-    /// Connects a new socket owned by `owner` to `addr`; the outcome is stored on the socket.
+    /// Connects a new socket owned by `owner` to `addr`; the outcome is stored on the socket,
+    /// unless connects are held and the owner is an engine channel: then it waits for
+    /// [`finish_connect`](Self::finish_connect).
     pub(crate) fn connect_as(&mut self, owner: Owner, addr: &Addr) -> SockId {
         let target = Self::resolve(addr);
         let local = match &target {
@@ -265,27 +296,42 @@ impl MemIo {
         };
         let client = self.add(Sock {
             owner,
-            local: local.clone(),
+            local,
             kind: Kind::Stream(StreamSock::default()),
         });
+        let held = self.knobs.hold_connects && matches!(owner, Owner::Channel(_));
+        match target {
+            Ok(target) if held => {
+                if let Some(stream) = self.stream_mut(client) {
+                    stream.held_to = Some(target);
+                }
+            }
+            target => self.finish_connect(client, target),
+        }
+        client
+    }
+
+    /// Ends the connect of socket `client`: to the listener at `target`, or refused when there
+    /// is none, or failed with `target`'s error. Wakes the client to read the outcome.
+    pub(crate) fn finish_connect(&mut self, client: SockId, target: io::Result<Addr>) {
+        let local = self
+            .sock(client)
+            .map(|sock| sock.local.clone())
+            .unwrap_or_else(|| Addr::Unix(Default::default()));
         let listener = target
             .as_ref()
             .ok()
-            .and_then(|target| self.bound.get(target).copied());
+            .and_then(|target| self.bound.get(target).copied())
+            .filter(|&id| matches!(self.sock(id).map(|s| &s.kind), Some(Kind::Listener { .. })));
         let outcome = match (target, listener) {
             (Err(err), _) => Err(err),
-            (Ok(target), Some(listener))
-                if matches!(
-                    self.sock(listener).map(|s| &s.kind),
-                    Some(Kind::Listener { .. })
-                ) =>
-            {
+            (Ok(target), Some(listener)) => {
                 let server = self.add(Sock {
                     owner: Owner::Pending,
                     local: target.clone(),
                     kind: Kind::Stream(StreamSock {
                         peer: Some(client),
-                        peer_addr: Some(local.clone()),
+                        peer_addr: Some(local),
                         ..StreamSock::default()
                     }),
                 });
@@ -296,32 +342,20 @@ impl MemIo {
                 {
                     backlog.push_back(server);
                 }
-                self.wake(
-                    listener,
-                    Readiness {
-                        readable: true,
-                        writable: false,
-                    },
-                );
+                self.wake(listener, READABLE);
                 if let Some(stream) = self.stream_mut(client) {
                     stream.peer = Some(server);
-                    stream.peer_addr = Some(target.clone());
+                    stream.peer_addr = Some(target);
                 }
                 Ok(())
             }
-            (Ok(_), _) => Err(io::ErrorKind::ConnectionRefused.into()),
+            (Ok(_), None) => Err(io::ErrorKind::ConnectionRefused.into()),
         };
         if let Some(stream) = self.stream_mut(client) {
+            stream.held_to = None;
             stream.connect = Some(outcome);
         }
-        self.wake(
-            client,
-            Readiness {
-                readable: false,
-                writable: true,
-            },
-        );
-        client
+        self.wake(client, WRITABLE);
     }
 
     /// Takes the next connection from a listener's backlog for `owner`.
@@ -385,7 +419,11 @@ impl MemIo {
         let Some(peer_stream) = self.stream_mut(peer) else {
             return Err(io::ErrorKind::BrokenPipe.into());
         };
-        let room = window.saturating_sub(peer_stream.buffered);
+        let room = if peer_stream.window_closed {
+            0
+        } else {
+            window.saturating_sub(peer_stream.buffered)
+        };
         let n = data.len().min(chunk).min(room);
         if n == 0 && !data.is_empty() {
             if let Some(stream) = self.stream_mut(from) {
@@ -398,13 +436,7 @@ impl MemIo {
             .push_back((now + latency, Bytes::copy_from_slice(&data[..n])));
         peer_stream.buffered += n;
         if latency.is_zero() {
-            self.wake(
-                peer,
-                Readiness {
-                    readable: true,
-                    writable: false,
-                },
-            );
+            self.wake(peer, READABLE);
         }
         Ok(n)
     }
@@ -439,20 +471,30 @@ impl MemIo {
                 Err(io::ErrorKind::WouldBlock.into())
             };
         }
-        // Room in the window again: a blocked writer may go on.
-        if let Some(peer) = stream.peer
+        self.unblock_writer_to(id);
+        Ok(out.freeze())
+    }
+
+    /// Closes or opens the window of stream socket `id`: closed, writers to it block; opened,
+    /// a writer that blocked on it may go on.
+    pub(crate) fn set_window_closed(&mut self, id: SockId, closed: bool) {
+        if let Some(stream) = self.stream_mut(id) {
+            stream.window_closed = closed;
+        }
+        if !closed {
+            self.unblock_writer_to(id);
+        }
+    }
+
+    /// Room in stream socket `id`'s window again: wakes its peer if a write of the peer's
+    /// blocked on it.
+    fn unblock_writer_to(&mut self, id: SockId) {
+        if let Some(peer) = self.stream_mut(id).and_then(|stream| stream.peer)
             && let Some(writer) = self.stream_mut(peer)
             && std::mem::take(&mut writer.blocked)
         {
-            self.wake(
-                peer,
-                Readiness {
-                    readable: false,
-                    writable: true,
-                },
-            );
+            self.wake(peer, WRITABLE);
         }
-        Ok(out.freeze())
     }
 
     pub(crate) fn shutdown_sock(&mut self, id: SockId) -> io::Result<()> {
@@ -463,13 +505,7 @@ impl MemIo {
             && let Some(peer_stream) = self.stream_mut(peer)
         {
             peer_stream.eof_at = Some(eof_at);
-            self.wake(
-                peer,
-                Readiness {
-                    readable: true,
-                    writable: false,
-                },
-            );
+            self.wake(peer, READABLE);
         }
         Ok(())
     }
@@ -564,13 +600,7 @@ impl MemIo {
             }
         }
         if self.knobs.latency.is_zero() {
-            self.wake(
-                target,
-                Readiness {
-                    readable: true,
-                    writable: false,
-                },
-            );
+            self.wake(target, READABLE);
         }
         Ok(data.len())
     }
@@ -640,13 +670,7 @@ impl MemIo {
             }
         }
         for id in wake {
-            self.wake(
-                id,
-                Readiness {
-                    readable: true,
-                    writable: false,
-                },
-            );
+            self.wake(id, READABLE);
         }
     }
 
@@ -655,115 +679,5 @@ impl MemIo {
         self.sock(peer.0)
             .filter(|sock| sock.owner == Owner::Peer)
             .map(|_| peer.0)
-    }
-}
-
-impl Io for MemIo {
-    fn listen(&mut self, id: ChannelId, addr: &Addr, _options: &SocketOptions) -> io::Result<()> {
-        self.listen_as(Owner::Channel(id), addr).map(drop)
-    }
-
-    fn accept(&mut self, server: ChannelId, conn: ChannelId) -> io::Result<()> {
-        self.stats.accepts += 1;
-        let listener = self.of(server)?;
-        self.accept_as(listener, Owner::Channel(conn)).map(drop)
-    }
-
-    fn connect(&mut self, id: ChannelId, addr: &Addr, _options: &SocketOptions) -> io::Result<()> {
-        self.connect_as(Owner::Channel(id), addr);
-        Ok(())
-    }
-
-    fn connect_result(&mut self, id: ChannelId) -> io::Result<bool> {
-        let sock = self.of(id)?;
-        let stream = self.stream_mut(sock).ok_or(io::ErrorKind::NotConnected)?;
-        match stream.connect.take() {
-            Some(Ok(())) => {
-                stream.connect = Some(Ok(()));
-                Ok(true)
-            }
-            Some(Err(err)) => Err(err),
-            None => Ok(false),
-        }
-    }
-
-    fn local_addr(&self, id: ChannelId) -> io::Result<Addr> {
-        let sock = self.sock(self.of(id)?).ok_or(io::ErrorKind::NotConnected)?;
-        Ok(sock.local.clone())
-    }
-
-    fn peer_addr(&self, id: ChannelId) -> io::Result<Addr> {
-        match self.sock(self.of(id)?).map(|sock| &sock.kind) {
-            Some(Kind::Stream(StreamSock {
-                peer_addr: Some(peer),
-                connect: Some(Ok(())) | None,
-                ..
-            })) => Ok(peer.clone()),
-            _ => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    fn read(&mut self, id: ChannelId) -> io::Result<Bytes> {
-        self.stats.reads += 1;
-        let sock = self.of(id)?;
-        self.recv_stream(sock, self.knobs.read_chunk)
-    }
-
-    fn write(&mut self, id: ChannelId, slices: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.stats.writes += 1;
-        let sock = self.of(id)?;
-        let data: Vec<u8> = slices
-            .iter()
-            .flat_map(|slice| slice.iter().copied())
-            .collect();
-        self.send_stream(sock, &data)
-    }
-
-    fn send_file(&mut self, id: ChannelId, range: &FileRange) -> io::Result<usize> {
-        self.stats.writes += 1;
-        let sock = self.of(id)?;
-        let len = range.len().min(self.knobs.write_chunk.min(1 << 20) as u64) as usize;
-        let mut data = vec![0; len];
-        let n = range.file().read_at(&mut data, range.offset())?;
-        self.send_stream(sock, &data[..n])
-    }
-
-    fn shutdown(&mut self, id: ChannelId) -> io::Result<()> {
-        let sock = self.of(id)?;
-        self.shutdown_sock(sock)
-    }
-
-    fn close(&mut self, id: ChannelId) {
-        if let Ok(sock) = self.of(id) {
-            self.close_sock(sock);
-        }
-    }
-
-    fn bind(&mut self, id: ChannelId, addr: &Addr, _options: &SocketOptions) -> io::Result<()> {
-        let (sock, _) = self.bind_as(Owner::Channel(id), addr)?;
-        self.wake(
-            sock,
-            Readiness {
-                readable: false,
-                writable: true,
-            },
-        );
-        Ok(())
-    }
-
-    fn recv_from(&mut self, id: ChannelId) -> io::Result<(Bytes, Addr)> {
-        self.stats.reads += 1;
-        let sock = self.of(id)?;
-        self.recv_datagram(sock)
-    }
-
-    fn send_to(&mut self, id: ChannelId, data: &[u8], to: &Addr) -> io::Result<usize> {
-        self.stats.writes += 1;
-        let sock = self.of(id)?;
-        let from = self
-            .sock(sock)
-            .map(|s| s.local.clone())
-            .ok_or(io::ErrorKind::NotConnected)?;
-        self.send_datagram(&from, data, to)
     }
 }
