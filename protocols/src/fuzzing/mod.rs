@@ -96,7 +96,13 @@ pub fn check_script(protocol: Protocol, script: Script) -> Report {
         }
         Protocol::Http => {
             let held: Held<_> = (http::Http::held, READ_LIMIT);
-            let server = || http::factory(http::HttpConfig::default());
+            // No header timeout: the oracle checks what the parser answers, and the scripts
+            // move the clock (the timeout has tests of its own, in `tests/http.rs`).
+            let config = http::HttpConfig {
+                header_timeout: None,
+                ..http::HttpConfig::default()
+            };
+            let server = move || http::factory(config.clone());
             checker(protocol, server, Some(held)).check(script.clone())
         }
     };

@@ -507,6 +507,8 @@ struct Rec {
     conn: Option<ChannelId>,
     /// `on_error`: `Some(true)` for a deliberate panic, `Some(false)` for any other panic.
     panic: Option<bool>,
+    /// `on_error`: bytes queued and never sent (the channel closes next).
+    unsent: bool,
     /// Another callback was running when this one started.
     nested: bool,
 }
@@ -715,6 +717,8 @@ impl World {
         }
         st.expect = match (st.expect, rec.cb) {
             (Expect::Error, "on_error") => Expect::Close,
+            // A close that dropped queued bytes says so, then closes.
+            (_, "on_error") if rec.unsent => Expect::Close,
             (_, "on_connect_error") => Expect::Close,
             (_, "on_close") => Expect::Any,
             (expect, _) => expect,
@@ -725,7 +729,11 @@ impl World {
             st.seen = true;
             let first_ok = match rec.role {
                 Role::Accepted => rec.cb == "on_connect",
-                Role::Client => matches!(rec.cb, "on_connect" | "on_connect_error" | "on_close"),
+                // A close while connecting that gave up reports the bytes it did not send.
+                Role::Client => {
+                    matches!(rec.cb, "on_connect" | "on_connect_error" | "on_close")
+                        || (rec.cb == "on_error" && rec.unsent)
+                }
                 Role::Server | Role::Datagram => rec.cb == "on_listen",
             };
             if !first_ok {
@@ -870,6 +878,7 @@ impl Probe {
                 cb,
                 conn,
                 panic,
+                unsent: matches!(ev, Ev::Error(Error::Unsent(_))),
                 nested,
             });
             match cb {
@@ -971,6 +980,7 @@ impl Probe {
                 cb: PANIC_MARK,
                 conn: None,
                 panic: None,
+                unsent: false,
                 nested: false,
             });
             panic!("{DELIBERATE} in {cb}");
