@@ -14,7 +14,7 @@ use super::{DatagramFaults, Peer};
 use crate::addr::Addr;
 use crate::error::ResolveFailed;
 use crate::id::ChannelId;
-use crate::io::{Io, Readiness, SocketOptions};
+use crate::io::{Io, Readiness, Received, SocketOptions};
 use crate::write_queue::FileRange;
 
 /// The largest UDP payload over IPv4.
@@ -703,10 +703,11 @@ impl Io for MemIo {
         }
     }
 
-    fn read(&mut self, id: ChannelId) -> io::Result<Bytes> {
+    fn read(&mut self, id: ChannelId) -> io::Result<Received> {
         self.stats.reads += 1;
         let sock = self.of(id)?;
         self.recv_stream(sock, self.knobs.read_chunk)
+            .map(Received::from)
     }
 
     fn write(&mut self, id: ChannelId, slices: &[IoSlice<'_>]) -> io::Result<usize> {
