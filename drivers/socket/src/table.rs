@@ -177,8 +177,15 @@ impl<P: Poller> Io for SocketTable<P> {
             }
             _ => Err(unsupported()),
         };
-        if let (Ok(false), (Some(slot), poller)) = (&outcome, self.slot_mut(id)) {
-            poller.wait(id, slot, Direction::Write);
+        // Connected, the engine waits to read (its readable flag is clear); still
+        // connecting, it waits for the connect to complete.
+        let waits = match outcome {
+            Ok(true) => Direction::Read,
+            Ok(false) => Direction::Write,
+            Err(_) => return outcome,
+        };
+        if let (Some(slot), poller) = self.slot_mut(id) {
+            poller.wait(id, slot, waits);
         }
         outcome
     }
