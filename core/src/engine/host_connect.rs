@@ -141,3 +141,193 @@ fn connect_next(
     }
     Err(last)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::io::IoSlice;
+    use std::rc::Rc;
+    use std::time::Instant;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::engine::EngineConfig;
+    use crate::handler::Handler;
+    use crate::io::{Readiness, Received};
+    use crate::{Context, FileRange};
+
+    /// Socket calls as a log; a connect to `REFUSED` fails when its result is asked.
+    #[derive(Default)]
+    struct Calls {
+        log: Vec<String>,
+        connected_to: Option<Addr>,
+    }
+
+    const REFUSED: &str = "127.0.0.1:1";
+
+    impl Io for Calls {
+        fn connect(&mut self, _: ChannelId, addr: &Addr, _: &SocketOptions) -> io::Result<()> {
+            self.log.push(format!("connect {addr}"));
+            self.connected_to = Some(addr.clone());
+            Ok(())
+        }
+        fn connect_result(&mut self, _: ChannelId) -> io::Result<bool> {
+            match &self.connected_to {
+                Some(addr) if addr.to_string() == REFUSED => {
+                    Err(io::ErrorKind::ConnectionRefused.into())
+                }
+                _ => Ok(true),
+            }
+        }
+        fn close(&mut self, _: ChannelId) {
+            self.log.push("close".into());
+        }
+        fn listen(&mut self, _: ChannelId, _: &Addr, _: &SocketOptions) -> io::Result<()> {
+            unreachable!()
+        }
+        fn accept(&mut self, _: ChannelId, _: ChannelId) -> io::Result<()> {
+            unreachable!()
+        }
+        fn local_addr(&self, _: ChannelId) -> io::Result<Addr> {
+            Err(io::ErrorKind::NotConnected.into())
+        }
+        fn peer_addr(&self, _: ChannelId) -> io::Result<Addr> {
+            Err(io::ErrorKind::NotConnected.into())
+        }
+        fn read(&mut self, _: ChannelId) -> io::Result<Received> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+        fn write(&mut self, _: ChannelId, _: &[IoSlice<'_>]) -> io::Result<usize> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+        fn send_file(&mut self, _: ChannelId, _: &FileRange) -> io::Result<usize> {
+            unreachable!()
+        }
+        fn shutdown(&mut self, _: ChannelId) -> io::Result<()> {
+            Ok(())
+        }
+        fn bind(&mut self, _: ChannelId, _: &Addr, _: &SocketOptions) -> io::Result<()> {
+            unreachable!()
+        }
+        fn recv_from(&mut self, _: ChannelId) -> io::Result<(Bytes, Addr)> {
+            unreachable!()
+        }
+        fn send_to(&mut self, _: ChannelId, _: &[u8], _: &Addr) -> io::Result<usize> {
+            unreachable!()
+        }
+    }
+
+    /// Logs the callbacks of the connecting stream.
+    struct Logged(Rc<RefCell<Vec<String>>>);
+
+    impl Handler for Logged {
+        fn on_connect(&mut self, _: &mut Context<'_>) {
+            self.0.borrow_mut().push("on_connect".into());
+        }
+        fn on_connect_error(&mut self, _: &mut Context<'_>, err: &ConnectError) {
+            self.0
+                .borrow_mut()
+                .push(format!("on_connect_error {err:?}"));
+        }
+        fn on_close(&mut self, _: &mut Context<'_>) {
+            self.0.borrow_mut().push("on_close".into());
+        }
+    }
+
+    fn addrs(list: &[&str]) -> io::Result<Vec<SocketAddr>> {
+        Ok(list
+            .iter()
+            .map(|a| a.parse().expect("an address"))
+            .collect())
+    }
+
+    /// An engine with a stream connecting to a host name, and what its handler saw.
+    fn connecting() -> (Engine, Calls, ChannelId, Rc<RefCell<Vec<String>>>) {
+        let (mut engine, mut io) = (
+            Engine::new(EngineConfig::default(), Instant::now()),
+            Calls::default(),
+        );
+        let seen = Rc::default();
+        let id = engine
+            .context(&mut io, Instant::now())
+            .connect("name.test:80", Logged(Rc::clone(&seen)))
+            .expect("a connect");
+        (engine, io, id, seen)
+    }
+
+    /// The driver's readiness for a connect that completed (or failed), and a turn.
+    fn writable(engine: &mut Engine, io: &mut Calls, id: ChannelId) {
+        engine.handle_readiness(
+            id,
+            Readiness {
+                readable: false,
+                writable: true,
+            },
+        );
+        engine.turn(io, Instant::now());
+    }
+
+    #[test]
+    fn a_failed_address_is_followed_by_the_next() {
+        let (mut engine, mut io, id, seen) = connecting();
+        engine.handle_resolved(&mut io, id, addrs(&[REFUSED, "127.0.0.1:2"]));
+        writable(&mut engine, &mut io, id);
+        assert_eq!(
+            seen.borrow().as_slice(),
+            &[] as &[String],
+            "no error while one is left"
+        );
+        writable(&mut engine, &mut io, id);
+        assert_eq!(
+            io.log,
+            [
+                "connect name.test:80",
+                "connect 127.0.0.1:1",
+                "close",
+                "connect 127.0.0.1:2"
+            ]
+        );
+        assert_eq!(seen.borrow().as_slice(), ["on_connect"]);
+    }
+
+    #[test]
+    fn the_last_failure_is_reported_once_none_is_left() {
+        let (mut engine, mut io, id, seen) = connecting();
+        engine.handle_resolved(&mut io, id, addrs(&[REFUSED]));
+        writable(&mut engine, &mut io, id);
+        assert_eq!(
+            seen.borrow().as_slice(),
+            ["on_connect_error Refused", "on_close"]
+        );
+    }
+
+    #[test]
+    fn a_failed_lookup_is_a_resolve_error() {
+        let (mut engine, mut io, id, seen) = connecting();
+        let failed = crate::ResolveFailed::wrap(io::ErrorKind::NotFound.into());
+        engine.handle_resolved(&mut io, id, Err(failed));
+        engine.turn(&mut io, Instant::now());
+        let seen = seen.borrow();
+        assert!(seen[0].starts_with("on_connect_error Resolve("), "{seen:?}");
+        assert_eq!(seen[1], "on_close");
+    }
+
+    #[test]
+    fn an_answer_for_a_closed_channel_is_ignored() {
+        let (mut engine, mut io, id, _) = connecting();
+        engine
+            .context(&mut io, Instant::now())
+            .channel(id)
+            .expect("the stream")
+            .close_now();
+        engine.turn(&mut io, Instant::now());
+        assert!(!engine.is_live(id));
+        engine.handle_resolved(&mut io, id, addrs(&["127.0.0.1:2"]));
+        assert_eq!(
+            io.log,
+            ["connect name.test:80", "close"],
+            "no connect after the close"
+        );
+    }
+}
