@@ -318,22 +318,22 @@ impl Handler for StreamHandler {
     }
 
     fn on_connect_error(&mut self, _: &mut Context<'_>, err: &ConnectError) {
-        let message = format!("connect failed: {err:?}");
-        lock(&self.shared)
-            .error
-            .get_or_insert(io::Error::other(message));
+        self.record(format!("connect failed: {err:?}"));
     }
 
     fn on_overflow_error(&mut self, cx: &mut Context<'_>, err: &OverflowError) {
-        let message = format!("{err:?}");
-        lock(&self.shared)
-            .error
-            .get_or_insert(io::Error::other(message));
+        self.record(format!("{err:?}"));
         cx.close();
     }
 
     fn on_error(&mut self, _: &mut Context<'_>, err: &Error) {
-        let message = format!("{err:?}");
+        self.record(format!("{err:?}"));
+    }
+}
+
+impl StreamHandler {
+    /// Keeps the channel's first error for the task.
+    fn record(&self, message: String) {
         lock(&self.shared)
             .error
             .get_or_insert(io::Error::other(message));
