@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# The server benchmark of the mio driver, in one run, against reference servers:
+# The server benchmark of both drivers, in one run, against reference servers:
 #
 #   1. RESP: `redis-benchmark -t ping_inline,ping_mbulk,set,get -c 50`, with `-P 1 -n 200000`
-#      and with `-P 16 -n 1000000`, against pants' `resp` example (mio driver), `redis-server`
-#      (`--save '' --appendonly no`), and our `tokio_resp` and raw `mio_resp`
-#      (benches/reference). Each server and the client run on CPU 0 (`taskset -c 0`): on a
+#      and with `-P 16 -n 1000000`, against pants' `resp` example on the mio driver
+#      (`pants_resp`) and on the smol driver (`pants_smol_resp`, `--driver smol`),
+#      `redis-server` (`--save '' --appendonly no`), and our `tokio_resp`, `smol_resp` (async-net,
+#      a task per connection) and raw `mio_resp` (benches/reference). Each server and the client run on CPU 0 (`taskset -c 0`): on a
 #      2-core VM, split placement swings by 2x between runs. Servers are compared by their own
 #      CPU time per request (every thread's first field of /proc/PID/task/*/schedstat, before
 #      and after each redis-benchmark run), with requests per second beside it. All servers run
 #      at once and the runs are interleaved, so background load hits all of them alike.
 #   2. Echo: `echo_load` (10 connections, 64 KiB chunks, 3 s after 0.5 s of warmup, also on
-#      CPU 0) against pants' `echo` example, `tokio_echo` and `mio_echo`: MB/s, and the
+#      CPU 0) against pants' `echo` example on both drivers, `tokio_echo`, `smol_echo` and
+#      `mio_echo`: MB/s, and the
 #      server's CPU time per MB echoed (steadier than MB/s on a loaded machine).
 #   3. Idle memory: `idle_conns` opens 10,000 connections (source addresses 127.0.0.2-11) to a
 #      fresh server that has answered one request on one connection; its resident memory
@@ -21,7 +23,10 @@
 # One table of ratios against the raw mio servers ends the run, with the targets (single
 # thread): CPU per request within 5% of mio_resp at -P 1 and 15% at -P 16, and below
 # redis-server's, on every row; echo throughput at least 95% of mio_echo; at most 256 bytes per
-# idle connection. It is also written, with the raw numbers, to $out (printed at the end).
+# idle connection. A second table does the same for the smol driver against the hand-written
+# smol servers (issue 14): CPU per request at most smol_resp's (goal: within 1.25x of pants on
+# mio); echo throughput at least 95% of smol_echo; at most 1 KiB per idle connection. Both are
+# also written, with the raw numbers, to $out (printed at the end).
 # A second table gives the kernel (system) part of each RESP row's CPU per request, from the
 # servers' /proc/PID/stat: where pants and raw mio pay the same kernel work, it reads ~1.00×.
 #
@@ -130,13 +135,15 @@ start() {
       started+=("$name")
       ;;
     *)
-      local binary
+      local binary driver=()
       case "$name" in
         pants_resp) binary=$examples/resp ;;
         pants_echo) binary=$examples/echo ;;
+        pants_smol_resp) binary=$examples/resp driver=(--driver smol) ;;
+        pants_smol_echo) binary=$examples/echo driver=(--driver smol) ;;
         *) binary=$ref/$name ;;
       esac
-      taskset -c "$cpu" "$binary" --listen 127.0.0.1:0 >"$logfile" 2>&1 &
+      taskset -c "$cpu" "$binary" "${driver[@]}" --listen 127.0.0.1:0 >"$logfile" 2>&1 &
       pid[$name]=$!
       started+=("$name")
       local i
@@ -222,7 +229,7 @@ check_resp() {
 
 # ---- 1. RESP ------------------------------------------------------------------------------
 
-resp_servers=(mio_resp pants_resp tokio_resp redis)
+resp_servers=(mio_resp pants_resp pants_smol_resp smol_resp tokio_resp redis)
 
 if [ "$do_resp" = 1 ]; then
   for name in "${resp_servers[@]}"; do
@@ -249,7 +256,7 @@ if [ "$do_resp" = 1 ]; then
           printf 'resp\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$test" "$pipeline" "$name" \
             "$((after - before))" "$n" "$rps" "$((sys_after - sys_before))" >>"$results"
           awk -v s="$name" -v t="$test" -v p="$pipeline" -v ns="$((after - before))" -v n="$n" \
-            -v rps="$rps" 'BEGIN { printf "%-12s %-11s -P %-2s %8.3f us/request %10.0f requests/s\n",
+            -v rps="$rps" 'BEGIN { printf "%-15s %-11s -P %-2s %8.3f us/request %10.0f requests/s\n",
               s, t, p, ns / n / 1000, rps }' >&2
         done
       done
@@ -260,7 +267,7 @@ fi
 
 # ---- 2. Echo ------------------------------------------------------------------------------
 
-echo_servers=(mio_echo pants_echo tokio_echo)
+echo_servers=(mio_echo pants_echo pants_smol_echo smol_echo tokio_echo)
 
 if [ "$do_echo" = 1 ]; then
   for name in "${echo_servers[@]}"; do start "$name"; done
@@ -283,7 +290,8 @@ fi
 
 # ---- 3. Idle memory -----------------------------------------------------------------------
 
-memory_servers=(mio_echo pants_echo tokio_echo mio_resp pants_resp tokio_resp redis)
+memory_servers=(mio_echo pants_echo pants_smol_echo smol_echo tokio_echo mio_resp pants_resp
+  pants_smol_resp smol_resp tokio_resp redis)
 
 # Waits until server $1 holds $2 more descriptors than $3 (every connection accepted).
 wait_accepted() {
@@ -348,7 +356,7 @@ if [ "$do_memory" = 1 ]; then
     wait "$client" || true
     printf 'memory\t-\t-\t%s\t%s\t%s\t%s\n' "$name" "$idle_conns" "$((rss1 - rss0))" \
       "$((rss2 - rss0))" >>"$results"
-    printf '%-12s RSS %6d KiB; +%6d KiB with %d connections, +%6d KiB after a request each\n' \
+    printf '%-15s RSS %6d KiB; +%6d KiB with %d connections, +%6d KiB after a request each\n' \
       "$name" "$rss0" "$((rss1 - rss0))" "$idle_conns" "$((rss2 - rss0))" >&2
     stop "$name"
   done
@@ -405,11 +413,17 @@ for pipeline in (1, 16):
             fmt("tokio_resp"), fmt("redis"), target, ("met" if ok else "MISSED")
             + f" ({pants / mio:.2f}×, {ratio(pants, redis)}× redis)")
 
+# Echo MB/s and server CPU per MB, and idle memory per connection, by server.
+rate = {s: statistics.median(b / sec / 1e6 for _, b, sec in runs) for s, runs in echo.items()}
+cpu = {s: statistics.median(ns / 1000 / (b / 1e6) for ns, b, _ in runs) for s, runs in echo.items()}
+mb_s = lambda s: None if s not in rate else f"{rate[s]:.0f} MB/s"
+us_mb = lambda s: None if s not in cpu else f"{cpu[s]:.0f} µs"
+per_conn = {label: {s: v[index] * 1024 / v[0] for s, v in memory.items()}
+            for label, index in (("connected", 1), ("after one request", 2))}
+conn_bytes = lambda per: lambda s: None if s not in per else f"{per[s]:.0f} B"
+
 if echo.get("pants_echo") and echo.get("mio_echo"):
-    rate = {s: statistics.median(b / sec / 1e6 for _, b, sec in runs) for s, runs in echo.items()}
-    cpu = {s: statistics.median(ns / 1000 / (b / 1e6) for ns, b, _ in runs) for s, runs in echo.items()}
-    f = lambda s: None if s not in rate else f"{rate[s]:.0f} MB/s"
-    g = lambda s: None if s not in cpu else f"{cpu[s]:.0f} µs"
+    f, g = mb_s, us_mb
     r = rate["pants_echo"] / rate["mio_echo"]
     row("echo 10 × 64 KiB", "throughput", f("pants_echo"), f("mio_echo"), f("tokio_echo"), None,
         "≥ 0.95× mio", ("met" if r >= 0.95 else "MISSED") + f" ({r:.2f}×)")
@@ -417,10 +431,17 @@ if echo.get("pants_echo") and echo.get("mio_echo"):
     row("echo 10 × 64 KiB", "server CPU per MB", g("pants_echo"), g("mio_echo"), g("tokio_echo"),
         None, "(info)", f"{c:.2f}×")
 
-for label, index in (("connected", 1), ("after one request", 2)):
-    per = {s: v[index] * 1024 / v[0] for s, v in memory.items()}
-    f = lambda s: None if s not in per else f"{per[s]:.0f} B"
+smol_rows = []  # the smol driver's rows, for the second table
+for label, per in per_conn.items():
+    f = conn_bytes(per)
     for kind in ("resp", "echo"):
+        # The smol driver against the hand-written smol server: at most 1 KiB.
+        ours = per.get(f"pants_smol_{kind}")
+        if ours is not None:
+            smol_rows.append((f"idle {kind}, {label}", f"RSS per conn ({memory[f'pants_smol_{kind}'][0]})",
+                              f(f"pants_smol_{kind}"), f(f"smol_{kind}"), f(f"pants_{kind}"), "≤ 1 KiB",
+                              ("met" if ours <= 1024 else "MISSED")
+                              + f" ({ratio(ours, per.get(f'smol_{kind}'))}× smol)"))
         pants = per.get(f"pants_{kind}")
         if pants is None:
             continue
@@ -436,6 +457,37 @@ lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
 for r in rows:
     lines.append("| " + " | ".join("–" if v is None else v for v in r) + " |")
 table = "\n".join(lines)
+
+# The smol driver against the hand-written smol servers, with pants on mio beside.
+for pipeline in (1, 16):
+    for test in ("ping_inline", "ping_mbulk", "set", "get"):
+        per = {}
+        for server in ("pants_smol_resp", "smol_resp", "pants_resp"):
+            runs = resp.get((test, pipeline, server))
+            per[server] = runs and (statistics.median(ns / n / 1000 for ns, n, _ in runs),
+                                    statistics.median(r for _, _, r in runs))
+        if not per["pants_smol_resp"] or not per["smol_resp"]:
+            continue
+        fmt = lambda s: None if not per[s] else f"{per[s][0]:.3f} µs ({per[s][1] / 1000:.0f}k/s)"
+        ours, ref, mio = per["pants_smol_resp"][0], per["smol_resp"][0], per["pants_resp"] and per["pants_resp"][0]
+        ok = ours <= ref
+        smol_rows.append((f"{test} -P {pipeline}", "CPU/request (rps)", fmt("pants_smol_resp"),
+                          fmt("smol_resp"), fmt("pants_resp"), "≤ smol (goal ≤ 1.25× pants on mio)",
+                          ("met" if ok else "MISSED") + f" ({ours / ref:.2f}× smol, {ratio(ours, mio)}× pants on mio)"))
+if echo.get("pants_smol_echo") and echo.get("smol_echo"):
+    r = rate["pants_smol_echo"] / rate["smol_echo"]
+    smol_rows.append(("echo 10 × 64 KiB", "throughput", mb_s("pants_smol_echo"), mb_s("smol_echo"),
+                      mb_s("pants_echo"), "≥ 0.95× smol", ("met" if r >= 0.95 else "MISSED") + f" ({r:.2f}×)"))
+    smol_rows.append(("echo 10 × 64 KiB", "server CPU per MB", us_mb("pants_smol_echo"),
+                      us_mb("smol_echo"), us_mb("pants_echo"), "(info)",
+                      f"{cpu['pants_smol_echo'] / cpu['smol_echo']:.2f}×"))
+if smol_rows:
+    header = ("measurement", "unit", "pants (smol driver)", "hand-written smol", "pants (mio driver)",
+              "target", "result")
+    lines = ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in smol_rows:
+        lines.append("| " + " | ".join("–" if v is None else v for v in r) + " |")
+    table += "\n" + "\n".join(lines)
 
 # The kernel's part of the RESP rows' CPU: where pants and raw mio make the same system
 # calls, these should match (clock ticks: about 1% resolution at -P 1, 2% at -P 16).

@@ -27,8 +27,10 @@
 //! ```
 //!
 //! This crate is a facade: it re-exports the sans-IO core ([`pants_core`], also as
-//! [`core`]) and the default driver (mio: [`Engine`] and [`Handle`]). The in-memory test
-//! network is [`testing`].
+//! [`core`]) and the default driver (mio: [`Engine`] and [`Handle`], also as [`mod@mio`]).
+//! The smol driver, for programs that run a smol executor, is [`smol`] behind the cargo
+//! feature `smol`: the same handlers run on either. The in-memory test network is
+//! [`testing`].
 #![warn(missing_docs)]
 
 pub use bytes::Bytes;
@@ -38,4 +40,15 @@ pub use pants_mio::{Engine, Handle, signal};
 /// The sans-IO core, whole (its own `Engine` is the state machine that drivers run).
 pub mod core {
     pub use pants_core::*;
+}
+
+/// The mio driver (the default): one thread, one `mio::Poll`.
+pub mod mio {
+    pub use pants_mio::*;
+}
+
+/// The smol driver: the engine as one task of a smol executor (feature `smol`).
+#[cfg(feature = "smol")]
+pub mod smol {
+    pub use pants_smol::*;
 }

@@ -32,6 +32,7 @@ use pants::{
 macro_rules! conformance {
     ($($(#[$attr:meta])* $name:ident),* $(,)?) => {
         tests_for_driver!(mio, Mio, $($(#[$attr])* $name),*);
+        tests_for_driver!(smol, Smol, $($(#[$attr])* $name),*);
     };
 }
 

@@ -1,6 +1,7 @@
 //! Real third-party clients against the real example servers: `redis-cli` and
 //! `redis-benchmark` against `resp`, `curl` against `http`, `socat` against `echo` and
-//! `udp_echo`, over 127.0.0.1, ::1 and Unix sockets.
+//! `udp_echo`, over 127.0.0.1, ::1 and Unix sockets, each server on both drivers (`mio::...`
+//! and `smol::...` tests).
 //!
 //! Every server is started on port 0 (or on a socket in the test's own directory), found by
 //! the one line it prints, `listening on ADDR`, and stopped with SIGINT, after which it must
@@ -30,9 +31,41 @@ use std::sync::{Mutex, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Checksum, Rng, TempDir, wait_until_within};
+use common::{Checksum, Driver, Rng, TempDir, wait_until_within};
 use pants_protocols::http::GREETING;
 use rustix::process::{Pid, Signal, kill_process};
+
+/// Makes a test module per driver (`mio::redis_cli_commands`, `smol::...`): every client runs
+/// against the example servers started with `--driver mio` and with `--driver smol`.
+macro_rules! on_every_driver {
+    ($($name:ident),* $(,)?) => {
+        mod mio {
+            $(#[test] fn $name() { super::$name(super::Driver::Mio) })*
+        }
+        mod smol {
+            $(#[test] fn $name() { super::$name(super::Driver::Smol) })*
+        }
+    };
+}
+
+on_every_driver!(
+    redis_cli_commands,
+    redis_cli_binary_value_and_pipe_mode,
+    redis_cli_over_ipv6_and_a_unix_socket,
+    redis_benchmark_ping_set_get,
+    curl_get_head_and_404,
+    curl_keep_alive_reuses_the_connection,
+    curl_file_from_root_matches_by_checksum,
+    curl_post_bodies_are_echoed,
+    curl_over_ipv6_and_a_unix_socket,
+    socat_echo_tcp_v4,
+    socat_echo_tcp_v6,
+    socat_echo_unix,
+    socat_udp_echo_v4,
+    socat_udp_echo_v6,
+    socat_udp_echo_unixgram,
+    stops_gracefully_with_a_client_connected,
+);
 
 /// How long one client invocation may take.
 const CLIENT_LIMIT: Duration = Duration::from_secs(30);
@@ -333,13 +366,20 @@ struct Server {
 }
 
 impl Server {
-    /// Starts example `name` with `--listen listen` (and `extra` arguments), and waits
+    /// Starts example `name` on `driver` with `--listen listen` (and `extra` arguments), and waits
     /// (bounded) for its `listening on ADDR` line.
-    fn start(dir: &TempDir, name: &'static str, listen: &str, extra: &[&str]) -> Server {
+    fn start(
+        driver: Driver,
+        dir: &TempDir,
+        name: &'static str,
+        listen: &str,
+        extra: &[&str],
+    ) -> Server {
         let exe = example(name);
         let stderr = dir.path(&format!("{name}-server.err"));
         let mut command = Command::new(exe);
         command
+            .args(["--driver", &driver.module()])
             .args(["--listen", listen])
             .args(extra)
             .stdin(Stdio::null())
@@ -524,13 +564,12 @@ impl<'a> RedisCli<'a> {
     }
 }
 
-#[test]
-fn redis_cli_commands() {
+fn redis_cli_commands(driver: Driver) {
     if !installed(&["redis-cli"]) {
         return;
     }
     let dir = TempDir::new("rc-cmds");
-    let server = Server::start(&dir, "resp", "127.0.0.1:0", &[]);
+    let server = Server::start(driver, &dir, "resp", "127.0.0.1:0", &[]);
     let cli = RedisCli::new(&dir, &server);
 
     cli.expect(&["PING"], "PONG");
@@ -577,13 +616,12 @@ fn redis_cli_commands() {
     server.stop();
 }
 
-#[test]
-fn redis_cli_binary_value_and_pipe_mode() {
+fn redis_cli_binary_value_and_pipe_mode(driver: Driver) {
     if !installed(&["redis-cli"]) {
         return;
     }
     let dir = TempDir::new("rc-pipe");
-    let server = Server::start(&dir, "resp", "127.0.0.1:0", &[]);
+    let server = Server::start(driver, &dir, "resp", "127.0.0.1:0", &[]);
     let cli = RedisCli::new(&dir, &server);
 
     // A binary value of 300 KiB and a bit, as the last argument read from stdin (-x).
@@ -625,15 +663,14 @@ fn redis_cli_binary_value_and_pipe_mode() {
     server.stop();
 }
 
-#[test]
-fn redis_cli_over_ipv6_and_a_unix_socket() {
+fn redis_cli_over_ipv6_and_a_unix_socket(driver: Driver) {
     if !installed(&["redis-cli"]) {
         return;
     }
     let dir = TempDir::new("rc-v6-unix");
     let socket = dir.unix("resp.sock");
     for listen in ["[::1]:0", socket.as_str()] {
-        let server = Server::start(&dir, "resp", listen, &[]);
+        let server = Server::start(driver, &dir, "resp", listen, &[]);
         let cli = RedisCli::new(&dir, &server);
         cli.expect(&["PING"], "PONG");
         cli.expect(&["SET", "where", listen], "OK");
@@ -643,13 +680,12 @@ fn redis_cli_over_ipv6_and_a_unix_socket() {
     }
 }
 
-#[test]
-fn redis_benchmark_ping_set_get() {
+fn redis_benchmark_ping_set_get(driver: Driver) {
     if !installed(&["redis-benchmark", "redis-cli"]) {
         return;
     }
     let dir = TempDir::new("rc-bench");
-    let server = Server::start(&dir, "resp", "127.0.0.1:0", &[]);
+    let server = Server::start(driver, &dir, "resp", "127.0.0.1:0", &[]);
     let addr = server.socket_addr();
     let (host, port) = (addr.ip().to_string(), addr.port().to_string());
     let args = [
@@ -739,13 +775,12 @@ fn base_url(server: &Server) -> String {
     format!("http://{}", server.socket_addr())
 }
 
-#[test]
-fn curl_get_head_and_404() {
+fn curl_get_head_and_404(driver: Driver) {
     if !installed(&["curl"]) {
         return;
     }
     let dir = TempDir::new("curl-basic");
-    let server = Server::start(&dir, "http", "127.0.0.1:0", &[]);
+    let server = Server::start(driver, &dir, "http", "127.0.0.1:0", &[]);
     let url = base_url(&server);
 
     let get = curl(&dir, &["--include", &format!("{url}/")]);
@@ -817,8 +852,7 @@ fn curl_get_head_and_404() {
     server.stop();
 }
 
-#[test]
-fn curl_keep_alive_reuses_the_connection() {
+fn curl_keep_alive_reuses_the_connection(driver: Driver) {
     if !installed(&["curl"]) {
         return;
     }
@@ -827,6 +861,7 @@ fn curl_keep_alive_reuses_the_connection() {
     let data = Rng::new(0x5eed_0002).bytes(200_003);
     file_with(&dir, "www/data.bin", &data);
     let server = Server::start(
+        driver,
         &dir,
         "http",
         "127.0.0.1:0",
@@ -896,8 +931,7 @@ fn curl_keep_alive_reuses_the_connection() {
     server.stop();
 }
 
-#[test]
-fn curl_file_from_root_matches_by_checksum() {
+fn curl_file_from_root_matches_by_checksum(driver: Driver) {
     if !installed(&["curl"]) {
         return;
     }
@@ -909,6 +943,7 @@ fn curl_file_from_root_matches_by_checksum() {
     file_with(&dir, "www/sub dir/hello.txt", b"hello from a file\n");
     file_with(&dir, "outside.txt", b"not served\n");
     let server = Server::start(
+        driver,
         &dir,
         "http",
         "127.0.0.1:0",
@@ -982,13 +1017,12 @@ fn curl_file_from_root_matches_by_checksum() {
     server.stop();
 }
 
-#[test]
-fn curl_post_bodies_are_echoed() {
+fn curl_post_bodies_are_echoed(driver: Driver) {
     if !installed(&["curl"]) {
         return;
     }
     let dir = TempDir::new("curl-post");
-    let server = Server::start(&dir, "http", "127.0.0.1:0", &[]);
+    let server = Server::start(driver, &dir, "http", "127.0.0.1:0", &[]);
     let url = base_url(&server);
 
     let small = curl(
@@ -1045,19 +1079,18 @@ fn curl_post_bodies_are_echoed() {
     server.stop();
 }
 
-#[test]
-fn curl_over_ipv6_and_a_unix_socket() {
+fn curl_over_ipv6_and_a_unix_socket(driver: Driver) {
     if !installed(&["curl"]) {
         return;
     }
     let dir = TempDir::new("curl-v6-unix");
-    let server = Server::start(&dir, "http", "[::1]:0", &[]);
+    let server = Server::start(driver, &dir, "http", "[::1]:0", &[]);
     let get = curl(&dir, &[&format!("{}/", base_url(&server))]);
     assert_eq!(get.assert_success().stdout(), GREETING, "{get}");
     server.stop();
 
     let socket = dir.unix("http.sock");
-    let server = Server::start(&dir, "http", &socket, &[]);
+    let server = Server::start(driver, &dir, "http", &socket, &[]);
     let path = server.unix_path().to_owned();
     let get = curl(&dir, &["--unix-socket", &path, "http://localhost/"]);
     assert_eq!(get.assert_success().stdout(), GREETING, "{get}");
@@ -1103,35 +1136,32 @@ fn socat_stream_echo(dir: &TempDir, address: &str, seed: u64) {
     );
 }
 
-#[test]
-fn socat_echo_tcp_v4() {
+fn socat_echo_tcp_v4(driver: Driver) {
     if !installed(&["socat"]) {
         return;
     }
     let dir = TempDir::new("socat-tcp4");
-    let server = Server::start(&dir, "echo", "127.0.0.1:0", &[]);
+    let server = Server::start(driver, &dir, "echo", "127.0.0.1:0", &[]);
     socat_stream_echo(&dir, &format!("TCP4:{}", server.socket_addr()), 0x5eed_0005);
     server.stop();
 }
 
-#[test]
-fn socat_echo_tcp_v6() {
+fn socat_echo_tcp_v6(driver: Driver) {
     if !installed(&["socat"]) {
         return;
     }
     let dir = TempDir::new("socat-tcp6");
-    let server = Server::start(&dir, "echo", "[::1]:0", &[]);
+    let server = Server::start(driver, &dir, "echo", "[::1]:0", &[]);
     socat_stream_echo(&dir, &format!("TCP6:{}", server.socket_addr()), 0x5eed_0006);
     server.stop();
 }
 
-#[test]
-fn socat_echo_unix() {
+fn socat_echo_unix(driver: Driver) {
     if !installed(&["socat"]) {
         return;
     }
     let dir = TempDir::new("socat-unix");
-    let server = Server::start(&dir, "echo", &dir.unix("echo.sock"), &[]);
+    let server = Server::start(driver, &dir, "echo", &dir.unix("echo.sock"), &[]);
     let address = format!("UNIX-CONNECT:{}", server.unix_path());
     socat_stream_echo(&dir, &address, 0x5eed_0007);
     server.stop();
@@ -1237,36 +1267,33 @@ fn socat_datagram_echo(dir: &TempDir, address: &str, seed: u64) {
     socat.finish();
 }
 
-#[test]
-fn socat_udp_echo_v4() {
+fn socat_udp_echo_v4(driver: Driver) {
     if !installed(&["socat"]) {
         return;
     }
     let dir = TempDir::new("socat-udp4");
-    let server = Server::start(&dir, "udp_echo", "127.0.0.1:0", &[]);
+    let server = Server::start(driver, &dir, "udp_echo", "127.0.0.1:0", &[]);
     socat_datagram_echo(&dir, &format!("UDP4:{}", server.socket_addr()), 0x5eed_0008);
     server.stop();
 }
 
-#[test]
-fn socat_udp_echo_v6() {
+fn socat_udp_echo_v6(driver: Driver) {
     if !installed(&["socat"]) {
         return;
     }
     let dir = TempDir::new("socat-udp6");
-    let server = Server::start(&dir, "udp_echo", "[::1]:0", &[]);
+    let server = Server::start(driver, &dir, "udp_echo", "[::1]:0", &[]);
     socat_datagram_echo(&dir, &format!("UDP6:{}", server.socket_addr()), 0x5eed_0009);
     server.stop();
 }
 
-#[test]
-fn socat_udp_echo_unixgram() {
+fn socat_udp_echo_unixgram(driver: Driver) {
     if !installed(&["socat"]) {
         return;
     }
     let dir = TempDir::new("socat-dgram");
     let listen = format!("unixgram:{}", dir.path("echo.sock").display());
-    let server = Server::start(&dir, "udp_echo", &listen, &[]);
+    let server = Server::start(driver, &dir, "udp_echo", &listen, &[]);
     // The client binds a socket of its own, so that the reply has somewhere to go.
     let address = format!(
         "UNIX-SENDTO:{},bind={}",
@@ -1277,14 +1304,13 @@ fn socat_udp_echo_unixgram() {
     server.stop();
 }
 
-#[test]
-fn stops_gracefully_with_a_client_connected() {
+fn stops_gracefully_with_a_client_connected(driver: Driver) {
     if !installed(&["socat"]) {
         return;
     }
     for (signal, name) in [(Signal::INT, "SIGINT"), (Signal::TERM, "SIGTERM")] {
         let dir = TempDir::new("socat-stop");
-        let server = Server::start(&dir, "echo", "127.0.0.1:0", &[]);
+        let server = Server::start(driver, &dir, "echo", "127.0.0.1:0", &[]);
         let address = format!("TCP4:{}", server.socket_addr());
         let mut socat = Interactive::start(&dir, &["-T", "30", "-", &address]);
         socat.send(b"still here\n");

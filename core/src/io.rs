@@ -26,9 +26,14 @@ pub trait Io {
     /// (`WouldBlock` when none is pending).
     fn accept(&mut self, server: ChannelId, conn: ChannelId) -> io::Result<()>;
 
-    /// Starts connecting channel `id` to `addr` (host names are resolved without blocking).
-    /// Completion is reported as writable readiness, then read with
-    /// [`connect_result`](Self::connect_result).
+    /// Starts connecting channel `id` to `addr`. Completion is reported as writable
+    /// readiness, then read with [`connect_result`](Self::connect_result).
+    ///
+    /// For a host name ([`Addr::Host`]) the driver starts resolving it without blocking and
+    /// reports the addresses with [`Engine::handle_resolved`](crate::Engine::handle_resolved);
+    /// the engine then calls `connect` again with each address in turn, until one connects
+    /// (the policy is the core's, not the driver's). A driver that can resolve without
+    /// waiting may connect at once instead.
     fn connect(&mut self, id: ChannelId, addr: &Addr, options: &SocketOptions) -> io::Result<()>;
 
     /// After writable readiness of a connecting channel: `Ok(true)` once connected,
@@ -41,8 +46,11 @@ pub trait Io {
     /// The peer address of channel `id`'s connected socket.
     fn peer_addr(&self, id: ChannelId) -> io::Result<Addr>;
 
-    /// Reads what is available; an empty result is the peer's EOF.
-    fn read(&mut self, id: ChannelId) -> io::Result<Bytes>;
+    /// Reads what is available from a stream; empty [`Received::data`] is the peer's EOF.
+    /// The driver says with the bytes whether the read emptied the socket's receive queue
+    /// ([`Received::emptied`]), where it can tell: the engine then reads again only after
+    /// the next readable report, sparing the read that would only say `WouldBlock`.
+    fn read(&mut self, id: ChannelId) -> io::Result<Received>;
 
     /// Writes from `slices` in order, with one vectored write where possible.
     fn write(&mut self, id: ChannelId, slices: &[IoSlice<'_>]) -> io::Result<usize>;
@@ -64,6 +72,29 @@ pub trait Io {
 
     /// Sends one datagram to `to`.
     fn send_to(&mut self, id: ChannelId, data: &[u8], to: &Addr) -> io::Result<usize>;
+}
+
+/// What a stream read returned: the bytes, and whether they were all the socket had.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Received {
+    /// The bytes read; empty at the peer's EOF.
+    pub data: Bytes,
+    /// The read emptied the socket's receive queue (a short read proved it): the engine
+    /// clears the channel's readable flag, as after a `WouldBlock`, and waits for the next
+    /// readable report. The driver says so only where it knows that report will come (urgent
+    /// data, an end of stream behind the data, or a message passing descriptors can make a
+    /// read short with bytes still queued); `false` is always safe.
+    pub emptied: bool,
+}
+
+impl From<Bytes> for Received {
+    /// Bytes from a read that may have left more behind.
+    fn from(data: Bytes) -> Self {
+        Self {
+            data,
+            emptied: false,
+        }
+    }
 }
 
 /// What the poller reported for a channel's socket. Spurious reports are harmless.

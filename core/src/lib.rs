@@ -142,7 +142,7 @@ pub use frame::Frame;
 pub use framer::{Framer, ReadLimits};
 pub use handler::Handler;
 pub use id::{ChannelId, TimerId};
-pub use io::{Io, Readiness, SocketOptions};
+pub use io::{Io, Readiness, Received, SocketOptions};
 pub use length_prefix::{Endian, LengthPrefix};
 pub use server::{Server, ServerEvent};
 pub use stream::{OverflowPolicy, Stream, StreamConfig};

@@ -23,8 +23,19 @@ use pants::signal::{SIGINT, SIGTERM};
 use pants::{Addr, ChannelId, EngineContext, Handler, Listen, StreamConfig};
 use pants_protocols::http::HttpConfig;
 
+/// Which driver runs the example's engine (`--driver`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    /// `mio` (the default).
+    Mio,
+    /// `smol`: the engine as a task on smol's executor.
+    Smol,
+}
+
 /// An example's command line.
 pub struct Args {
+    /// `--driver`: the driver.
+    pub driver: Driver,
     /// `--listen`: where to listen.
     pub listen: String,
     /// `--root`: the directory files are served from (http).
@@ -71,7 +82,7 @@ impl Args {
 }
 
 /// Parses the command line, with `default_listen` when `--listen` is not given. Exits with a
-/// usage message on anything else, and when a driver other than mio is asked for.
+/// usage message on anything else.
 pub fn args(name: &str, default_listen: &str) -> Args {
     let usage = || -> ! {
         eprintln!(
@@ -81,6 +92,7 @@ pub fn args(name: &str, default_listen: &str) -> Args {
         exit(2)
     };
     let mut args = Args {
+        driver: Driver::Mio,
         listen: default_listen.to_owned(),
         root: None,
         idle_timeout: None,
@@ -99,34 +111,51 @@ pub fn args(name: &str, default_listen: &str) -> Args {
             "--root" => args.root = Some(PathBuf::from(value)),
             "--idle-timeout" => args.idle_timeout = timeout(&value),
             "--header-timeout" => args.header_timeout = timeout(&value),
-            "--driver" if value == "mio" => {}
-            "--driver" if value == "smol" => {
-                eprintln!("{name}: the smol driver is not built yet; use --driver mio");
-                exit(2)
-            }
+            "--driver" if value == "mio" => args.driver = Driver::Mio,
+            "--driver" if value == "smol" => args.driver = Driver::Smol,
             _ => usage(),
         }
     }
     args
 }
 
-/// Opens the example's channel with `open`, prints `listening on ADDR` (in the form `--listen`
-/// takes), and runs until SIGINT or SIGTERM, then shuts down gracefully.
+/// Opens the example's channel with `open` on the driver `args` names, prints
+/// `listening on ADDR` (in the form `--listen` takes), and runs until SIGINT or SIGTERM, then
+/// shuts down gracefully (a second signal closes everything at once).
 pub fn serve(
     args: &Args,
     open: impl FnOnce(&mut EngineContext<'_>) -> io::Result<ChannelId>,
 ) -> io::Result<()> {
-    let mut engine = pants::Engine::new()?;
-    // Caught by the loop itself (a second thread would make every socket call dearer), and
-    // before the line below: whoever reads it may signal at once.
-    engine.stop_on_signals(&[SIGINT, SIGTERM])?;
-    let id = open(&mut engine.context())?;
-    let addr = engine
-        .local_addr(id)
+    // Signals are caught by the loop itself (a second thread would make every socket call
+    // dearer), and before `listening on` is printed: whoever reads it may signal at once.
+    match args.driver {
+        Driver::Mio => {
+            let mut engine = pants::Engine::new()?;
+            engine.stop_on_signals(&[SIGINT, SIGTERM])?;
+            announce(args, engine.context(), open)?;
+            engine.run()
+        }
+        Driver::Smol => {
+            let mut engine = pants::smol::Engine::new()?;
+            engine.stop_on_signals(&[SIGINT, SIGTERM])?;
+            announce(args, engine.context(), open)?;
+            smol::block_on(engine.run())
+        }
+    }
+}
+
+/// Opens the channel and prints `listening on ADDR` with its real address.
+fn announce(
+    args: &Args,
+    mut cx: EngineContext<'_>,
+    open: impl FnOnce(&mut EngineContext<'_>) -> io::Result<ChannelId>,
+) -> io::Result<()> {
+    let id = open(&mut cx)?;
+    let addr = cx
+        .channel(id)
+        .and_then(|channel| channel.local())
         .ok_or_else(|| io::Error::other("no local address"))?;
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "listening on {}", args.shown(&addr))?;
-    stdout.flush()?;
-    drop(stdout);
-    engine.run()
+    stdout.flush()
 }

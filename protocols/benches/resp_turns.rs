@@ -18,7 +18,9 @@ use std::io::{self, IoSlice};
 use std::time::Instant;
 
 use bytes::Bytes;
-use pants_core::{Addr, ChannelId, Engine, EngineConfig, FileRange, Io, Readiness, SocketOptions};
+use pants_core::{
+    Addr, ChannelId, Engine, EngineConfig, FileRange, Io, Readiness, Received, SocketOptions,
+};
 use pants_protocols::resp;
 
 /// The requests, as `redis-benchmark -t NAME` sends them (its default 3-byte value), and the
@@ -71,11 +73,11 @@ impl Io for Scripted {
     fn peer_addr(&self, _: ChannelId) -> io::Result<Addr> {
         Ok("127.0.0.1:50000".parse().expect("an address"))
     }
-    fn read(&mut self, _: ChannelId) -> io::Result<Bytes> {
+    fn read(&mut self, _: ChannelId) -> io::Result<Received> {
         if !std::mem::take(&mut self.readable) {
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        Ok(self.payload.clone())
+        Ok(self.payload.clone().into())
     }
     fn write(&mut self, _: ChannelId, slices: &[IoSlice<'_>]) -> io::Result<usize> {
         let n = slices.iter().map(|slice| slice.len()).sum();

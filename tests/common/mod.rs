@@ -27,6 +27,7 @@ pub const STEP: Duration = Duration::from_secs(20);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Driver {
     Mio,
+    Smol,
 }
 
 impl Driver {
@@ -47,6 +48,15 @@ pub struct Remote {
 }
 
 impl Remote {
+    /// Reaches the engine behind `handle` (both drivers' handles are one type).
+    pub fn of(handle: pants::Handle) -> Self {
+        let stop = handle.clone();
+        Self {
+            post: Arc::new(move |work: Work| handle.post(work)),
+            stop: Arc::new(move || stop.stop()),
+        }
+    }
+
     /// Runs `work` on the loop (the driver's `Handle::post`).
     pub fn post(&self, work: impl FnOnce(&mut EngineContext<'_>) + Send + 'static) {
         (self.post)(Box::new(work));
@@ -148,22 +158,24 @@ pub fn start<R: Send + 'static>(
     setup: impl FnOnce(&mut EngineContext<'_>) -> R + Send + 'static,
 ) -> (Running, R) {
     let (tx, rx) = mpsc::channel();
+    let thread = thread::Builder::new().name(format!("engine-{}", driver.module()));
     let thread = match driver {
-        Driver::Mio => thread::Builder::new()
-            .name("engine-mio".into())
-            .spawn(move || {
-                let mut engine = pants::Engine::new()?;
-                let (post, stop) = (engine.handle(), engine.handle());
-                let remote = Remote {
-                    post: Arc::new(move |work: Work| post.post(work)),
-                    stop: Arc::new(move || stop.stop()),
-                };
-                let result = setup(&mut engine.context());
-                tx.send((result, remote)).expect("the test is waiting");
-                engine.run()
-            })
-            .expect("spawn the engine thread"),
-    };
+        Driver::Mio => thread.spawn(move || {
+            let mut engine = pants::Engine::new()?;
+            let remote = Remote::of(engine.handle());
+            tx.send((setup(&mut engine.context()), remote))
+                .expect("the test is waiting");
+            engine.run()
+        }),
+        Driver::Smol => thread.spawn(move || {
+            let mut engine = pants::smol::Engine::new()?;
+            let remote = Remote::of(engine.handle());
+            tx.send((setup(&mut engine.context()), remote))
+                .expect("the test is waiting");
+            smol::block_on(engine.run())
+        }),
+    }
+    .expect("spawn the engine thread");
     match rx.recv_timeout(STEP) {
         Ok((result, remote)) => (
             Running {

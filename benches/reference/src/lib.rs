@@ -7,6 +7,7 @@
 
 pub mod mio_server;
 pub mod resp;
+pub mod smol_server;
 
 use std::io::Write;
 use std::net::SocketAddr;

@@ -122,7 +122,7 @@ impl EngineContext<'_> {
         let stream = Stream::connecting(config, self.core.now);
         let id = self.core.insert(Channel::Stream(stream), connect.handler);
         let now = self.core.now;
-        if let Err(err) = self.io.connect(id, &addr, &socket)
+        if let Err(err) = self.core.host_connects.start(self.io, id, &addr, &socket)
             && let Some(Channel::Stream(stream)) =
                 self.core.channels.get_mut(id).map(|e| &mut e.channel)
         {

@@ -302,6 +302,7 @@ pub(crate) fn run_engine_timer(
 /// Forgets a closed channel, closing its socket if that order was not carried out yet.
 fn remove(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
     core.close_socket(io, id);
+    core.host_connects.forget(id);
     core.channels.remove(id);
 }
 

@@ -2,6 +2,7 @@
 
 mod context;
 mod dispatch;
+mod host_connect;
 mod open;
 mod slab;
 mod timers;
@@ -22,6 +23,7 @@ use crate::io::{Io, Readiness, SocketOptions};
 use crate::server::Server;
 use crate::stream::{Stream, StreamConfig};
 use crate::write_queue::Recycler;
+use host_connect::HostConnects;
 use slab::{Generational, Slab};
 use timers::{Due, Timers};
 
@@ -112,6 +114,8 @@ pub(crate) struct EngineCore {
     /// The channel whose events are being dispatched right now.
     pub(crate) dispatching: Option<ChannelId>,
     trace: Option<Vec<TraceEntry>>,
+    /// The addresses left to try of connects to host names.
+    pub(crate) host_connects: HostConnects,
 }
 
 /// A channel, its handler and its socket's state.
@@ -224,6 +228,7 @@ impl Engine {
                 stopping: false,
                 dispatching: None,
                 trace,
+                host_connects: HostConnects::default(),
             },
         }
     }

@@ -9,7 +9,7 @@ use super::{Channel, EngineCore, flag};
 use crate::error::ConnectError;
 use crate::event::Action;
 use crate::id::{ChannelId, TimerId};
-use crate::io::Io;
+use crate::io::{Io, Received};
 use crate::stream::Stream;
 use crate::write_queue::Transmit;
 
@@ -196,9 +196,16 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                 return;
             }
             match retry(|| io.connect_result(id)) {
-                Ok(true) => stream.handle_connected(now),
+                Ok(true) => {
+                    core.host_connects.forget(id);
+                    stream.handle_connected(now);
+                }
                 Ok(false) => entry.flags &= !flag::WRITABLE,
-                Err(err) => stream.handle_connect_error(now, ConnectError::from_io(err)),
+                // A host name's next address, if it has one left: a new socket.
+                Err(err) => match core.host_connects.retry(io, id, err) {
+                    Ok(()) => entry.flags &= !(flag::READABLE | flag::WRITABLE),
+                    Err(err) => stream.handle_connect_error(now, ConnectError::from_io(err)),
+                },
             }
             continue;
         }
@@ -228,8 +235,11 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             }
             reads -= 1;
             match retry(|| io.read(id)) {
-                Ok(data) if data.is_empty() => stream.handle_eof(now),
-                Ok(data) => {
+                Ok(received) if received.data.is_empty() => stream.handle_eof(now),
+                Ok(Received { data, emptied }) => {
+                    if emptied {
+                        entry.flags &= !flag::READABLE;
+                    }
                     budget = budget.saturating_sub(data.len());
                     // The frames of this read reach the handler before the next read.
                     let lent = stream.handle_data_lent(now, data);

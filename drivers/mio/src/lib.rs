@@ -1,14 +1,15 @@
 //! The mio driver of pants: the [`pants_core::Engine`] on real sockets, one thread, one
 //! `mio::Poll`.
 //!
-//! The driver is translation only. It opens sockets (TCP over IPv4 and IPv6, Unix stream
-//! sockets, UDP, Unix datagram sockets) with their options, registers them edge-triggered
-//! under their channel's id, turns mio's events into [`Readiness`] (and spares the read that
-//! a short read has shown would only say `WouldBlock`), resolves host names on a
-//! resolver thread whose answers wake the loop, catches the signals that stop it
+//! The driver is translation only. The socket layer ([`pants_socket`]) opens the sockets
+//! (TCP over IPv4 and IPv6, Unix stream sockets, UDP, Unix datagram sockets), makes the
+//! socket calls and resolves host names; this crate registers each socket edge-triggered
+//! under its channel's id, turns mio's events into [`Readiness`], says which short reads
+//! prove a socket empty, catches the signals that stop the loop
 //! ([`Engine::stop_on_signals`]) without a thread of its own, and waits. Every rule (callback
-//! order, buffering, limits, closing, timers, read budgets, accept backoff) lives in
-//! `pants-core`, so this driver and the in-memory test network behave alike by construction.
+//! order, buffering, limits, closing, timers, read budgets, accept backoff, which address of
+//! a host name to try next) lives in `pants-core`, so this driver, the smol driver and the
+//! in-memory test network behave alike by construction.
 //!
 //! ```no_run
 //! use pants_core::{Context, Frame, Handler};
@@ -27,121 +28,114 @@
 //!     engine.run()
 //! }
 //! ```
+//!
+//! # Hosting the engine in another loop
+//!
+//! The engine's poller is one file descriptor ([`AsFd`]): any loop (a plain `poll(2)`, a
+//! tokio `AsyncFd`, a smol `Async`, calloop, GLib) can watch it for reading, and call
+//! [`Engine::poll`] with a zero timeout when it is readable or when
+//! [`next_deadline`](SocketEngine::next_deadline) has come:
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::os::fd::AsFd;
+//! use std::time::{Duration, Instant};
+//! use pants_core::{Context, Frame, Handler};
+//! use rustix::event::{PollFd, PollFlags, Timespec, poll};
+//!
+//! struct Echo;
+//! impl Handler for Echo {
+//!     fn on_read(&mut self, cx: &mut Context<'_>, data: Frame<'_>) {
+//!         let _ = cx.write(data);
+//!     }
+//! }
+//!
+//! let mut engine = pants_mio::Engine::new()?;
+//! let server = engine.listen("127.0.0.1:0", || Echo)?;
+//! let addr = engine.local_addr(server).unwrap().to_string();
+//! let mut client = std::net::TcpStream::connect(addr)?;
+//! client.write_all(b"ping")?;
+//! client.set_nonblocking(true)?;
+//!
+//! // The host loop: wait for the engine's descriptor, at most until its deadline.
+//! let (mut echoed, give_up) = (Vec::new(), Instant::now() + Duration::from_secs(10));
+//! while echoed.len() < 4 && Instant::now() < give_up {
+//!     let wait = engine
+//!         .next_deadline()
+//!         .map_or(Duration::from_millis(100), |at| at.saturating_duration_since(Instant::now()));
+//!     let timeout = Timespec::try_from(wait.min(Duration::from_millis(100))).unwrap();
+//!     let mut fds = [PollFd::new(&engine, PollFlags::IN)];
+//!     poll(&mut fds, Some(&timeout))?;
+//!     engine.poll(Some(Duration::ZERO))?; // never blocks
+//!     let mut buf = [0; 16];
+//!     if let Ok(n) = client.read(&mut buf) {
+//!         echoed.extend_from_slice(&buf[..n]);
+//!     }
+//! }
+//! assert_eq!(echoed, b"ping");
+//! # Ok::<(), std::io::Error>(())
+//! ```
 #![warn(missing_docs, unreachable_pub)]
 
-mod drained;
-mod handle;
-mod io;
-mod resolver;
-mod signals;
-mod sockets;
+mod poller;
 
 use std::ffi::c_int;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::io;
+use std::ops::{Deref, DerefMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Poll, Token, Waker};
-use pants_core::{Addr, ChannelId, EngineConfig, EngineContext, Handler, IntoAddr, Readiness};
-
-pub use handle::Handle;
-use handle::Shared;
-use io::MioIo;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+use pants_core::{ChannelId, EngineConfig, Readiness};
+pub use pants_socket::{Call, Handle, SocketEngine};
+use pants_socket::{SignalPipe, Wake};
+pub use poller::Mio;
 /// Signal numbers for [`Engine::stop_on_signals`] (`SIGINT`, `SIGTERM`, `SIGHUP`, ...).
 pub use signal_hook::consts::signal;
-use signals::SignalPipe;
 
 /// The token of the loop's waker (no channel can have it: its slot index would be `u32::MAX`).
 const WAKER: Token = Token(usize::MAX);
 /// The token of the signal pipe (no channel can have it either: slot index `u32::MAX - 1`).
 const SIGNALS: Token = Token(usize::MAX - 1);
 
-/// An event loop running a pants engine over mio.
+/// An event loop running a pants engine over mio. Opening channels, handles and stopping
+/// are [`SocketEngine`]'s methods, which it dereferences to.
 pub struct Engine {
-    core: pants_core::Engine,
-    io: MioIo,
+    inner: SocketEngine<Mio>,
     poll: Poll,
     events: Events,
-    shared: Arc<Shared>,
     /// Made by the first [`Engine::stop_on_signals`].
     signals: Option<SignalPipe>,
 }
 
 impl Engine {
     /// An engine with the default settings.
-    pub fn new() -> std::io::Result<Self> {
+    pub fn new() -> io::Result<Self> {
         Self::with_config(EngineConfig::default())
     }
 
     /// An engine with `config`.
-    pub fn with_config(config: EngineConfig) -> std::io::Result<Self> {
+    pub fn with_config(config: EngineConfig) -> io::Result<Self> {
         let poll = Poll::new()?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let io = MioIo::new(poll.registry().try_clone()?, waker.clone());
-        let shared = Arc::new(Shared {
-            waker,
-            posted: Mutex::default(),
-            stop: Default::default(),
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let wake: Wake = Arc::new(move || {
+            let _ = waker.wake();
         });
+        let poller = Mio::new(poll.registry().try_clone()?);
         Ok(Self {
-            core: pants_core::Engine::new(config, Instant::now()),
-            io,
+            inner: SocketEngine::new(config, poller, wake),
             poll,
             events: Events::with_capacity(1024),
-            shared,
             signals: None,
         })
     }
 
-    /// The engine's context: open channels, command them, set timers.
-    pub fn context(&mut self) -> EngineContext<'_> {
-        self.core.context(&mut self.io, Instant::now())
-    }
-
-    /// Listens at `addr` (`127.0.0.1:0` picks a free port); each connection gets a handler
-    /// from `factory`.
-    pub fn listen<H: Handler>(
-        &mut self,
-        addr: impl IntoAddr,
-        factory: impl FnMut() -> H + 'static,
-    ) -> std::io::Result<ChannelId> {
-        self.context().listen(addr, factory)
-    }
-
-    /// Connects to `addr` with `handler`.
-    pub fn connect(
-        &mut self,
-        addr: impl IntoAddr,
-        handler: impl Handler,
-    ) -> std::io::Result<ChannelId> {
-        self.context().connect(addr, handler)
-    }
-
-    /// Binds a datagram channel at `addr` with `handler`.
-    pub fn datagram(
-        &mut self,
-        addr: impl IntoAddr,
-        handler: impl Handler,
-    ) -> std::io::Result<ChannelId> {
-        self.context().datagram(addr, handler)
-    }
-
-    /// The local address of channel `id` (the real port of a listener bound to port 0).
-    pub fn local_addr(&mut self, id: ChannelId) -> Option<Addr> {
-        self.context().channel(id)?.local()
-    }
-
-    /// A handle for other threads: post work, or stop the loop.
-    pub fn handle(&self) -> Handle {
-        Handle {
-            shared: self.shared.clone(),
-        }
-    }
-
-    /// Runs the loop until [`stop`](Self::stop) (or [`Handle::stop`]) was asked and every
-    /// channel has closed.
-    pub fn run(&mut self) -> std::io::Result<()> {
-        while !self.core.is_finished() {
+    /// Runs the loop until [`stop`](SocketEngine::stop) (or [`Handle::stop`]) was asked and
+    /// every channel has closed.
+    pub fn run(&mut self) -> io::Result<()> {
+        while !self.inner.is_finished() {
             self.poll(None)?;
         }
         Ok(())
@@ -149,60 +143,53 @@ impl Engine {
 
     /// One step, for embedding in another loop: waits for readiness at most `timeout` (and
     /// never past the engine's next deadline), then runs a turn.
-    pub fn poll(&mut self, timeout: Option<Duration>) -> std::io::Result<()> {
+    pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         let deadline = self
-            .core
-            .poll_timeout()
+            .inner
+            .next_deadline()
             .map(|at| at.saturating_duration_since(Instant::now()));
         let wait = match (timeout, deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
         match self.poll.poll(&mut self.events, wait) {
-            Err(err) if err.kind() != std::io::ErrorKind::Interrupted => return Err(err),
+            Err(err) if err.kind() != io::ErrorKind::Interrupted => return Err(err),
             _ => {}
         }
-        let mut woken = false;
-        let mut signaled = false;
+        let (mut woken, mut signaled) = (false, false);
         for event in &self.events {
             match event.token() {
                 WAKER => woken = true,
                 SIGNALS => signaled = true,
                 token => {
                     let id = ChannelId::from_bits(token.0 as u64);
-                    self.io.handle_event(id, event);
+                    self.inner.table_mut().poller_mut().handle_event(id, event);
                     let readiness = Readiness {
                         readable: event.is_readable()
                             || event.is_read_closed()
                             || event.is_error()
-                            || drained::is_priority(event),
+                            || poller::is_priority(event),
                         writable: event.is_writable()
                             || event.is_write_closed()
                             || event.is_error(),
                     };
-                    self.core.handle_readiness(id, readiness);
+                    self.inner.handle_readiness(id, readiness);
                 }
             }
         }
         if woken {
-            self.handle_wake();
+            self.inner.handle_wake();
         }
-        if signaled && self.signals.as_mut().is_some_and(SignalPipe::take) {
-            self.core.stop();
+        if signaled && self.signals.as_ref().is_some_and(SignalPipe::take) {
+            self.inner.stop();
         }
-        self.core.turn(&mut self.io, Instant::now());
+        self.inner.turn();
         Ok(())
     }
 
-    /// Shuts down gracefully: stop accepting, close every stream after flushing (bounded by
-    /// its linger time), close datagram channels once their queue is sent. [`run`](Self::run)
-    /// returns when all are closed.
-    pub fn stop(&mut self) {
-        self.core.stop();
-    }
-
-    /// Stops gracefully, as [`stop`](Self::stop) does, when one of `signals` arrives: for a
-    /// server, usually [`signal::SIGINT`] and [`signal::SIGTERM`].
+    /// Stops gracefully, as [`stop`](SocketEngine::stop) does, when one of `signals`
+    /// arrives: for a server, usually [`signal::SIGINT`] and [`signal::SIGTERM`]. Each
+    /// signal that comes stops again (a stop already under way goes on).
     ///
     /// The signal handler only wakes the loop (through a socket pair the loop polls); no
     /// thread is started. The signals stay caught while the engine lives; once it is dropped
@@ -218,38 +205,98 @@ impl Engine {
     /// engine.run()?; // returns once a signal came and every channel closed
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn stop_on_signals(&mut self, signals: &[c_int]) -> std::io::Result<()> {
-        let pipe = match &mut self.signals {
+    pub fn stop_on_signals(&mut self, signals: &[c_int]) -> io::Result<()> {
+        let pipe = match self.signals.take() {
             Some(pipe) => pipe,
-            None => self
-                .signals
-                .insert(SignalPipe::new(self.poll.registry(), SIGNALS)?),
+            None => {
+                let pipe = SignalPipe::new()?;
+                let fd = pipe.as_fd().as_raw_fd();
+                self.poll
+                    .registry()
+                    .register(&mut SourceFd(&fd), SIGNALS, Interest::READABLE)?;
+                pipe
+            }
         };
+        let pipe = self.signals.insert(pipe);
         signals.iter().try_for_each(|&signal| pipe.catch(signal))
     }
+}
 
-    /// True after a stop, once every channel is closed.
-    pub fn is_finished(&self) -> bool {
-        self.core.is_finished()
+impl Deref for Engine {
+    type Target = SocketEngine<Mio>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl DerefMut for Engine {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
+
+impl AsFd for Engine {
+    /// The poller's descriptor: readable when [`poll`](Engine::poll) has events to handle.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.poll.registry().as_fd()
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("channels", &self.inner.channel_count())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use pants_core::{Context, Frame, Handler};
+
+    use crate::{Engine, signal};
+
+    struct Quiet;
+    impl Handler for Quiet {
+        fn on_read(&mut self, _: &mut Context<'_>, _: Frame<'_>) {}
     }
 
-    /// How many channels are open.
-    pub fn channel_count(&self) -> usize {
-        self.core.channel_count()
+    /// The only test of this process that raises SIGUSR1.
+    #[test]
+    fn a_caught_signal_stops_the_loop_gracefully() {
+        let mut engine = Engine::new().unwrap();
+        engine.listen("127.0.0.1:0", || Quiet).unwrap();
+        engine.stop_on_signals(&[signal::SIGUSR1]).unwrap();
+        engine.poll(Some(Duration::ZERO)).unwrap();
+        assert!(
+            !engine.is_finished(),
+            "nothing asked the engine to stop yet"
+        );
+        assert_eq!(engine.channel_count(), 1);
+
+        signal_hook::low_level::raise(signal::SIGUSR1).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !engine.is_finished() {
+            assert!(
+                Instant::now() < deadline,
+                "the signal did not stop the loop"
+            );
+            engine.poll(Some(Duration::from_secs(1))).unwrap();
+        }
+        assert_eq!(engine.channel_count(), 0, "the listener closed");
     }
 
-    fn handle_wake(&mut self) {
-        let core = &self.core;
-        for (id, readiness) in self.io.handle_resolved(|id| core.is_live(id)) {
-            self.core.handle_readiness(id, readiness);
+    #[test]
+    fn signals_that_must_not_be_caught_are_refused() {
+        let mut engine = Engine::new().unwrap();
+        for forbidden in [signal::SIGKILL, signal::SIGSTOP, signal::SIGSEGV] {
+            let err = engine.stop_on_signals(&[forbidden]).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
         }
-        let posted =
-            std::mem::take(&mut *self.shared.posted.lock().unwrap_or_else(|p| p.into_inner()));
-        for work in posted {
-            work(&mut self.context());
-        }
-        if self.shared.stop.swap(false, Ordering::AcqRel) {
-            self.core.stop();
-        }
+        let err = engine.stop_on_signals(&[100_000]).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
     }
 }

@@ -9,7 +9,7 @@ use super::{Kind, MemIo, Owner, StreamSock, WRITABLE};
 use crate::addr::Addr;
 use crate::event::Action;
 use crate::id::ChannelId;
-use crate::io::{Io, SocketOptions};
+use crate::io::{Io, Received, SocketOptions};
 use crate::write_queue::FileRange;
 
 impl Io for MemIo {
@@ -57,10 +57,11 @@ impl Io for MemIo {
         }
     }
 
-    fn read(&mut self, id: ChannelId) -> io::Result<Bytes> {
+    fn read(&mut self, id: ChannelId) -> io::Result<Received> {
         self.stats.reads += 1;
         let sock = self.of(id)?;
         self.recv_stream(sock, self.knobs.read_chunk)
+            .map(Received::from)
     }
 
     fn write(&mut self, id: ChannelId, slices: &[IoSlice<'_>]) -> io::Result<usize> {

@@ -1,0 +1,142 @@
+//! The engine on real sockets, whatever the poller: the core's engine, the socket table and
+//! the inbox of handles. Each driver's `Engine` dereferences to it, so both drivers offer
+//! the same methods, written once.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+
+use pants_core::{Addr, ChannelId, EngineConfig, EngineContext, Handler, IntoAddr, Readiness};
+
+use crate::handle::{Handle, Inbox};
+use crate::poller::Poller;
+use crate::resolver::Wake;
+use crate::table::SocketTable;
+
+/// A pants engine over the sockets of a [`SocketTable`] watched by poller `P`.
+///
+/// Applications reach it through their driver's `Engine` (which dereferences to it): open
+/// channels, get a [`Handle`], stop. The driver feeds it: readiness
+/// ([`handle_readiness`](Self::handle_readiness)), wake-ups from other threads
+/// ([`handle_wake`](Self::handle_wake)), and turns ([`turn`](Self::turn)) until
+/// [`next_deadline`](Self::next_deadline).
+pub struct SocketEngine<P: Poller> {
+    core: pants_core::Engine,
+    io: SocketTable<P>,
+    inbox: Arc<Inbox>,
+}
+
+impl<P: Poller> SocketEngine<P> {
+    /// An engine with `config` on sockets watched by `poller`; `wake` wakes the driver's loop
+    /// from other threads (posted work, a stop, a resolved host name), after which the driver
+    /// calls [`handle_wake`](Self::handle_wake).
+    pub fn new(config: EngineConfig, poller: P, wake: Wake) -> Self {
+        Self {
+            core: pants_core::Engine::new(config, Instant::now()),
+            io: SocketTable::new(poller, wake.clone()),
+            inbox: Arc::new(Inbox::new(wake)),
+        }
+    }
+
+    /// The engine's context: open channels, command them, set timers.
+    pub fn context(&mut self) -> EngineContext<'_> {
+        self.core.context(&mut self.io, Instant::now())
+    }
+
+    /// Listens at `addr` (`127.0.0.1:0` picks a free port); each connection gets a handler
+    /// from `factory`.
+    pub fn listen<H: Handler>(
+        &mut self,
+        addr: impl IntoAddr,
+        factory: impl FnMut() -> H + 'static,
+    ) -> io::Result<ChannelId> {
+        self.context().listen(addr, factory)
+    }
+
+    /// Connects to `addr` with `handler`.
+    pub fn connect(&mut self, addr: impl IntoAddr, handler: impl Handler) -> io::Result<ChannelId> {
+        self.context().connect(addr, handler)
+    }
+
+    /// Binds a datagram channel at `addr` with `handler`.
+    pub fn datagram(
+        &mut self,
+        addr: impl IntoAddr,
+        handler: impl Handler,
+    ) -> io::Result<ChannelId> {
+        self.context().datagram(addr, handler)
+    }
+
+    /// The local address of channel `id` (the real port of a listener bound to port 0).
+    pub fn local_addr(&mut self, id: ChannelId) -> Option<Addr> {
+        self.context().channel(id)?.local()
+    }
+
+    /// A handle for other threads and tasks: post work, call, or stop the loop.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            inbox: self.inbox.clone(),
+        }
+    }
+
+    /// Shuts down gracefully: stop accepting, close every stream after flushing (bounded by
+    /// its linger time), close datagram channels once their queue is sent. The loop ends
+    /// when all are closed.
+    pub fn stop(&mut self) {
+        self.core.stop();
+    }
+
+    /// True after a stop, once every channel is closed.
+    pub fn is_finished(&self) -> bool {
+        self.core.is_finished()
+    }
+
+    /// How many channels are open.
+    pub fn channel_count(&self) -> usize {
+        self.core.channel_count()
+    }
+
+    /// When the engine must run its next turn at the latest, if ever (now, when work is
+    /// left over): how long a loop hosting it may wait.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.core.poll_timeout()
+    }
+
+    /// For drivers: the poller reported `readiness` for channel `id`'s socket.
+    pub fn handle_readiness(&mut self, id: ChannelId, readiness: Readiness) {
+        self.core.handle_readiness(id, readiness);
+    }
+
+    /// For drivers: runs a turn (see [`pants_core::Engine::turn`]).
+    pub fn turn(&mut self) {
+        self.core.turn(&mut self.io, Instant::now());
+    }
+
+    /// For drivers: the loop was woken from another thread. Connects to the host names
+    /// resolved since, runs the work posted since, and stops if a stop was asked.
+    pub fn handle_wake(&mut self) {
+        for (id, answer) in self.io.take_resolved() {
+            self.core.handle_resolved(&mut self.io, id, answer);
+        }
+        let (posted, stop) = self.inbox.take();
+        for work in posted {
+            work(&mut self.context());
+        }
+        if stop {
+            self.core.stop();
+        }
+    }
+
+    /// For drivers: the socket table, to reach the poller and the sockets.
+    pub fn table_mut(&mut self) -> &mut SocketTable<P> {
+        &mut self.io
+    }
+}
+
+impl<P: Poller> Drop for SocketEngine<P> {
+    /// Work posted and not run is dropped (a pending call fails); the sockets close with the
+    /// table.
+    fn drop(&mut self) {
+        self.inbox.close();
+    }
+}
