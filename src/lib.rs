@@ -28,7 +28,7 @@
 //!
 //! This crate is a facade: it re-exports the sans-IO core ([`pants_core`], also as
 //! [`core`]) and the default driver (mio: [`Engine`] and [`Handle`], also as [`mod@mio`]).
-//! The smol driver, for programs that run a smol executor, is [`smol`] behind the cargo
+//! The smol driver, for programs that run a smol executor, is `pants::smol` behind the cargo
 //! feature `smol`: the same handlers run on either. The in-memory test network is
 //! [`testing`].
 #![warn(missing_docs)]

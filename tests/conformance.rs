@@ -211,7 +211,7 @@ impl Handler for BigReply {
         cx.set_read_delimiter("\n").unwrap();
     }
     fn on_read(&mut self, cx: &mut Context<'_>, _: Frame<'_>) {
-        match cx.write(self.reply.clone()) {
+        match cx.write(self.reply.clone()).into_result() {
             Ok(_) => self.log.push("reply queued"),
             Err(err) => self.log.push(format!("write error {err}")),
         }
@@ -525,7 +525,7 @@ impl Handler for Flood {
         let mut at = 0;
         while at < self.data.len() {
             let n = (1 + rng.below(2 << 20)).min(self.data.len() - at);
-            if let Err(err) = cx.write(self.data.slice(at..at + n)) {
+            if let Err(err) = cx.write(self.data.slice(at..at + n)).into_result() {
                 self.log.push(format!("write error {err}"));
                 return;
             }
@@ -581,7 +581,7 @@ impl Firehose {
 
     fn fill(&mut self, cx: &mut Context<'_>) {
         loop {
-            match cx.write(self.block.clone()) {
+            match cx.write(self.block.clone()).into_result() {
                 Ok(WriteStatus::Ready) => {}
                 Ok(WriteStatus::AboveHighWater) => return,
                 Err(err) => return self.note(format_args!("write error {err}")),
@@ -674,7 +674,7 @@ impl Handler for DatagramEcho {
     fn on_read(&mut self, cx: &mut Context<'_>, data: Frame<'_>) {
         let from = cx.peer().map(|peer| peer.to_string()).unwrap_or_default();
         self.log.push(format!("read {} from {from}", data.len()));
-        if let Err(err) = cx.write(data) {
+        if let Err(err) = cx.write(data).into_result() {
             self.log.push(format!("write error {err}"));
         }
     }

@@ -128,7 +128,8 @@ impl ReadDelimiter {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use pants_core::{Framer, ReadDelimiter, ReadLimits};
+    /// use pants_core::{ReadDelimiter, ReadLimits};
+    /// use pants_core::channel::Framer;
     ///
     /// let mut framer = Framer::new(ReadLimits::default());
     /// framer.set_delimiter(ReadDelimiter::skip(1_000_000)?)?;
@@ -190,7 +191,8 @@ impl ReadDelimiter {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use pants_core::{Framer, ReadDelimiter, ReadLimits};
+    /// use pants_core::{ReadDelimiter, ReadLimits};
+    /// use pants_core::channel::Framer;
     ///
     /// let mut framer = Framer::new(ReadLimits::default());
     /// // A 5-byte body that holds the delimiter and ends with it, then a line.

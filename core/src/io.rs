@@ -1,4 +1,4 @@
-//! The socket calls an [`Engine`](crate::Engine) makes, provided by a driver: the whole surface
+//! The socket calls an [`Engine`](crate::driver::Engine) makes, provided by a driver: the whole surface
 //! between the pure core and the operating system (or the in-memory test network).
 
 use std::io::{self, IoSlice};
@@ -14,7 +14,7 @@ use crate::write_queue::FileRange;
 /// A driver implements it over real sockets (each registered with its poller under the
 /// channel's id), the test harness over in-memory pipes. Every call returns at once: an error
 /// of kind [`WouldBlock`](io::ErrorKind::WouldBlock) means "not now", and the driver reports
-/// later readiness with [`Engine::handle_readiness`](crate::Engine::handle_readiness). The
+/// later readiness with [`Engine::handle_readiness`](crate::driver::Engine::handle_readiness). The
 /// engine retries [`Interrupted`](io::ErrorKind::Interrupted) calls itself.
 pub trait Io {
     /// Opens a listening stream socket for channel `id` (its address: [`local_addr`]).
@@ -30,7 +30,7 @@ pub trait Io {
     /// readiness, then read with [`connect_result`](Self::connect_result).
     ///
     /// For a host name ([`Addr::Host`]) the driver starts resolving it without blocking and
-    /// reports the addresses with [`Engine::handle_resolved`](crate::Engine::handle_resolved);
+    /// reports the addresses with [`Engine::handle_resolved`](crate::driver::Engine::handle_resolved);
     /// the engine then calls `connect` again with each address in turn, until one connects
     /// (the policy is the core's, not the driver's). A driver that can resolve without
     /// waiting may connect at once instead.

@@ -25,7 +25,8 @@ pub enum Endian {
 /// whole header is stripped, so `on_read` gets just the body:
 ///
 /// ```
-/// use pants_core::{Framer, LengthPrefix, ReadDelimiter, ReadLimits};
+/// use pants_core::{LengthPrefix, ReadDelimiter, ReadLimits};
+/// use pants_core::channel::Framer;
 ///
 /// let mut framer = Framer::new(ReadLimits::default());
 /// framer.set_delimiter(ReadDelimiter::length_prefix(LengthPrefix::new(2))?)?;

@@ -34,6 +34,8 @@ pub enum ServerEvent {
 #[derive(Debug)]
 pub struct Server {
     closed: bool,
+    /// The application paused accepting.
+    paused: bool,
     events: VecDeque<ServerEvent>,
     /// While paused: when to accept again.
     paused_until: Option<Instant>,
@@ -53,6 +55,7 @@ impl Server {
     pub fn listening() -> Self {
         Self {
             closed: false,
+            paused: false,
             events: VecDeque::from([ServerEvent::Listening]),
             paused_until: None,
             backoff: Self::MIN_BACKOFF,
@@ -91,7 +94,24 @@ impl Server {
         }
     }
 
-    /// Stops accepting; [`ServerEvent::Closed`] is queued. Connections stay open. Idempotent.
+    /// Stops accepting until [`resume_accepting`](Self::resume_accepting), keeping the
+    /// listening socket (connections wait in its backlog). Idempotent.
+    pub fn pause_accepting(&mut self) {
+        self.paused = true;
+    }
+
+    /// Accepts again. Idempotent.
+    pub fn resume_accepting(&mut self) {
+        self.paused = false;
+    }
+
+    /// True while accepting is paused by [`pause_accepting`](Self::pause_accepting).
+    pub fn is_accepting_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Stops accepting; [`ServerEvent::Closed`] is queued. (The engine closes the server's
+    /// connections with it.) Idempotent.
     pub fn close(&mut self) {
         if !self.closed {
             self.closed = true;
@@ -120,7 +140,7 @@ impl Server {
 
     /// Whether the driver should accept now.
     pub fn wants_accept(&self) -> bool {
-        !self.closed && self.paused_until.is_none()
+        !self.closed && !self.paused && self.paused_until.is_none()
     }
 
     /// True once closed.

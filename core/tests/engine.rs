@@ -214,15 +214,15 @@ fn engine_timers_run_when_due_and_cancel_is_idempotent_even_from_inside() {
     let log = notes();
     let mut cx = net.context();
     let (a, b, c, d) = (log.clone(), log.clone(), log.clone(), log.clone());
-    cx.callback(move |_| note(&a, "callback"));
-    cx.defer(Duration::from_secs(5), move |cx| {
+    cx.callback(move |_, _| note(&a, "callback"));
+    cx.defer(Duration::from_secs(5), move |cx, _| {
         note(&b, format!("defer at {:?}", cx.now()))
     });
     let count = Rc::new(RefCell::new(0));
     let cycles = count.clone();
     let own: Rc<RefCell<Option<TimerId>>> = Rc::default();
     let own_id = own.clone();
-    let cycle = cx.cycle(Duration::from_secs(2), move |cx| {
+    let cycle = cx.cycle(Duration::from_secs(2), move |cx, _| {
         *cycles.borrow_mut() += 1;
         note(&c, "cycle");
         if *cycles.borrow() == 3 {
@@ -235,7 +235,7 @@ fn engine_timers_run_when_due_and_cancel_is_idempotent_even_from_inside() {
     let turns = Rc::new(RefCell::new(0));
     let (loops, loop_id) = (turns.clone(), Rc::new(RefCell::new(None)));
     let own_loop = loop_id.clone();
-    let each = cx.each_turn(move |cx| {
+    let each = cx.each_turn(move |cx, _| {
         *loops.borrow_mut() += 1;
         note(&d, "turn");
         if *loops.borrow() == 4 {
@@ -330,11 +330,13 @@ fn a_server_knows_its_live_connections_and_forgets_closed_ones_at_once() {
 }
 
 #[test]
-fn closing_a_server_leaves_its_connections_open() {
+fn closing_a_server_closes_its_connections_as_pants_does() {
     let mut net = Network::new();
     let server = net.listen("127.0.0.1:1", || Echo).unwrap();
     let peer = net.peer_connect("127.0.0.1:1").unwrap();
+    net.send(peer, "queued");
     net.run();
+    let conn = net.context().connections(server)[0];
     net.context().channel(server).unwrap().close();
     net.run();
     assert_eq!(
@@ -345,9 +347,44 @@ fn closing_a_server_leaves_its_connections_open() {
         net.peer_connect("127.0.0.1:1").is_err(),
         "nothing listens any more"
     );
+    assert_eq!(net.received(peer), "queued", "the connection flushed first");
+    net.shutdown(peer);
+    net.run();
+    assert_eq!(net.callbacks(conn).last(), Some(&"on_close"));
+}
+
+#[test]
+fn close_now_on_a_server_closes_its_connections_at_once() {
+    let mut net = Network::new();
+    let server = net.listen("127.0.0.1:1", || Echo).unwrap();
+    net.peer_connect("127.0.0.1:1").unwrap();
+    net.run();
+    let conn = net.context().connections(server)[0];
+    net.context().channel(server).unwrap().close_now();
+    net.run();
+    assert_eq!(net.callbacks(conn).last(), Some(&"on_close"));
+    assert!(net.context().channel(conn).is_none());
+}
+
+#[test]
+fn pausing_a_server_stops_accepting_and_keeps_its_connections() {
+    let mut net = Network::new();
+    let server = net.listen("127.0.0.1:1", || Echo).unwrap();
+    let peer = net.peer_connect("127.0.0.1:1").unwrap();
+    net.run();
+    net.context().channel(server).unwrap().pause_reading();
+    let waiting = net.peer_connect("127.0.0.1:1").unwrap();
+    net.run();
+    assert_eq!(net.context().connections(server).len(), 1, "not accepted");
     net.send(peer, "still served");
     net.run();
     assert_eq!(net.received(peer), "still served");
+    net.context().channel(server).unwrap().resume_reading();
+    net.run();
+    assert_eq!(net.context().connections(server).len(), 2);
+    net.send(waiting, "served too");
+    net.run();
+    assert_eq!(net.received(waiting), "served too");
 }
 
 #[test]

@@ -263,7 +263,7 @@ fn a_stream_closed_at_once_by_a_timer_as_its_timeout_is_due_is_safe() {
     let mut net = Network::with_config(config, 0);
     let conn = ChannelId::from_bits(1);
     // Set before the connection exists, so it comes first among the deadlines at 1 s.
-    net.context().defer(Duration::from_secs(1), move |cx| {
+    net.context().defer(Duration::from_secs(1), move |cx, _| {
         cx.channel(conn).unwrap().close_now();
     });
     net.listen("127.0.0.1:1", || ()).unwrap();

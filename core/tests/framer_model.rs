@@ -19,7 +19,8 @@ use model::framer::{
     AfterPush, Delim, Esc, Event, Prefix, Scenario, Step, Trace, body_ends_with, first_match,
     run_framer, run_model, set_framer_delimiter,
 };
-use pants_core::{Direction, FrameError, Framer, ReadLimits};
+use pants_core::channel::Framer;
+use pants_core::{Direction, FrameError, ReadLimits};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;

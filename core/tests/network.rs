@@ -8,8 +8,9 @@ use std::io;
 use std::rc::Rc;
 use std::time::Duration;
 
+use pants_core::channel::Action;
 use pants_core::testing::Network;
-use pants_core::{Action, Context, EngineConfig, Frame, Handler, Listen, StreamConfig, TimerId};
+use pants_core::{Context, EngineConfig, Frame, Handler, Listen, StreamConfig, TimerId};
 
 /// A shared counter a timer or handler bumps.
 type Count = Rc<Cell<usize>>;
@@ -23,7 +24,7 @@ fn run_comes_to_rest_with_an_each_turn_timer() {
     let mut net = Network::new();
     let turns = Count::default();
     let seen = turns.clone();
-    net.context().each_turn(move |_| bump(&seen));
+    net.context().each_turn(move |_, _| bump(&seen));
     net.run();
     assert_eq!(
         turns.get(),
@@ -36,8 +37,10 @@ fn run_comes_to_rest_with_an_each_turn_timer() {
 
 #[test]
 fn run_comes_to_rest_with_a_callback_that_schedules_itself_again() {
-    fn again(count: Count) -> impl FnMut(&mut pants_core::EngineContext<'_>) + 'static {
-        move |cx| {
+    fn again(
+        count: Count,
+    ) -> impl FnMut(&mut pants_core::EngineContext<'_>, pants_core::TimerId) + 'static {
+        move |cx, _| {
             bump(&count);
             cx.callback(again(count.clone()));
         }
@@ -58,7 +61,7 @@ struct WithTask {
 impl Handler for WithTask {
     fn on_connect(&mut self, cx: &mut Context<'_>) {
         let turns = self.turns.clone();
-        self.task = Some(cx.each_turn(move |_| bump(&turns)));
+        self.task = Some(cx.each_turn(move |_, _| bump(&turns)));
     }
 
     fn on_read(&mut self, cx: &mut Context<'_>, frame: Frame<'_>) {
@@ -97,7 +100,7 @@ struct Deferred;
 impl Handler for Deferred {
     fn on_read(&mut self, cx: &mut Context<'_>, frame: Frame<'_>) {
         let (id, reply) = (cx.id(), frame.into_bytes());
-        cx.callback(move |cx| {
+        cx.callback(move |cx, _| {
             if let Some(mut channel) = cx.channel(id) {
                 let _ = channel.write(reply.clone());
             }
@@ -122,8 +125,8 @@ fn advance_reaches_its_end_with_a_per_turn_timer_running_each_due_turn_once() {
     let ticks = Rc::new(RefCell::new(Vec::new()));
     let (seen, log) = (turns.clone(), ticks.clone());
     let start = net.now();
-    net.context().each_turn(move |_| bump(&seen));
-    net.context().cycle(Duration::from_secs(1), move |cx| {
+    net.context().each_turn(move |_, _| bump(&seen));
+    net.context().cycle(Duration::from_secs(1), move |cx, _| {
         log.borrow_mut().push(cx.now())
     });
     net.advance(Duration::from_millis(3500));

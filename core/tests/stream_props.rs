@@ -33,10 +33,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use pants_core::channel::{Action, Event, FileRange, Stream, Transmit};
 use pants_core::{
-    Action, ConnectError, DelimiterError, Direction, Error, Event, FileRange, Idle, LengthPrefix,
-    OverflowPolicy, ReadLimits, Stream, StreamConfig, Transmit, WriteError, WriteLimits,
-    WriteStatus,
+    ConnectError, DelimiterError, Direction, Error, Idle, LengthPrefix, OverflowPolicy, ReadLimits,
+    StreamConfig, WriteError, WriteLimits, WriteStatus,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;

@@ -18,9 +18,9 @@ use std::io::{self, IoSlice};
 use std::time::Instant;
 
 use bytes::Bytes;
-use pants_core::{
-    Addr, ChannelId, Engine, EngineConfig, FileRange, Io, Readiness, Received, SocketOptions,
-};
+use pants_core::channel::FileRange;
+use pants_core::driver::{Engine, Io, Readiness, Received};
+use pants_core::{Addr, ChannelId, EngineConfig, SocketOptions};
 use pants_protocols::resp;
 
 /// The requests, as `redis-benchmark -t NAME` sends them (its default 3-byte value), and the

@@ -47,12 +47,12 @@ pub mod resp;
 pub use chat::Chat;
 pub use echo::Echo;
 
-use pants_core::{Context, WriteError, WriteStatus};
+use pants_core::{Context, Written};
 
 /// Pauses reading when a write left the queue above its high-water mark; the handler resumes
 /// in `on_write`. A refused write needs nothing here: the stream is closing.
-fn pace(cx: &mut Context<'_>, status: Result<WriteStatus, WriteError>) {
-    if let Ok(WriteStatus::AboveHighWater) = status {
+fn pace(cx: &mut Context<'_>, written: Written) {
+    if written == Written::AboveHighWater {
         cx.pause_reading();
     }
 }

@@ -22,7 +22,8 @@
 use std::hint::black_box;
 
 use bytes::{Bytes, BytesMut};
-use pants_core::{Framer, ReadDelimiter, ReadLimits};
+use pants_core::channel::Framer;
+use pants_core::{ReadDelimiter, ReadLimits};
 use tokio_util::codec::{AnyDelimiterCodec, Decoder, LinesCodec};
 
 /// The size of the pieces a chunked variant is fed: one socket read.

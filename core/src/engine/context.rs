@@ -1,5 +1,7 @@
-//! What callbacks and timers may do: command any channel, open channels, set timers.
+//! What callbacks and timers may do: command any channel, read its state, open channels, set
+//! timers.
 
+use std::fmt;
 use std::fs::File;
 use std::io;
 use std::ops::{Deref, DerefMut};
@@ -8,12 +10,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use super::channel::{Channel, ServerChannel};
+use super::core::EngineCore;
 use super::open::{Bind, Connect, IntoAddr, Listen};
 use super::timers::{Schedule, Target};
-use super::{Channel, EngineCore, ServerChannel};
+use super::written::Written;
 use crate::addr::Addr;
 use crate::datagram::Datagram;
-use crate::delimiter::IntoReadDelimiter;
+use crate::delimiter::{IntoReadDelimiter, ReadDelimiter};
 use crate::error::{ConnectError, DelimiterError, WriteError};
 use crate::framer::ReadLimits;
 use crate::handler::Handler;
@@ -24,16 +28,26 @@ use crate::stream::{OverflowPolicy, Stream};
 use crate::write_queue::{FileRange, Recycler, WriteLimits, WriteStatus};
 
 /// The engine as seen from a timer's closure, or from outside any callback
-/// ([`Engine::context`](crate::Engine::context)): channels by id, opening channels, timers.
+/// ([`Engine::context`](crate::driver::Engine::context)): channels by id, opening channels,
+/// timers.
 pub struct EngineContext<'a> {
     pub(crate) core: &'a mut EngineCore,
     pub(crate) io: &'a mut dyn Io,
 }
 
+impl fmt::Debug for EngineContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineContext")
+            .field("now", &self.core.now())
+            .field("channels", &self.core.channels.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl EngineContext<'_> {
     /// The time of the current turn.
     pub fn now(&self) -> Instant {
-        self.core.now
+        self.core.now()
     }
 
     /// Channel `id`, to command it; `None` once it is gone. What you do takes effect at once;
@@ -50,15 +64,7 @@ impl EngineContext<'_> {
     /// The open connections of server `server`, in id order (empty for other channels).
     /// A connection is forgotten as soon as it closes, before its `on_close`.
     pub fn connections(&self, server: ChannelId) -> Vec<ChannelId> {
-        let open_of_server = |entry: &super::Entry| {
-            entry.owner() == Some(server)
-                && matches!(&entry.channel, Channel::Stream(stream) if !stream.is_closed())
-        };
-        let channels = self.core.channels.iter();
-        channels
-            .filter(|(_, entry)| open_of_server(entry))
-            .map(|(id, _)| id)
-            .collect()
+        self.core.connections(server)
     }
 
     /// Writes `data` to every open connection of `server`; returns how many took it.
@@ -83,20 +89,19 @@ impl EngineContext<'_> {
         self.listen_with(Listen::new(addr, factory))
     }
 
-    /// Listens as `listen` says.
+    /// Listens as `listen` says: its own socket options, its connections' stream settings,
+    /// the server's own handler.
     pub fn listen_with(&mut self, listen: Listen) -> io::Result<ChannelId> {
         let addr = listen.addr?;
-        let socket = listen
-            .socket
-            .unwrap_or_else(|| self.core.config.socket.clone());
+        let config = self.core.config();
+        let socket = listen.socket.unwrap_or_else(|| config.socket.clone());
+        let stream_config = listen.stream.unwrap_or_else(|| config.stream.clone());
         let id = self.core.channels.vacant_id();
         self.io.listen(id, &addr, &socket)?;
         let server = ServerChannel {
             server: Server::listening(),
             factory: listen.factory,
-            stream_config: listen
-                .stream
-                .unwrap_or_else(|| self.core.config.stream.clone()),
+            stream_config,
         };
         let inserted = self
             .core
@@ -113,15 +118,12 @@ impl EngineContext<'_> {
     /// Connects as `connect` says.
     pub fn connect_with(&mut self, connect: Connect) -> io::Result<ChannelId> {
         let addr = connect.addr?;
-        let socket = connect
-            .socket
-            .unwrap_or_else(|| self.core.config.socket.clone());
-        let config = connect
-            .stream
-            .unwrap_or_else(|| self.core.config.stream.clone());
-        let stream = Stream::connecting(config, self.core.now);
+        let config = self.core.config();
+        let socket = connect.socket.unwrap_or_else(|| config.socket.clone());
+        let stream_config = connect.stream.unwrap_or_else(|| config.stream.clone());
+        let now = self.core.now();
+        let stream = Stream::connecting(stream_config, now);
         let id = self.core.insert(Channel::Stream(stream), connect.handler);
-        let now = self.core.now;
         if let Err(err) = self.core.host_connects.start(self.io, id, &addr, &socket)
             && let Some(Channel::Stream(stream)) =
                 self.core.channels.get_mut(id).map(|e| &mut e.channel)
@@ -144,23 +146,24 @@ impl EngineContext<'_> {
     /// Binds as `bind` says.
     pub fn datagram_with(&mut self, bind: Bind) -> io::Result<ChannelId> {
         let addr = bind.addr?;
-        let socket = bind
-            .socket
-            .unwrap_or_else(|| self.core.config.socket.clone());
-        let config = bind
-            .config
-            .unwrap_or_else(|| self.core.config.datagram.clone());
+        let config = self.core.config();
+        let socket = bind.socket.unwrap_or_else(|| config.socket.clone());
+        let datagram_config = bind.config.unwrap_or_else(|| config.datagram.clone());
         let id = self.core.channels.vacant_id();
         self.io.bind(id, &addr, &socket)?;
         let inserted = self.core.insert(
-            Channel::Datagram(Box::new(Datagram::bound(config))),
+            Channel::Datagram(Box::new(Datagram::bound(datagram_config))),
             bind.handler,
         );
         Ok(inserted)
     }
 
-    /// Runs `f` once, at the start of the next turn (Pants' `callback`).
-    pub fn callback(&mut self, f: impl FnMut(&mut EngineContext<'_>) + 'static) -> TimerId {
+    /// Runs `f` once, at the start of the next turn (Pants' `callback`). `f` gets the engine
+    /// and its own timer's id.
+    pub fn callback(
+        &mut self,
+        f: impl FnMut(&mut EngineContext<'_>, TimerId) + 'static,
+    ) -> TimerId {
         self.add_timer(
             Target::Engine(Some(Box::new(f))),
             Schedule::NextTurn,
@@ -169,8 +172,26 @@ impl EngineContext<'_> {
     }
 
     /// Runs `f` at the start of every turn until cancelled (Pants' `loop`). The engine then
-    /// never waits: use it for work that must run constantly.
-    pub fn each_turn(&mut self, f: impl FnMut(&mut EngineContext<'_>) + 'static) -> TimerId {
+    /// never waits: use it for work that must run constantly. `f` gets its own timer's id, to
+    /// cancel itself:
+    ///
+    /// ```
+    /// use pants_core::testing::Network;
+    ///
+    /// let mut net = Network::new();
+    /// let mut turns = 0;
+    /// net.context().each_turn(move |cx, me| {
+    ///     turns += 1;
+    ///     if turns == 3 {
+    ///         cx.cancel(me);
+    ///     }
+    /// });
+    /// net.run();
+    /// ```
+    pub fn each_turn(
+        &mut self,
+        f: impl FnMut(&mut EngineContext<'_>, TimerId) + 'static,
+    ) -> TimerId {
         self.add_timer(
             Target::Engine(Some(Box::new(f))),
             Schedule::EachTurn,
@@ -178,20 +199,21 @@ impl EngineContext<'_> {
         )
     }
 
-    /// Runs `f` once, `delay` from now (Pants' `defer`).
+    /// Runs `f` once, `delay` from now (Pants' `defer`). `f` gets its own timer's id.
     pub fn defer(
         &mut self,
         delay: Duration,
-        f: impl FnMut(&mut EngineContext<'_>) + 'static,
+        f: impl FnMut(&mut EngineContext<'_>, TimerId) + 'static,
     ) -> TimerId {
         self.add_timer(Target::Engine(Some(Box::new(f))), Schedule::Once, delay)
     }
 
-    /// Runs `f` every `interval`, the first time `interval` from now (Pants' `cycle`).
+    /// Runs `f` every `interval`, the first time `interval` from now (Pants' `cycle`). `f`
+    /// gets its own timer's id, to cancel itself.
     pub fn cycle(
         &mut self,
         interval: Duration,
-        f: impl FnMut(&mut EngineContext<'_>) + 'static,
+        f: impl FnMut(&mut EngineContext<'_>, TimerId) + 'static,
     ) -> TimerId {
         self.add_timer(
             Target::Engine(Some(Box::new(f))),
@@ -203,25 +225,42 @@ impl EngineContext<'_> {
     /// Cancels a timer. Idempotent, and works from inside the timer's own callback.
     pub fn cancel(&mut self, timer: TimerId) {
         self.core.timers.cancel(timer);
+        self.core.settle_timers();
     }
 
-    /// Stops the engine gracefully (see [`Engine::stop`](crate::Engine::stop)).
+    /// Stops the engine gracefully (see [`Engine::stop`](crate::driver::Engine::stop)); a
+    /// second call closes everything at once.
     pub fn stop(&mut self) {
         self.core.stop();
     }
 
     fn add_timer(&mut self, target: Target, schedule: Schedule, delay: Duration) -> TimerId {
-        self.core.timers.add(self.core.now, target, schedule, delay)
+        let now = self.core.now();
+        self.core.timers.add(now, target, schedule, delay)
     }
 }
 
 /// A callback's view: its own channel, and the whole engine (through `Deref` to
 /// [`EngineContext`]).
+///
+/// The commands on its own channel (`write`, `close`, `set_read_delimiter`, ...) are those of
+/// [`ChannelMut`], which [`this`](Self::this) gives; on a datagram channel, `write` answers
+/// the sender of the datagram being handled.
 pub struct Context<'a> {
     pub(crate) engine: EngineContext<'a>,
     pub(crate) id: ChannelId,
     /// For datagram reads and errors: the peer concerned.
     pub(crate) sender: Option<Addr>,
+}
+
+impl fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("id", &self.id)
+            .field("sender", &self.sender)
+            .field("engine", &self.engine)
+            .finish()
+    }
 }
 
 impl<'a> Deref for Context<'a> {
@@ -254,9 +293,17 @@ impl Context<'_> {
         }
     }
 
+    /// This channel, to read its state.
+    fn this_ref(&self) -> ChannelRef<'_> {
+        ChannelRef {
+            core: self.engine.core,
+            id: self.id,
+        }
+    }
+
     /// Queues `data` to send: on a stream, to its peer; on a datagram channel, back to the
-    /// sender of the datagram being handled.
-    pub fn write(&mut self, data: impl Into<Bytes>) -> Result<WriteStatus, WriteError> {
+    /// sender of the datagram being handled. See [`Written`] for what it says.
+    pub fn write(&mut self, data: impl Into<Bytes>) -> Written {
         match &self.sender {
             Some(sender) => {
                 let sender = sender.clone();
@@ -270,7 +317,7 @@ impl Context<'_> {
     /// formatted in a buffer the handler reuses, where making a `Bytes` of each would cost more
     /// than the copy.
     #[inline]
-    pub fn write_slice(&mut self, data: &[u8]) -> Result<WriteStatus, WriteError> {
+    pub fn write_slice(&mut self, data: &[u8]) -> Written {
         match &self.sender {
             Some(sender) => {
                 let sender = sender.clone();
@@ -281,21 +328,16 @@ impl Context<'_> {
     }
 
     /// Queues `len` bytes of `file` from `offset`, sent with `sendfile` where the OS has it.
-    pub fn write_file(
-        &mut self,
-        file: Arc<File>,
-        offset: u64,
-        len: u64,
-    ) -> Result<WriteStatus, WriteError> {
+    pub fn write_file(&mut self, file: Arc<File>, offset: u64, len: u64) -> Written {
         self.this().write_file(file, offset, len)
     }
 
-    /// Closes after flushing what is queued. Idempotent.
+    /// Closes after flushing what is queued (see [`ChannelMut::close`]). Idempotent.
     pub fn close(&mut self) {
         self.this().close();
     }
 
-    /// Closes at once, dropping what is queued. Idempotent.
+    /// Closes at once, dropping what is queued (see [`ChannelMut::close_now`]). Idempotent.
     pub fn close_now(&mut self) {
         self.this().close_now();
     }
@@ -309,6 +351,11 @@ impl Context<'_> {
         self.this().set_read_delimiter(delimiter)
     }
 
+    /// Sets this stream's read limits for the following frames (see [`ReadLimits`]).
+    pub fn set_read_limits(&mut self, limits: ReadLimits) -> Result<(), DelimiterError> {
+        self.this().set_read_limits(limits)
+    }
+
     /// Stops reading (and delivering frames) until [`resume_reading`](Self::resume_reading).
     pub fn pause_reading(&mut self) {
         self.this().pause_reading();
@@ -317,6 +364,31 @@ impl Context<'_> {
     /// Reads again.
     pub fn resume_reading(&mut self) {
         self.this().resume_reading();
+    }
+
+    /// The current read delimiter (see [`ChannelMut::read_delimiter`]).
+    pub fn read_delimiter(&self) -> Option<ReadDelimiter> {
+        self.this_ref().read_delimiter()
+    }
+
+    /// True while reading is paused.
+    pub fn is_read_paused(&self) -> bool {
+        self.this_ref().is_read_paused()
+    }
+
+    /// The largest frame the current delimiter accepts (see [`ChannelMut::read_limit`]).
+    pub fn read_limit(&self) -> Option<usize> {
+        self.this_ref().read_limit()
+    }
+
+    /// Bytes received and not delivered yet (see [`ChannelMut::buffered`]).
+    pub fn buffered(&self) -> usize {
+        self.this_ref().buffered()
+    }
+
+    /// Bytes queued to send, in memory.
+    pub fn queued(&self) -> usize {
+        self.this_ref().queued()
     }
 
     /// The peer: of a stream, its remote address; on a datagram channel, the sender of the
@@ -355,12 +427,18 @@ impl Context<'_> {
     }
 }
 
-/// One channel, to command: writes, closing, delimiters, reading. Obtained from
-/// [`EngineContext::channel`] or [`Context::this`].
+/// One channel, to command and to read: writes, closing, delimiters, reading, its state.
+/// Obtained from [`EngineContext::channel`] or [`Context::this`].
 pub struct ChannelMut<'a> {
     core: &'a mut EngineCore,
     io: &'a mut dyn Io,
     id: ChannelId,
+}
+
+impl fmt::Debug for ChannelMut<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_ref().fmt(f)
+    }
 }
 
 impl ChannelMut<'_> {
@@ -370,14 +448,14 @@ impl ChannelMut<'_> {
     }
 
     /// Queues `data` on a stream. A datagram channel needs [`write_to`](Self::write_to).
-    pub fn write(&mut self, data: impl Into<Bytes>) -> Result<WriteStatus, WriteError> {
+    pub fn write(&mut self, data: impl Into<Bytes>) -> Written {
         let data = data.into();
         self.stream_write(|stream, recycler| stream.write_recycling(data, recycler))
     }
 
     /// Queues a copy of `data` on a stream (see [`Stream::write_slice`]).
     #[inline]
-    pub fn write_slice(&mut self, data: &[u8]) -> Result<WriteStatus, WriteError> {
+    pub fn write_slice(&mut self, data: &[u8]) -> Written {
         self.stream_write(|stream, recycler| stream.write_slice_recycling(data, recycler))
     }
 
@@ -386,75 +464,56 @@ impl ChannelMut<'_> {
     fn stream_write(
         &mut self,
         write: impl FnOnce(&mut Stream, &mut Recycler) -> Result<WriteStatus, WriteError>,
-    ) -> Result<WriteStatus, WriteError> {
-        // `touched`, with the entry looked up once.
+    ) -> Written {
+        // `touch`, with the entry looked up once.
         let core = &mut *self.core;
-        let result = match core.channels.get_mut(self.id) {
-            Some(entry) => {
-                let result = match &mut entry.channel {
-                    Channel::Stream(stream) => write(stream, &mut core.recycler),
-                    Channel::Datagram(_) => Err(WriteError::NoPeer),
-                    Channel::Server(_) => Err(WriteError::Unsupported),
-                };
-                entry.queue_io(self.id, &mut core.io_queue);
-                result
-            }
-            None => Err(WriteError::Closed),
+        let Some(entry) = core.channels.get_mut(self.id) else {
+            return Written::Refused(WriteError::Closed);
         };
-        core.queue_events_unless_dispatching(self.id);
-        result
+        let result = match &mut entry.channel {
+            Channel::Stream(stream) => write(stream, &mut core.recycler),
+            Channel::Datagram(_) => Err(WriteError::NoPeer),
+            Channel::Server(_) => Err(WriteError::Unsupported),
+        };
+        core.work.queue_io(self.id, entry);
+        core.work.queue_events(self.id, entry);
+        result.into()
     }
 
     /// Queues a datagram to `to` on a datagram channel.
-    pub fn write_to(
-        &mut self,
-        data: impl Into<Bytes>,
-        to: Addr,
-    ) -> Result<WriteStatus, WriteError> {
+    pub fn write_to(&mut self, data: impl Into<Bytes>, to: Addr) -> Written {
         let result = match self.channel() {
             Some(Channel::Datagram(datagram)) => datagram.write_to(data.into(), to),
             Some(_) => Err(WriteError::Unsupported),
             None => Err(WriteError::Closed),
         };
-        self.touched(result)
+        self.core.touch(self.id);
+        result.into()
     }
 
     /// Queues a file range on a stream.
-    pub fn write_file(
-        &mut self,
-        file: Arc<File>,
-        offset: u64,
-        len: u64,
-    ) -> Result<WriteStatus, WriteError> {
+    pub fn write_file(&mut self, file: Arc<File>, offset: u64, len: u64) -> Written {
         let result = match self.channel() {
             Some(Channel::Stream(stream)) => stream.write_file(FileRange::new(file, offset, len)),
             Some(_) => Err(WriteError::Unsupported),
             None => Err(WriteError::Closed),
         };
-        self.touched(result)
+        self.core.touch(self.id);
+        result.into()
     }
 
-    /// Closes gracefully: a stream after flushing, a server stops accepting (its connections
-    /// stay), a datagram channel after sending its queue. Idempotent.
+    /// Closes gracefully: a stream after flushing what is queued, a datagram channel after
+    /// sending its queue; a server stops accepting, and its connections close after flushing.
+    /// (To stop accepting and keep the connections, pause the server's reading.) Idempotent.
     pub fn close(&mut self) {
-        match self.channel() {
-            Some(Channel::Stream(stream)) => stream.close(),
-            Some(Channel::Server(server)) => server.server.close(),
-            Some(Channel::Datagram(datagram)) => datagram.close(),
-            None => {}
-        }
-        self.core.touch(self.id);
+        self.core.close(self.id, false);
     }
 
-    /// Closes at once, dropping what is queued. Idempotent.
+    /// Closes at once, dropping what is queued (and reporting it as
+    /// [`Error::Unsent`](crate::Error::Unsent)); a server's connections close at once too.
+    /// Idempotent.
     pub fn close_now(&mut self) {
-        match self.channel() {
-            Some(Channel::Stream(stream)) => stream.close_now(),
-            Some(Channel::Server(server)) => server.server.close(),
-            Some(Channel::Datagram(datagram)) => datagram.close_now(),
-            None => {}
-        }
-        self.core.touch(self.id);
+        self.core.close(self.id, true);
     }
 
     /// Sets the read delimiter of a stream or datagram channel.
@@ -469,24 +528,18 @@ impl ChannelMut<'_> {
             _ => delimiter.into_read_delimiter().map(drop),
         };
         // Buffered bytes may now make frames: their events need a dispatch, no I/O.
-        self.core.queue_events_unless_dispatching(self.id);
+        self.core.queue_events(self.id);
         result
     }
 
     /// Sets a stream's read limits for the following frames (see [`ReadLimits`]).
     pub fn set_read_limits(&mut self, limits: ReadLimits) -> Result<(), DelimiterError> {
-        match self.channel() {
+        let result = match self.channel() {
             Some(Channel::Stream(stream)) => stream.set_read_limits(limits),
             _ => Ok(()),
-        }
-    }
-
-    /// A stream's read limits.
-    pub fn read_limits(&self) -> Option<ReadLimits> {
-        match self.core.channels.get(self.id).map(|entry| &entry.channel) {
-            Some(Channel::Stream(stream)) => Some(stream.framer().limits()),
-            _ => None,
-        }
+        };
+        self.core.queue_events(self.id);
+        result
     }
 
     /// Sets a stream's write queue limits; what is queued stays.
@@ -503,32 +556,16 @@ impl ChannelMut<'_> {
         }
     }
 
-    /// Stops reading and delivering frames. Idempotent.
+    /// Stops reading and delivering frames (a server: accepting). Idempotent.
     pub fn pause_reading(&mut self) {
-        match self.channel() {
-            Some(Channel::Stream(stream)) => stream.pause_reading(),
-            Some(Channel::Datagram(datagram)) => datagram.pause_reading(),
-            _ => {}
+        if let Some(channel) = self.channel() {
+            channel.pause_reading();
         }
     }
 
-    /// Reads and delivers again. Idempotent.
+    /// Reads and delivers again (a server: accepts again). Idempotent.
     pub fn resume_reading(&mut self) {
-        let resumed = match self.channel() {
-            Some(Channel::Stream(stream)) => {
-                stream.is_read_paused() && {
-                    stream.resume_reading();
-                    true
-                }
-            }
-            Some(Channel::Datagram(datagram)) => {
-                datagram.is_read_paused() && {
-                    datagram.resume_reading();
-                    true
-                }
-            }
-            _ => false,
-        };
+        let resumed = self.channel().is_some_and(Channel::resume_reading);
         // Reading again may deliver buffered frames and read what the socket holds.
         if resumed {
             self.core.touch(self.id);
@@ -547,28 +584,50 @@ impl ChannelMut<'_> {
 
     /// True once the channel is closed (or gone).
     pub fn is_closed(&self) -> bool {
-        match self.core.channels.get(self.id).map(|entry| &entry.channel) {
-            Some(Channel::Stream(stream)) => stream.is_closed(),
-            Some(Channel::Server(server)) => server.server.is_closed(),
-            Some(Channel::Datagram(datagram)) => datagram.is_closed(),
-            None => true,
-        }
+        self.as_ref().is_closed()
     }
 
-    /// Bytes queued to send (in memory).
+    /// Bytes queued to send, in memory.
     pub fn queued(&self) -> usize {
-        match self.core.channels.get(self.id).map(|entry| &entry.channel) {
-            Some(Channel::Stream(stream)) => stream.write_queue().in_memory(),
-            Some(Channel::Datagram(datagram)) => datagram.queued(),
-            _ => 0,
-        }
+        self.as_ref().queued()
     }
 
-    /// Bytes a stream's read buffer holds (for the test kit's memory check).
-    pub(crate) fn read_buffered(&self) -> usize {
-        match self.core.channels.get(self.id).map(|entry| &entry.channel) {
-            Some(Channel::Stream(stream)) => stream.framer().buffered(),
-            _ => 0,
+    /// The current read delimiter of a stream or datagram channel.
+    pub fn read_delimiter(&self) -> Option<ReadDelimiter> {
+        self.as_ref().read_delimiter()
+    }
+
+    /// True while reading (a server: accepting) is paused.
+    pub fn is_read_paused(&self) -> bool {
+        self.as_ref().is_read_paused()
+    }
+
+    /// A stream's read limits.
+    pub fn read_limits(&self) -> Option<ReadLimits> {
+        self.as_ref().read_limits()
+    }
+
+    /// The largest frame a stream's current delimiter accepts: the read limit for a line, the
+    /// count for a count, the hard limit for a length prefix.
+    pub fn read_limit(&self) -> Option<usize> {
+        self.as_ref().read_limit()
+    }
+
+    /// Bytes received and not delivered yet: a stream's partial frame, or a datagram
+    /// channel's senders' unfinished frames.
+    pub fn buffered(&self) -> usize {
+        self.as_ref().buffered()
+    }
+
+    /// How many senders have an unfinished frame buffered, on a datagram channel.
+    pub fn buffered_senders(&self) -> usize {
+        self.as_ref().buffered_senders()
+    }
+
+    fn as_ref(&self) -> ChannelRef<'_> {
+        ChannelRef {
+            core: self.core,
+            id: self.id,
         }
     }
 
@@ -579,10 +638,76 @@ impl ChannelMut<'_> {
             .get_mut(self.id)
             .map(|entry| &mut entry.channel)
     }
+}
 
-    #[inline]
-    fn touched<T>(&mut self, result: T) -> T {
-        self.core.touch(self.id);
-        result
+/// One channel's state, read.
+struct ChannelRef<'a> {
+    core: &'a EngineCore,
+    id: ChannelId,
+}
+
+impl ChannelRef<'_> {
+    fn channel(&self) -> Option<&Channel> {
+        self.core.channels.get(self.id).map(|entry| &entry.channel)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.channel().is_none_or(Channel::is_closed)
+    }
+
+    fn queued(&self) -> usize {
+        self.channel().map_or(0, Channel::queued)
+    }
+
+    fn read_delimiter(&self) -> Option<ReadDelimiter> {
+        self.channel()?.read_delimiter().cloned()
+    }
+
+    fn is_read_paused(&self) -> bool {
+        self.channel().is_some_and(Channel::is_read_paused)
+    }
+
+    fn read_limits(&self) -> Option<ReadLimits> {
+        match self.channel()? {
+            Channel::Stream(stream) => Some(stream.framer().limits()),
+            Channel::Datagram(datagram) => Some(datagram.config().read_limits),
+            Channel::Server(_) => None,
+        }
+    }
+
+    fn read_limit(&self) -> Option<usize> {
+        match self.channel()? {
+            Channel::Stream(stream) => Some(stream.framer().frame_limit()),
+            _ => None,
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.channel().map_or(0, Channel::buffered)
+    }
+
+    fn buffered_senders(&self) -> usize {
+        match self.channel() {
+            Some(Channel::Datagram(datagram)) => datagram.buffered_senders(),
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Debug for ChannelRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.channel() {
+            Some(Channel::Stream(_)) => "stream",
+            Some(Channel::Server(_)) => "server",
+            Some(Channel::Datagram(_)) => "datagram",
+            None => "gone",
+        };
+        f.debug_struct("ChannelMut")
+            .field("id", &self.id)
+            .field("kind", &kind)
+            .field("closed", &self.is_closed())
+            .field("queued", &self.queued())
+            .field("buffered", &self.buffered())
+            .finish()
     }
 }

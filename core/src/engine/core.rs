@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::channel::{Channel, Entry, Stamp, flag};
+use super::host_connect::HostConnects;
 use super::slab::Slab;
 use super::timers::{Due, Timers};
 use super::work::Work;
@@ -26,6 +27,8 @@ pub(crate) struct EngineCore {
     pub(crate) work: Work,
     /// Allocations of drained write queues, for the next writes of any stream.
     pub(crate) recycler: Recycler,
+    /// The addresses left to try of connects to host names.
+    pub(crate) host_connects: HostConnects,
     /// The time of the current turn.
     now: Instant,
     /// When the engine started: [`Stamp`]s count from here.
@@ -53,6 +56,7 @@ impl EngineCore {
             timers: Timers::new(),
             work: Work::default(),
             recycler: Recycler::default(),
+            host_connects: HostConnects::default(),
             now,
             start: now,
             config,
@@ -173,6 +177,7 @@ impl EngineCore {
     /// not carried out yet.
     pub(crate) fn remove(&mut self, io: &mut dyn Io, id: ChannelId) {
         self.close_socket(io, id);
+        self.host_connects.forget(id);
         self.channels.remove(id);
     }
 

@@ -4,8 +4,10 @@
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
+use super::EngineContext;
+use super::channel::Channel;
+use super::core::EngineCore;
 use super::timers::TimerFn;
-use super::{Channel, EngineContext, EngineCore};
 use crate::datagram::DatagramEvent;
 use crate::engine::Context;
 use crate::error::{ConnectError, Error, OverflowError};
@@ -124,7 +126,7 @@ pub(crate) fn channel_events(
         give_back(core, id, received);
         return;
     };
-    let outer = core.dispatching.replace(id);
+    let outer = core.work.start_dispatch(id);
     let mut cx = Context {
         engine: EngineContext { core, io },
         id,
@@ -191,14 +193,14 @@ pub(crate) fn channel_events(
             invoke(&mut cx, &mut handler, callback);
             drop(handler);
             let EngineContext { core, io } = cx.engine;
-            remove(core, io, id);
-            core.dispatching = outer;
+            core.remove(io, id);
+            core.work.end_dispatch(outer);
             return;
         }
         invoke(&mut cx, &mut handler, callback);
     }
     let core = cx.engine.core;
-    core.dispatching = outer;
+    core.work.end_dispatch(outer);
     put_handler(core, id, handler);
 }
 
@@ -264,7 +266,7 @@ fn run(
     cx.engine.core.record(cx.id, || name);
     let result = panic::catch_unwind(AssertUnwindSafe(|| callback(&mut **handler, cx)));
     let Err(payload) = result else { return };
-    if name == "on_close" && !cx.engine.core.config.propagate_panics {
+    if name == "on_close" && !cx.engine.core.config().propagate_panics {
         return;
     }
     panicked(cx, handler, payload);
@@ -274,36 +276,36 @@ fn run(
 /// `on_error` and closes it (`on_close` next; what was pending for it is dropped).
 #[cold]
 fn panicked(cx: &mut Context<'_>, handler: &mut Box<dyn Handler>, payload: Box<dyn Any + Send>) {
-    if cx.engine.core.config.propagate_panics {
+    if cx.engine.core.config().propagate_panics {
         panic::resume_unwind(payload);
     }
     let id = cx.id;
     let error = Error::Panic(panic_message(&*payload));
+    log::error!("pants: the handler of channel {id} panicked ({error}); closing the channel");
     cx.engine.core.record(id, || "on_error");
     let _ = panic::catch_unwind(AssertUnwindSafe(|| handler.on_error(cx, &error)));
     cx.engine.core.abort(id);
 }
 
-/// Runs an engine timer's closure; a panic in it ends that timer (or unwinds, if configured).
+/// Runs engine timer `id`'s closure; a panic in it ends that timer (or unwinds, if
+/// configured). False when it panicked.
 pub(crate) fn run_engine_timer(
     core: &mut EngineCore,
     io: &mut dyn Io,
     closure: &mut TimerFn,
+    id: TimerId,
 ) -> bool {
-    let propagate = core.config.propagate_panics;
+    let propagate = core.config().propagate_panics;
     let mut cx = EngineContext { core, io };
-    match panic::catch_unwind(AssertUnwindSafe(|| closure(&mut cx))) {
+    match panic::catch_unwind(AssertUnwindSafe(|| closure(&mut cx, id))) {
         Ok(()) => true,
         Err(payload) if propagate => panic::resume_unwind(payload),
-        Err(_) => false,
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            log::error!("pants: timer {id:?} panicked ({message}); the timer ends");
+            false
+        }
     }
-}
-
-/// Forgets a closed channel, closing its socket if that order was not carried out yet.
-fn remove(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
-    core.close_socket(io, id);
-    core.host_connects.forget(id);
-    core.channels.remove(id);
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {

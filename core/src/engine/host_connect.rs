@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 
-use super::{Channel, Engine, flag};
+use super::Engine;
+use super::channel::{Channel, flag};
 use crate::addr::Addr;
 use crate::error::ConnectError;
 use crate::id::ChannelId;
@@ -39,6 +40,7 @@ impl Engine {
         answer: io::Result<Vec<SocketAddr>>,
     ) {
         let core = &mut self.core;
+        let now = core.now();
         let Some(entry) = core.channels.get_mut(id) else {
             return;
         };
@@ -53,7 +55,7 @@ impl Engine {
             core.touch(id);
             return;
         };
-        stream.handle_connect_error(core.now, ConnectError::from_io(err));
+        stream.handle_connect_error(now, ConnectError::from_io(err));
         core.touch(id);
     }
 }
@@ -152,10 +154,11 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
+    use crate::Context;
+    use crate::channel::FileRange;
     use crate::engine::EngineConfig;
     use crate::handler::Handler;
     use crate::io::{Readiness, Received};
-    use crate::{Context, FileRange};
 
     /// Socket calls as a log; a connect to `REFUSED` fails when its result is asked.
     #[derive(Default)]

@@ -88,6 +88,16 @@ impl Listen {
     }
 }
 
+impl std::fmt::Debug for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listen")
+            .field("addr", &self.addr)
+            .field("socket", &self.socket)
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Opens a client stream: where to connect, its handler, and options.
 pub struct Connect {
     pub(crate) addr: io::Result<Addr>,
@@ -120,6 +130,16 @@ impl Connect {
     }
 }
 
+impl std::fmt::Debug for Connect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connect")
+            .field("addr", &self.addr)
+            .field("socket", &self.socket)
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Opens a datagram channel: where to bind, its handler, and options.
 pub struct Bind {
     pub(crate) addr: io::Result<Addr>,
@@ -149,5 +169,15 @@ impl Bind {
     pub fn config(mut self, config: impl Into<Arc<DatagramConfig>>) -> Self {
         self.config = Some(config.into());
         self
+    }
+}
+
+impl std::fmt::Debug for Bind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bind")
+            .field("addr", &self.addr)
+            .field("socket", &self.socket)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }

@@ -176,13 +176,13 @@ mod tests {
     #[test]
     fn a_channel_slot_is_as_big_as_its_entry() {
         assert_eq!(
-            size_of::<Slot<crate::engine::Entry>>(),
-            size_of::<crate::engine::Entry>()
+            size_of::<Slot<crate::engine::channel::Entry>>(),
+            size_of::<crate::engine::channel::Entry>()
         );
         #[cfg(target_pointer_width = "64")]
         assert_eq!(
             (
-                size_of::<crate::engine::Entry>(),
+                size_of::<crate::engine::channel::Entry>(),
                 size_of::<crate::stream::Stream>()
             ),
             (184, 144)

@@ -1,8 +1,14 @@
-//! Deadlines of the engine: channel timeouts and the application's timers, in one heap.
+//! Deadlines of the engine: channel timeouts, the application's timers and the stop's, in one
+//! heap.
 //!
-//! Entries are never removed from the heap; a popped entry that no longer matches what it
-//! was pushed for (a cancelled timer, a deadline that moved) is skipped. Pants' `callback` and
-//! `loop` run per turn and live in their own lists.
+//! An entry is not removed from the heap when what it was pushed for changes (a timer is
+//! cancelled, a channel closes or its deadline moves): it is dropped when it comes to the top
+//! ([`EngineCore::settle_timers`](super::core::EngineCore::settle_timers), after every turn and
+//! every cancel), so the earliest entry, the engine's next deadline, is always one that
+//! matters; and the heap is rebuilt from the entries that still matter once it holds more
+//! than twice as many as there are channels and timers, so it stays proportional to them
+//! however many timers come and go. Pants' `callback` and `loop` run per turn and live in
+//! their own list.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -12,8 +18,8 @@ use super::slab::{Generational, Slab};
 use crate::engine::EngineContext;
 use crate::id::{ChannelId, TimerId};
 
-/// A boxed engine-timer closure.
-pub(crate) type TimerFn = Box<dyn FnMut(&mut EngineContext<'_>)>;
+/// A boxed engine-timer closure: it gets the engine and its own timer's id.
+pub(crate) type TimerFn = Box<dyn FnMut(&mut EngineContext<'_>, TimerId)>;
 
 /// What a due heap entry is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,6 +28,8 @@ pub(crate) enum Due {
     Channel(ChannelId),
     /// An application timer.
     Timer(TimerId),
+    /// The deadline of a graceful stop: what is still open then closes at once.
+    Stop,
 }
 
 /// When an application timer runs.
@@ -35,6 +43,14 @@ pub(crate) enum Schedule {
     Once,
     /// At every interval (`cycle`).
     Every(Duration),
+}
+
+/// What a fired timer runs.
+pub(crate) enum Fired {
+    /// Channel `0`'s `on_timer`.
+    Channel(ChannelId),
+    /// An engine timer's closure, out of its entry while it runs.
+    Engine(TimerFn),
 }
 
 /// Who runs when an application timer fires.
@@ -104,6 +120,55 @@ impl Timers {
         id
     }
 
+    /// Takes timer `id`, due at `deadline` (`None`: a per-turn timer's turn): a repeating one is
+    /// scheduled again and a one-shot one ends before it runs, so that cancelling it from its
+    /// own callback works. What to run, if the timer is live.
+    pub(crate) fn fire(
+        &mut self,
+        id: TimerId,
+        now: Instant,
+        deadline: Option<Instant>,
+    ) -> Option<Fired> {
+        let timer = self.entries.get_mut(id)?;
+        if deadline.is_some() && timer.deadline != deadline {
+            return None; // an entry of a timer that was cancelled or moved
+        }
+        let fired = match &mut timer.target {
+            Target::Channel(channel) => Fired::Channel(*channel),
+            Target::Engine(closure) => Fired::Engine(closure.take()?),
+        };
+        match timer.schedule {
+            Schedule::NextTurn | Schedule::Once => {
+                if let Fired::Engine(_) = fired {
+                    // Kept until the closure has run, for its `cancel` to find it.
+                    timer.deadline = None;
+                } else {
+                    self.entries.remove(id);
+                }
+            }
+            Schedule::EachTurn => self.per_turn.push(id),
+            Schedule::Every(interval) => {
+                let next = deadline.map_or(now, |d| d + interval).max(now);
+                timer.deadline = Some(next);
+                self.push(next, Due::Timer(id));
+            }
+        }
+        Some(fired)
+    }
+
+    /// Gives an engine timer its closure back once it ran; a one-shot timer ends now.
+    pub(crate) fn ran(&mut self, id: TimerId, closure: TimerFn) {
+        let Some(timer) = self.entries.get_mut(id) else {
+            return;
+        };
+        match timer.schedule {
+            Schedule::NextTurn | Schedule::Once => {
+                self.entries.remove(id);
+            }
+            Schedule::EachTurn | Schedule::Every(_) => timer.target = Target::Engine(Some(closure)),
+        }
+    }
+
     /// Cancels a timer; harmless for an ended or cancelled one, also from its own callback.
     pub(crate) fn cancel(&mut self, id: TimerId) {
         self.entries.remove(id);
@@ -116,13 +181,50 @@ impl Timers {
 
     /// Pops the next heap entry due at `now`.
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Instant, Due)> {
-        let Reverse((deadline, _, _)) = self.heap.peek()?;
-        if *deadline > now {
+        let (deadline, _) = self.peek()?;
+        if deadline > now {
             return None;
         }
+        self.pop()
+    }
+
+    /// The earliest heap entry.
+    pub(crate) fn peek(&self) -> Option<(Instant, Due)> {
+        self.heap
+            .peek()
+            .map(|Reverse((deadline, _, due))| (*deadline, *due))
+    }
+
+    /// Removes the earliest heap entry.
+    pub(crate) fn pop(&mut self) -> Option<(Instant, Due)> {
         self.heap
             .pop()
             .map(|Reverse((deadline, _, due))| (deadline, due))
+    }
+
+    /// The deadline timer `id` is pushed for, while it is live.
+    pub(crate) fn deadline(&self, id: TimerId) -> Option<Instant> {
+        self.entries.get(id)?.deadline
+    }
+
+    /// Rebuilds the heap from the entries `keep` says still matter (and live timers' own),
+    /// once it holds more than twice as many as there are `channels` and timers.
+    pub(crate) fn compact(&mut self, channels: usize, keep: impl Fn(Instant, Due) -> bool) {
+        let bound = 2 * (channels + self.entries.len()) + 64;
+        if self.heap.len() <= bound {
+            return;
+        }
+        let entries = &self.entries;
+        self.heap.retain(|Reverse((at, _, due))| match due {
+            Due::Timer(id) => entries.get(*id).and_then(|timer| timer.deadline) == Some(*at),
+            due => keep(*at, *due),
+        });
+    }
+
+    /// How many entries the heap holds (stale ones included).
+    #[cfg(test)]
+    pub(crate) fn heap_len(&self) -> usize {
+        self.heap.len()
     }
 
     /// The per-turn timers to run now, in the order they were added.
@@ -133,14 +235,9 @@ impl Timers {
             .collect()
     }
 
-    /// Puts back a per-turn timer that runs again next turn.
-    pub(crate) fn keep_per_turn(&mut self, id: TimerId) {
-        self.per_turn.push(id);
-    }
-
-    /// The earliest heap deadline (possibly of a stale entry: waking early is harmless).
+    /// The earliest heap deadline (exact after the engine settled its timers).
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.heap.peek().map(|Reverse((deadline, _, _))| *deadline)
+        self.peek().map(|(deadline, _)| deadline)
     }
 
     pub(crate) fn has_per_turn(&self) -> bool {

@@ -1,11 +1,13 @@
 //! One turn of the event loop: due timers, then rounds of I/O and callbacks until nothing is
-//! left that needs no waiting.
+//! left that needs no waiting, each channel within its budgets.
 
 use std::io::{self, IoSlice};
+use std::time::Instant;
 
+use super::channel::{Channel, flag};
+use super::core::EngineCore;
 use super::dispatch;
-use super::timers::{Due, Schedule, Target};
-use super::{Channel, EngineCore, flag};
+use super::timers::{Due, Fired};
 use crate::error::ConnectError;
 use crate::event::Action;
 use crate::id::{ChannelId, TimerId};
@@ -25,30 +27,25 @@ const FEW_SLICES: usize = 4;
 
 pub(super) fn run(core: &mut EngineCore, io: &mut dyn Io) {
     fire_timers(core, io);
-    for id in std::mem::take(&mut core.carry_over) {
+    for id in core.work.take_carried_over() {
         core.queue_io(id);
     }
-    // The rounds' work lists swap with these, so their memory is reused turn after turn.
-    let mut ios = std::mem::take(&mut core.spare_ios);
-    let mut events = std::mem::take(&mut core.spare_events);
     for _ in 0..MAX_ROUNDS {
-        std::mem::swap(&mut ios, &mut core.io_queue);
-        std::mem::swap(&mut events, &mut core.event_queue);
-        if ios.is_empty() && events.is_empty() {
+        let Some(mut round) = core.work.start_round() else {
             break;
-        }
-        while let Some(id) = ios.pop_front() {
+        };
+        while let Some(id) = round.io.pop_front() {
             channel_io(core, io, id);
             core.after_io(id);
         }
-        while let Some(id) = events.pop_front() {
-            core.clear_flag(id, flag::IN_EVENT_QUEUE);
+        while let Some(id) = round.events.pop_front() {
+            core.before_events(id);
             dispatch::channel_events(core, io, id, None);
             core.sync_deadline(id);
         }
+        core.work.end_round(round);
     }
-    core.spare_ios = ios;
-    core.spare_events = events;
+    core.settle_timers();
 }
 
 fn fire_timers(core: &mut EngineCore, io: &mut dyn Io) {
@@ -56,24 +53,24 @@ fn fire_timers(core: &mut EngineCore, io: &mut dyn Io) {
         fire(core, io, id, None);
     }
     let mut due = Vec::new();
-    while let Some(entry) = core.timers.pop_due(core.now) {
+    while let Some(entry) = core.timers.pop_due(core.now()) {
         due.push(entry);
     }
     for (deadline, due) in due {
         match due {
             Due::Channel(id) => channel_timeout(core, id, deadline),
-            Due::Timer(id) => {
-                let pushed = core.timers.entries.get(id).and_then(|timer| timer.deadline);
-                if pushed == Some(deadline) {
-                    fire(core, io, id, Some(deadline));
-                }
+            Due::Timer(id) => fire(core, io, id, Some(deadline)),
+            Due::Stop if core.is_current(deadline, due) => {
+                log::warn!("pants: the stop timeout passed; closing every channel at once");
+                core.stop_now();
             }
+            Due::Stop => {}
         }
     }
 }
 
-fn channel_timeout(core: &mut EngineCore, id: ChannelId, deadline: std::time::Instant) {
-    let now = core.now;
+fn channel_timeout(core: &mut EngineCore, id: ChannelId, deadline: Instant) {
+    let now = core.now();
     let stamp = core.stamp(deadline);
     let Some(entry) = core.channels.get_mut(id) else {
         return;
@@ -82,62 +79,30 @@ fn channel_timeout(core: &mut EngineCore, id: ChannelId, deadline: std::time::In
         return; // superseded by an earlier push, which already ran
     }
     entry.deadline = None;
-    match &mut entry.channel {
-        // A stream a timer closed at once this turn has its close order pending: it needs
-        // no timeout, and must not take input before that order is carried out.
-        Channel::Stream(stream) if stream.is_closed() => {}
-        Channel::Stream(stream) => stream.handle_timeout(now),
-        Channel::Server(server) => server.server.handle_timeout(now),
-        Channel::Datagram(_) => {}
-    }
+    entry.channel.handle_timeout(now);
     core.touch(id);
     core.sync_deadline(id);
 }
 
-/// Runs an application timer, rescheduling or ending it first so that cancelling it from its
-/// own callback works.
-fn fire(core: &mut EngineCore, io: &mut dyn Io, id: TimerId, deadline: Option<std::time::Instant>) {
-    let now = core.now;
-    let Some(timer) = core.timers.entries.get_mut(id) else {
-        return;
-    };
-    let schedule = timer.schedule;
-    let channel = match &mut timer.target {
-        Target::Channel(channel) => Some(*channel),
-        Target::Engine(_) => None,
-    };
-    let closure = match &mut timer.target {
-        Target::Engine(closure) => closure.take(),
-        Target::Channel(_) => None,
-    };
-    match schedule {
-        Schedule::NextTurn | Schedule::Once => {
-            core.timers.cancel(id);
+/// Runs an application timer.
+fn fire(core: &mut EngineCore, io: &mut dyn Io, id: TimerId, deadline: Option<Instant>) {
+    match core.timers.fire(id, core.now(), deadline) {
+        Some(Fired::Channel(channel)) if core.is_open(channel) => {
+            dispatch::call(core, io, channel, dispatch::Callback::Timer(id));
+            core.touch(channel);
         }
-        Schedule::EachTurn => core.timers.keep_per_turn(id),
-        Schedule::Every(interval) => {
-            let next = deadline.map_or(now, |d| d + interval).max(now);
-            timer.deadline = Some(next);
-            core.timers.push(next, Due::Timer(id));
-        }
-    }
-    if let Some(channel) = channel {
-        if !core.is_open(channel) {
+        Some(Fired::Channel(_)) => {
             // Its channel is gone or closed (on_close is next: nothing comes before it).
             core.timers.cancel(id);
-            return;
         }
-        dispatch::call(core, io, channel, dispatch::Callback::Timer(id));
-        core.touch(channel);
-        return;
-    }
-    let Some(mut closure) = closure else { return };
-    if !dispatch::run_engine_timer(core, io, &mut closure) {
-        core.timers.cancel(id); // it panicked
-        return;
-    }
-    if let Some(timer) = core.timers.entries.get_mut(id) {
-        timer.target = Target::Engine(Some(closure));
+        Some(Fired::Engine(mut closure)) => {
+            if dispatch::run_engine_timer(core, io, &mut closure, id) {
+                core.timers.ran(id, closure);
+            } else {
+                core.timers.cancel(id); // it panicked
+            }
+        }
+        None => {}
     }
 }
 
@@ -164,9 +129,14 @@ fn would_block(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::WouldBlock
 }
 
+/// A stream's I/O, in the order its state machine asks: orders, the connect, writes (and the
+/// `on_write` they make), reads (and the frames each makes, before the next read). It reads
+/// and writes at most the engine's budgets in one turn, then waits for the next, so that one
+/// busy peer cannot keep the others waiting.
 fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
-    let now = core.now;
-    let mut budget = core.config.read_budget;
+    let now = core.now();
+    let mut read_budget = core.config().read_budget;
+    let mut write_budget = core.config().write_budget;
     let mut reads = MAX_READS;
     loop {
         let Some(entry) = core.channels.get_mut(id) else {
@@ -210,6 +180,10 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             continue;
         }
         if stream.wants_write() && flags & flag::WRITABLE != 0 {
+            if write_budget == 0 {
+                core.work.carry_over(id);
+                return;
+            }
             let result = if stream.write_queue().chunks() <= FEW_SLICES {
                 transmit::<FEW_SLICES>(stream, io, id)
             } else {
@@ -217,7 +191,10 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             };
             match result {
                 Ok(0) => stream.handle_error(now, io::ErrorKind::WriteZero.into()),
-                Ok(n) => stream.handle_written_recycling(now, n, &mut core.recycler),
+                Ok(n) => {
+                    write_budget = write_budget.saturating_sub(n);
+                    stream.handle_written_recycling(now, n, &mut core.recycler);
+                }
                 Err(err) if would_block(&err) => entry.flags &= !flag::WRITABLE,
                 Err(err) => stream.handle_error(now, err),
             }
@@ -229,8 +206,8 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             continue;
         }
         if stream.wants_read() && flags & flag::READABLE != 0 {
-            if budget == 0 || reads == 0 {
-                core.carry_over.push(id);
+            if read_budget == 0 || reads == 0 {
+                core.work.carry_over(id);
                 return;
             }
             reads -= 1;
@@ -240,7 +217,7 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                     if emptied {
                         entry.flags &= !flag::READABLE;
                     }
-                    budget = budget.saturating_sub(data.len());
+                    read_budget = read_budget.saturating_sub(data.len());
                     // The frames of this read reach the handler before the next read.
                     let lent = stream.handle_data_lent(now, data);
                     dispatch::channel_events(core, io, id, lent);
@@ -271,9 +248,10 @@ fn transmit<const N: usize>(stream: &Stream, io: &mut dyn Io, id: ChannelId) -> 
     }
 }
 
+/// A server's accepts, at most the engine's accept budget in one turn.
 fn server_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
-    let now = core.now;
-    for _ in 0..core.config.accept_budget {
+    let now = core.now();
+    for _ in 0..core.config().accept_budget {
         let conn = core.channels.vacant_id();
         let Some(entry) = core.channels.get_mut(id) else {
             return;
@@ -315,12 +293,14 @@ fn server_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             }
         }
     }
-    core.carry_over.push(id);
+    core.work.carry_over(id);
 }
 
+/// A datagram channel's sends and receives, within the engine's budgets.
 fn datagram_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
-    let now = core.now;
-    let mut budget = core.config.read_budget;
+    let now = core.now();
+    let mut read_budget = core.config().read_budget;
+    let mut write_budget = core.config().write_budget;
     let mut reads = MAX_READS;
     loop {
         let Some(entry) = core.channels.get_mut(id) else {
@@ -340,6 +320,11 @@ fn datagram_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
         if flags & flag::WRITABLE != 0
             && let Some((data, to)) = datagram.poll_transmit()
         {
+            if write_budget == 0 {
+                core.work.carry_over(id);
+                return;
+            }
+            write_budget = write_budget.saturating_sub(data.len().max(1));
             match retry(|| io.send_to(id, data, to)) {
                 Ok(_) => datagram.handle_written(now),
                 Err(err) if would_block(&err) => entry.flags &= !flag::WRITABLE,
@@ -348,14 +333,14 @@ fn datagram_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             continue;
         }
         if datagram.wants_read() && flags & flag::READABLE != 0 {
-            if budget == 0 || reads == 0 {
-                core.carry_over.push(id);
+            if read_budget == 0 || reads == 0 {
+                core.work.carry_over(id);
                 return;
             }
             reads -= 1;
             match retry(|| io.recv_from(id)) {
                 Ok((data, from)) => {
-                    budget = budget.saturating_sub(data.len());
+                    read_budget = read_budget.saturating_sub(data.len());
                     datagram.handle_datagram(now, data, from);
                 }
                 Err(err) if would_block(&err) => {

@@ -35,7 +35,8 @@ use search::{Found, find, find_unbounded};
 ///
 /// ```
 /// use bytes::Bytes;
-/// use pants_core::{Framer, ReadDelimiter, ReadLimits};
+/// use pants_core::{ReadDelimiter, ReadLimits};
+/// use pants_core::channel::Framer;
 ///
 /// let mut framer = Framer::new(ReadLimits::default());
 /// framer.set_delimiter(ReadDelimiter::bytes(b"\r\n")?)?;

@@ -36,7 +36,8 @@ use crate::write_queue::{FileRange, Recycler, Transmit, WriteLimits, WriteQueue,
 /// ```
 /// use std::time::Instant;
 /// use bytes::Bytes;
-/// use pants_core::{Event, Stream, StreamConfig};
+/// use pants_core::StreamConfig;
+/// use pants_core::channel::{Event, Stream};
 ///
 /// let now = Instant::now();
 /// let mut stream = Stream::accepted(StreamConfig::default(), now);
@@ -474,6 +475,12 @@ impl Stream {
     /// True once the stream is closed ([`Event::Closed`] was queued).
     pub fn is_closed(&self) -> bool {
         self.phase == Phase::Closed
+    }
+
+    /// True when the stream has nothing to finish: open, nothing queued to send, and no
+    /// partial frame received. (What a graceful stop closes at once.)
+    pub fn is_idle(&self) -> bool {
+        self.phase == Phase::Open && self.writes.is_empty() && self.framer.buffered() == 0
     }
 
     /// True while the connect has not completed.

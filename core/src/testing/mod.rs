@@ -1,7 +1,7 @@
 //! Test protocols without sockets: an in-memory network with a virtual clock that runs real
 //! [`Handler`](crate::Handler)s through the same engine turn as the socket drivers.
 //!
-//! A [`Network`] holds an [`Engine`](crate::Engine) and in-memory sockets. Open channels on it
+//! A [`Network`] holds an [`Engine`](crate::driver::Engine) and in-memory sockets. Open channels on it
 //! as on a driver (`listen`, `connect`, `datagram`), or talk to them from the test through
 //! scripted [`Peer`]s. [`run`](Network::run) turns the engine until nothing is left to do at
 //! the current virtual time (per-turn timers aside: they run in each turn it takes);

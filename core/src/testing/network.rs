@@ -36,6 +36,14 @@ pub struct Network {
     trace: Vec<TraceEntry>,
 }
 
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Turns of the engine one [`Network::run`] may take before it gives up on reaching rest.
 const MAX_TURNS: usize = 10_000;
 
@@ -208,7 +216,7 @@ impl Network {
     ///
     /// let mut net = Network::new();
     /// let start = net.now();
-    /// net.context().defer(Duration::from_secs(1), move |cx| {
+    /// net.context().defer(Duration::from_secs(1), move |cx, _| {
     ///     assert_eq!(cx.now(), start + Duration::from_secs(3), "fired late, at the turn");
     /// });
     /// net.advance_clock(Duration::from_secs(3));

@@ -162,7 +162,7 @@ pub enum Transmit<'a> {
 /// every small [`push_slice`](Self::push_slice). Pipelined replies are many writes of a few
 /// bytes each; as one chunk they take one step to retire instead of one each, and reach the
 /// socket as one slice (the kernel pays for each slice of a vectored write). The engine passes
-/// its [`Recycler`] along, so that a drained queue's allocations serve the next writes. The
+/// its recycler along, so that a drained queue's allocations serve the next writes. The
 /// limits count the bytes
 /// queued, not the memory around them (a chunk's slot in the deque, a small chunk's spare
 /// room and the bytes sent from it while it is queued, at most 2 KiB).

@@ -1,4 +1,4 @@
-//! A deliberately simple reference model of [`pants_core::Framer`], and a driver that runs the
+//! A deliberately simple reference model of [`pants_core::channel::Framer`], and a driver that runs the
 //! same scenario through the framer and through the model so that their traces can be compared.
 //!
 //! The model is written for obviousness, not speed. It keeps every byte it ever received in one
@@ -54,9 +54,9 @@
 use std::fmt;
 
 use bytes::Bytes;
+use pants_core::channel::Framer;
 use pants_core::{
-    DelimiterError, Endian, FrameError, Framer, LengthPrefix, OverflowError, ReadDelimiter,
-    ReadLimits,
+    DelimiterError, Endian, FrameError, LengthPrefix, OverflowError, ReadDelimiter, ReadLimits,
 };
 
 /// Shows bytes as an escaped byte-string literal, which is what a failing case should print.

@@ -1,4 +1,4 @@
-//! The mio driver of pants: the [`pants_core::Engine`] on real sockets, one thread, one
+//! The mio driver of pants: the [`pants_core::driver::Engine`] on real sockets, one thread, one
 //! `mio::Poll`.
 //!
 //! The driver is translation only. The socket layer ([`pants_socket`]) opens the sockets
@@ -88,7 +88,8 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
-use pants_core::{ChannelId, EngineConfig, Readiness};
+use pants_core::driver::Readiness;
+use pants_core::{ChannelId, EngineConfig};
 pub use pants_socket::{Call, Handle, SocketEngine};
 use pants_socket::{SignalPipe, Wake};
 pub use poller::Mio;

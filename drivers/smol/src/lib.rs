@@ -1,4 +1,4 @@
-//! The smol driver of pants: the [`pants_core::Engine`] on async-io's reactor, as one task
+//! The smol driver of pants: the [`pants_core::driver::Engine`] on async-io's reactor, as one task
 //! of a smol executor, beside the program's other tasks.
 //!
 //! The same [`Handler`](pants_core::Handler)s run on it as on the mio driver, unchanged. The

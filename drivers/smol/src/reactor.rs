@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 
 use async_io::Async;
-use pants_core::{ChannelId, Readiness};
+use pants_core::ChannelId;
+use pants_core::driver::Readiness;
 use pants_socket::{Direction, Opened, Poller, Socket};
 
 /// The channels whose wakers fired, and the engine task to wake: shared with every waker.

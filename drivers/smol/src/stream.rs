@@ -17,7 +17,7 @@ use std::task::{Poll, Waker};
 use bytes::Bytes;
 use pants_core::{
     ChannelId, ConnectError, Context, DelimiterError, Error, Frame, Handler, IntoAddr,
-    IntoReadDelimiter, OverflowError, ReadDelimiter, WriteStatus,
+    IntoReadDelimiter, OverflowError, ReadDelimiter, Written,
 };
 use pants_socket::Handle;
 
@@ -242,15 +242,15 @@ impl AsyncStream {
             .handle
             .call(move |cx| {
                 let mut channel = cx.channel(id)?;
-                let status = channel.write(data);
-                if let Ok(WriteStatus::AboveHighWater) = status {
+                let written = channel.write(data);
+                if written == Written::AboveHighWater {
                     lock(&shared).above_high_water = true;
                 }
-                Some(status)
+                Some(written)
             })
             .await?;
         match written {
-            Some(status) => status.map(drop).map_err(io::Error::from),
+            Some(written) => written.into_result().map(drop).map_err(io::Error::from),
             None => Err(lock(&self.shared).closed_error()),
         }
     }

@@ -5,7 +5,8 @@ use std::io::{self, IoSlice, Write};
 use std::os::fd::AsFd;
 
 use bytes::{Bytes, BytesMut};
-use pants_core::{Addr, FileRange};
+use pants_core::Addr;
+use pants_core::channel::FileRange;
 use rustix::net::{RecvFlags, SendAncillaryBuffer, SendFlags};
 
 use crate::socket::{Socket, from_unix};

@@ -6,7 +6,8 @@ use std::io;
 use std::sync::Arc;
 use std::time::Instant;
 
-use pants_core::{Addr, ChannelId, EngineConfig, EngineContext, Handler, IntoAddr, Readiness};
+use pants_core::driver::Readiness;
+use pants_core::{Addr, ChannelId, EngineConfig, EngineContext, Handler, IntoAddr};
 
 use crate::handle::{Handle, Inbox};
 use crate::poller::Poller;
@@ -21,7 +22,7 @@ use crate::table::SocketTable;
 /// ([`handle_wake`](Self::handle_wake)), and turns ([`turn`](Self::turn)) until
 /// [`next_deadline`](Self::next_deadline).
 pub struct SocketEngine<P: Poller> {
-    core: pants_core::Engine,
+    core: pants_core::driver::Engine,
     io: SocketTable<P>,
     inbox: Arc<Inbox>,
 }
@@ -32,7 +33,7 @@ impl<P: Poller> SocketEngine<P> {
     /// calls [`handle_wake`](Self::handle_wake).
     pub fn new(config: EngineConfig, poller: P, wake: Wake) -> Self {
         Self {
-            core: pants_core::Engine::new(config, Instant::now()),
+            core: pants_core::driver::Engine::new(config, Instant::now()),
             io: SocketTable::new(poller, wake.clone()),
             inbox: Arc::new(Inbox::new(wake)),
         }
@@ -107,7 +108,7 @@ impl<P: Poller> SocketEngine<P> {
         self.core.handle_readiness(id, readiness);
     }
 
-    /// For drivers: runs a turn (see [`pants_core::Engine::turn`]).
+    /// For drivers: runs a turn (see [`pants_core::driver::Engine::turn`]).
     pub fn turn(&mut self) {
         self.core.turn(&mut self.io, Instant::now());
     }

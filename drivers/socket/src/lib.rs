@@ -8,14 +8,14 @@
 //! - host names resolved off the loop, on a resolver thread whose answers wake the loop
 //!   through a callback the driver gives;
 //! - the [`SocketTable`], which owns every channel's socket and makes the engine's socket
-//!   calls (it is the [`Io`](pants_core::Io) the core calls); a driver only says how its
+//!   calls (it is the [`Io`](pants_core::driver::Io) the core calls); a driver only says how its
 //!   poller watches a socket ([`Poller`]);
 //! - the [`SocketEngine`] every driver's `Engine` dereferences to, the [`Handle`] other
 //!   threads and tasks use, and the [`SignalPipe`] that stops a loop on a signal without a
 //!   thread.
 //!
 //! A driver is then translation only: register a socket's descriptor with its poller, turn
-//! the poller's reports into [`Readiness`](pants_core::Readiness), wait until the engine's
+//! the poller's reports into [`Readiness`](pants_core::driver::Readiness), wait until the engine's
 //! next deadline, and run turns.
 #![warn(missing_docs, unreachable_pub)]
 

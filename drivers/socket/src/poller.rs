@@ -31,7 +31,7 @@ pub trait Poller {
     fn wait(&mut self, id: ChannelId, slot: &mut Self::Slot, direction: Direction);
 
     /// Whether a stream read on channel `id` that returned `len` bytes, given room for `room`, proves that
-    /// the socket's receive queue is empty (see [`pants_core::Received::emptied`]), so that
+    /// the socket's receive queue is empty (see [`pants_core::driver::Received::emptied`]), so that
     /// the engine waits for the next readable report instead of reading again. `false` is
     /// always safe; `true` must mean the poller will report the socket when more arrives
     /// (or when the end of the stream, an error or urgent data is waiting).

@@ -5,7 +5,9 @@ use std::io::{self, IoSlice};
 use std::net::Shutdown;
 
 use bytes::{Bytes, BytesMut};
-use pants_core::{Addr, ChannelId, FileRange, Io, Received, SocketOptions};
+use pants_core::channel::FileRange;
+use pants_core::driver::{Io, Received};
+use pants_core::{Addr, ChannelId, SocketOptions};
 
 use crate::calls::{self, unsupported};
 use crate::open;
@@ -58,7 +60,7 @@ impl<P: Poller> SocketTable<P> {
     }
 
     /// The host-name answers that arrived since the last call, for
-    /// [`Engine::handle_resolved`](pants_core::Engine::handle_resolved).
+    /// [`Engine::handle_resolved`](pants_core::driver::Engine::handle_resolved).
     pub(crate) fn take_resolved(&mut self) -> Vec<Answer> {
         self.resolver.take_answers()
     }

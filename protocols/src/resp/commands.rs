@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use bytes::{BufMut, Bytes};
-use pants_core::{Context, WriteError, WriteStatus};
+use pants_core::{Context, Written};
 
 use super::Db;
 use super::parse;
@@ -374,10 +374,10 @@ impl<'c, 'a> Replies<'c, 'a> {
         self.written(status);
     }
 
-    fn written(&mut self, status: Result<WriteStatus, WriteError>) {
+    fn written(&mut self, written: Written) {
         // A refused write needs no handling here: the stream raises on_overflow_error (or is
         // closing already), and nothing written after it is sent.
-        if let Ok(WriteStatus::AboveHighWater) = status {
+        if written == Written::AboveHighWater {
             self.above_high_water = true;
         }
     }

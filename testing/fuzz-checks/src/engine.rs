@@ -1,5 +1,5 @@
 //! The `engine` fuzz target: several channels, servers and datagram channels of one
-//! [`Engine`](pants_core::Engine), run on the in-memory [`Network`] with faults, and handlers
+//! [`Engine`](pants_core::driver::Engine), run on the in-memory [`Network`] with faults, and handlers
 //! whose commands come from the fuzzer's bytes.
 //!
 //! The same scenario runs the engine properties of `tests/engine_props.rs`, which generate
@@ -1008,14 +1008,33 @@ impl Probe {
                     cx.write(data)
                 };
             }
-            Cmd::Close => cx.close(),
-            Cmd::CloseNow => cx.close_now(),
+            Cmd::Close | Cmd::CloseNow => {
+                // A server closes its connections with it.
+                let conns = cx.connections(cx.id());
+                self.lab.world.borrow_mut().forced.extend(conns);
+                match cmd {
+                    Cmd::Close => cx.close(),
+                    _ => cx.close_now(),
+                }
+            }
             Cmd::Delim(delim) => {
                 let result = delim.set(&mut cx.this(), &self.kept);
                 check_delimiter(&self.lab, id, delim, result);
             }
-            Cmd::Pause => cx.pause_reading(),
-            Cmd::Resume => cx.resume_reading(),
+            Cmd::Pause | Cmd::Resume => {
+                // A server's own pause stops its accepting (checked as another's pause is).
+                if self.role == Role::Server {
+                    let mut world = self.lab.world.borrow_mut();
+                    match cmd {
+                        Cmd::Pause => world.paused.insert(id),
+                        _ => world.paused.remove(&id),
+                    };
+                }
+                match cmd {
+                    Cmd::Pause => cx.pause_reading(),
+                    _ => cx.resume_reading(),
+                }
+            }
             Cmd::TimerAfter(ms) => {
                 let delay = Duration::from_millis(u64::from(*ms));
                 let t = cx.timer_after(delay);
@@ -1121,7 +1140,12 @@ fn shared_cmd(lab: &Shared, cx: &mut EngineContext<'_>, cmd: &Cmd, kept: &ReadDe
         }
         Cmd::CloseOther(t) | Cmd::CloseNowOther(t) => {
             if let Some(t) = target(t) {
-                lab.world.borrow_mut().forced.insert(t);
+                // A server closes its connections with it.
+                let conns = cx.connections(t);
+                let mut world = lab.world.borrow_mut();
+                world.forced.insert(t);
+                world.forced.extend(conns);
+                drop(world);
                 if let Some(mut ch) = cx.channel(t) {
                     match cmd {
                         Cmd::CloseOther(_) => ch.close(),
@@ -1270,7 +1294,7 @@ fn bind(lab: &Shared, cx: &mut EngineContext<'_>, a: u8) {
 fn engine_timer(lab: &Shared, cx: &mut EngineContext<'_>, kind: ETimer, limit: u8) {
     let slot = lab.world.borrow().timers.len();
     let shared = lab.clone();
-    let f = move |cx: &mut EngineContext<'_>| engine_tick(&shared, cx, slot);
+    let f = move |cx: &mut EngineContext<'_>, _| engine_tick(&shared, cx, slot);
     let id = match kind {
         ETimer::Callback => cx.callback(f),
         ETimer::Defer(ms) => cx.defer(Duration::from_millis(u64::from(ms)), f),
@@ -1744,10 +1768,15 @@ impl Scenario {
                     ));
                 }
             } else {
-                // Not accepted (its server closed first), or closed or paused by another
-                // channel before its first read.
-                let blocked = world.echo_read.len() < world.echo.len()
-                    && (!world.paused.is_empty() || !world.forced.is_empty());
+                // Not accepted (its server closed first, or another channel paused its
+                // accepting), or closed or paused by another channel before its first read.
+                let server_paused = world
+                    .paused
+                    .iter()
+                    .any(|id| world.every.get(id) == Some(&Role::Server));
+                let blocked = server_paused
+                    || (world.echo_read.len() < world.echo.len()
+                        && (!world.paused.is_empty() || !world.forced.is_empty()));
                 if !(interfered || ended || blocked || world.stopping) {
                     return Err(format!(
                         "peer {} sent {:?} to an echo server and was never served",

@@ -1,4 +1,4 @@
-//! The `framer` fuzz target: a [`Framer`](pants_core::Framer) against the reference model.
+//! The `framer` fuzz target: a [`Framer`](pants_core::channel::Framer) against the reference model.
 //!
 //! The input decides a whole [`Scenario`] of the model's driver (the same one the property tests
 //! in `core/tests/framer_model.rs` use): the limits, the first delimiter, the delimiter and

@@ -5,9 +5,9 @@
 //! `fuzz/regressions/<target>/`, so the corpus and every crash ever found are checked by
 //! `cargo test` on stable Rust, without a fuzzer.
 //!
-//! - [`check_framer`]: a [`Framer`](pants_core::Framer) against the reference model of
+//! - [`check_framer`]: a [`Framer`](pants_core::channel::Framer) against the reference model of
 //!   `core/tests/model/framer.rs` (included here, not copied).
-//! - [`check_stream`]: one [`Stream`](pants_core::Stream) driven in the documented drive order
+//! - [`check_stream`]: one [`Stream`](pants_core::channel::Stream) driven in the documented drive order
 //!   by arbitrary driver inputs and application commands.
 //! - [`check_engine`]: several channels, servers and datagram channels of one engine on the
 //!   in-memory network, with faults and scripted handlers, against the ordering guarantees of

@@ -61,9 +61,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
+use pants_core::channel::{Action, Event, FileRange, Stream, Transmit};
 use pants_core::{
-    Action, ConnectError, DelimiterError, Direction, Error, Event, FileRange, OverflowPolicy,
-    ReadLimits, Stream, StreamConfig, Transmit, WriteError, WriteLimits, WriteStatus,
+    ConnectError, DelimiterError, Direction, Error, OverflowPolicy, ReadLimits, StreamConfig,
+    WriteError, WriteLimits, WriteStatus,
 };
 
 use crate::framer::{after_frame, delim, limits, read_bound};

@@ -46,6 +46,17 @@ pub struct Checker<H> {
     seed: u64,
 }
 
+impl<H> std::fmt::Debug for Checker<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checker")
+            .field("variants", &self.variants)
+            .field("every_position", &self.every_position)
+            .field("seeded", &self.seeded)
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<H: Handler> Checker<H> {
     /// Checks a server whose connections each get a handler from `factory`. Each run starts a
     /// fresh server with the same factory: if its handlers share state (a room, a store), use

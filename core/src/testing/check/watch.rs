@@ -96,7 +96,7 @@ impl<H: Handler> Watched<H> {
             Some((Memory::Queued, channel.queued(), self.bounds.queued)),
             Some((
                 Memory::ReadBuffer,
-                channel.read_buffered(),
+                channel.buffered(),
                 self.bounds.read_buffer,
             )),
         ];
