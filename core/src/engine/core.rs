@@ -200,9 +200,13 @@ impl EngineCore {
         }
     }
 
-    /// Queues channel `id`'s events for dispatch this turn.
+    /// Queues channel `id`'s events for dispatch this turn (unless they are being dispatched:
+    /// the common case of a handler commanding its own channel, answered without a lookup).
     #[inline]
     pub(crate) fn queue_events(&mut self, id: ChannelId) {
+        if self.work.is_dispatching(id) {
+            return;
+        }
         if let Some(entry) = self.channels.get_mut(id) {
             self.work.queue_events(id, entry);
         }

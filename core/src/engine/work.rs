@@ -87,6 +87,12 @@ impl Work {
         self.dispatching.replace(id)
     }
 
+    /// True while channel `id`'s events are being dispatched.
+    #[inline]
+    pub(crate) fn is_dispatching(&self, id: ChannelId) -> bool {
+        self.dispatching == Some(id)
+    }
+
     /// Ends the dispatch [`start_dispatch`](Self::start_dispatch) began.
     pub(crate) fn end_dispatch(&mut self, outer: Option<ChannelId>) {
         self.dispatching = outer;

@@ -101,6 +101,7 @@ impl Written {
 }
 
 impl From<Result<WriteStatus, WriteError>> for Written {
+    #[inline]
     fn from(result: Result<WriteStatus, WriteError>) -> Self {
         match result {
             Ok(WriteStatus::Ready) => Written::Ready,
