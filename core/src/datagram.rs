@@ -341,6 +341,31 @@ impl Datagram {
         &self.config
     }
 
+    /// Gives up the unfinished frame of the sender holding the most, as if it were over a
+    /// limit of `limit` bytes (an engine over its memory budget does so):
+    /// [`DatagramEvent::Overflow`] naming the sender. The bytes freed.
+    pub(crate) fn give_up_frame(&mut self, limit: usize) -> usize {
+        let Some(largest) = self
+            .senders
+            .iter()
+            .max_by_key(|(_, (framer, _))| framer.buffered())
+            .map(|(addr, _)| addr.clone())
+        else {
+            return 0;
+        };
+        let Some((mut framer, _)) = self.senders.remove(&largest) else {
+            return 0;
+        };
+        let Some(error) = framer.give_up_frame(limit) else {
+            return 0;
+        };
+        self.push_event(DatagramEvent::Overflow {
+            error,
+            peer: largest,
+        });
+        error.size()
+    }
+
     // ---- Internals --------------------------------------------------------------------------
 
     fn after_send(&mut self) {

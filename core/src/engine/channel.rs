@@ -206,6 +206,16 @@ impl Channel {
         }
     }
 
+    /// Gives up the frame being received (a datagram channel: the largest sender's), as if it
+    /// were over a limit of `limit` bytes; the bytes freed.
+    pub(crate) fn give_up_frame(&mut self, limit: usize) -> usize {
+        match self {
+            Channel::Stream(stream) => stream.give_up_frame(limit),
+            Channel::Datagram(datagram) => datagram.give_up_frame(limit),
+            Channel::Server(_) => 0,
+        }
+    }
+
     /// When the state machine's own timeout is next due.
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         match self {

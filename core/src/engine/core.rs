@@ -29,6 +29,9 @@ pub(crate) struct EngineCore {
     pub(crate) recycler: Recycler,
     /// The addresses left to try of connects to host names.
     pub(crate) host_connects: HostConnects,
+    /// At least the bytes of unfinished frames all channels hold (an upper bound, made exact
+    /// when it passes the budget: see [`account_read`](Self::account_read)).
+    buffered: usize,
     /// The time of the current turn.
     now: Instant,
     /// When the engine started: [`Stamp`]s count from here.
@@ -57,6 +60,7 @@ impl EngineCore {
             work: Work::default(),
             recycler: Recycler::default(),
             host_connects: HostConnects::default(),
+            buffered: 0,
             now,
             start: now,
             config,
@@ -250,6 +254,63 @@ impl EngineCore {
     /// The callbacks recorded since the last call.
     pub(crate) fn take_trace(&mut self) -> Vec<TraceEntry> {
         self.trace.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    // ---- Memory -----------------------------------------------------------------------------
+
+    /// A read (and the callbacks of its frames) took channel `id` from holding `before` bytes
+    /// of unfinished frames to `after`. Only reads add to what channels hold, so the running
+    /// sum is an upper bound (closes and pauses it does not see only lower the truth); when it
+    /// passes the budget it is made exact, and the channels holding the most give up their
+    /// frames until they hold less than the budget.
+    pub(crate) fn account_read(&mut self, before: usize, after: usize) {
+        if after <= before {
+            self.buffered = self.buffered.saturating_sub(before - after);
+            return;
+        }
+        self.buffered += after - before;
+        if self.buffered > self.config.read_buffer_budget {
+            self.enforce_read_buffer_budget();
+        }
+    }
+
+    #[cold]
+    fn enforce_read_buffer_budget(&mut self) {
+        let budget = self.config.read_buffer_budget;
+        let mut held: Vec<(usize, ChannelId)> = self
+            .channels
+            .iter()
+            .map(|(id, entry)| (entry.channel.buffered(), id))
+            .filter(|(bytes, _)| *bytes > 0)
+            .collect();
+        self.buffered = held.iter().map(|(bytes, _)| bytes).sum();
+        held.sort_unstable_by(|a, b| b.cmp(a));
+        for (_, id) in held {
+            if self.buffered <= budget {
+                break;
+            }
+            let Some(entry) = self.channels.get_mut(id) else {
+                continue;
+            };
+            let freed = entry.channel.give_up_frame(budget);
+            log::warn!(
+                "pants: channels hold {} bytes of unfinished frames, over the budget of                  {budget}: channel {id} gives up {freed}",
+                self.buffered
+            );
+            self.buffered = self.buffered.saturating_sub(freed);
+            self.touch(id);
+        }
+    }
+
+    /// Gives back what the engine's own tables kept from their busiest time: the vacant slots
+    /// at the end of the channel table, the queues' and the heap's spare room, the recycled
+    /// write-queue allocations.
+    pub(crate) fn release_memory(&mut self) {
+        self.channels.shrink();
+        self.timers.shrink();
+        self.work.shrink();
+        self.recycler = Recycler::default();
+        self.host_connects.shrink();
     }
 
     // ---- Deadlines --------------------------------------------------------------------------

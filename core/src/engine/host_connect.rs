@@ -61,6 +61,11 @@ impl Engine {
 }
 
 impl HostConnects {
+    /// Gives back the memory of the map's spare room.
+    pub(crate) fn shrink(&mut self) {
+        self.waiting.shrink_to_fit();
+    }
+
     /// Starts channel `id`'s connect to `addr`, keeping a host name's options for the
     /// addresses the driver will report.
     pub(crate) fn start(

@@ -52,6 +52,14 @@ pub struct EngineConfig {
     pub write_budget: usize,
     /// Connections a server may accept in one turn (default 128).
     pub accept_budget: usize,
+    /// Bytes of unfinished frames every channel together may hold (default 256 MiB). A
+    /// channel's limits bound what one frame may take; many channels each holding a large
+    /// unfinished frame would take their sum. Over this budget, the channel holding the most
+    /// gives up its frame, as if it were over its limit (`on_overflow_error`, with this budget
+    /// as the limit; then its overflow policy: by default it closes after flushing), until the
+    /// channels hold less than the budget again. (Redis' `maxmemory-clients` likewise closes
+    /// the clients using the most.)
+    pub read_buffer_budget: usize,
     /// How long a graceful [`stop`](Engine::stop) may take: channels still open then are
     /// closed at once, their unsent bytes reported (default 5 s, a stream's default linger).
     pub stop_timeout: Duration,
@@ -64,6 +72,8 @@ pub struct EngineConfig {
 impl EngineConfig {
     /// The default stop timeout: 5 seconds.
     pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
+    /// The default read buffer budget: 256 MiB, which a machine with 1 GiB of memory survives.
+    pub const DEFAULT_READ_BUFFER_BUDGET: usize = 256 * 1024 * 1024;
 }
 
 impl Default for EngineConfig {
@@ -75,6 +85,7 @@ impl Default for EngineConfig {
             read_budget: 256 * 1024,
             write_budget: 256 * 1024,
             accept_budget: 128,
+            read_buffer_budget: Self::DEFAULT_READ_BUFFER_BUDGET,
             stop_timeout: Self::DEFAULT_STOP_TIMEOUT,
             propagate_panics: false,
             trace: false,
@@ -213,6 +224,15 @@ impl Engine {
     /// How many channels are open.
     pub fn channel_count(&self) -> usize {
         self.core.channels.len()
+    }
+
+    /// Gives back the memory the engine's own tables kept from their busiest time (after a
+    /// burst of connections that closed: the channel table's vacant end, the queues' and the
+    /// timer heap's spare room, recycled allocations). A driver calls it when the engine has
+    /// gone quiet after a burst, before asking the allocator to return freed memory to the
+    /// system; calling it at any time is harmless, and costs a pass over the tables.
+    pub fn release_memory(&mut self) {
+        self.core.release_memory();
     }
 
     /// The callbacks run since the last call, when [`EngineConfig::trace`] is on.

@@ -52,6 +52,9 @@ pub(crate) struct Slab<K, T> {
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
     len: usize,
+    /// The generation of a slot pushed anew: past every generation a slot that was cut off
+    /// the end (see [`shrink`](Self::shrink)) ever had, so no stale id finds its successor.
+    fresh: u32,
     _key: std::marker::PhantomData<K>,
 }
 
@@ -61,6 +64,7 @@ impl<K: SlotId, T: Generational> Slab<K, T> {
             slots: Vec::new(),
             free: Vec::new(),
             len: 0,
+            fresh: 0,
             _key: std::marker::PhantomData,
         }
     }
@@ -73,7 +77,7 @@ impl<K: SlotId, T: Generational> Slab<K, T> {
                 Slot::Occupied(_) => unreachable!("a free slot is vacant"),
             },
             // More than u32::MAX live channels cannot exist: each holds a socket.
-            None => K::new(self.slots.len() as u32, 0),
+            None => K::new(self.slots.len() as u32, self.fresh),
         }
     }
 
@@ -119,6 +123,25 @@ impl<K: SlotId, T: Generational> Slab<K, T> {
 
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// How many slots the table has room for.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
+    /// Gives back the memory of the vacant slots at the end (after a burst of channels that
+    /// closed), and of spare capacity.
+    pub(crate) fn shrink(&mut self) {
+        while let Some(Slot::Vacant(generation)) = self.slots.last() {
+            self.fresh = self.fresh.max(*generation);
+            self.slots.pop();
+        }
+        let len = self.slots.len();
+        self.free.retain(|&index| (index as usize) < len);
+        self.slots.shrink_to_fit();
+        self.free.shrink_to_fit();
     }
 
     /// The live entries with their ids, in slot order.
@@ -168,6 +191,23 @@ mod tests {
         assert_eq!(slab.get(b), Some(&Named("b", 1)));
         assert_eq!(slab.ids(), vec![b]);
         assert_eq!(slab.len(), 1);
+    }
+
+    #[test]
+    fn a_slot_cut_off_the_end_comes_back_with_a_generation_no_stale_id_has() {
+        let mut slab: Slab<ChannelId, Named> = Slab::new();
+        let a = slab.insert(Named("a", 0));
+        let b = slab.insert(Named("b", 0));
+        slab.remove(b);
+        slab.remove(a);
+        slab.shrink();
+        let c = slab.insert(Named("c", 0));
+        assert_eq!(c.index, a.index);
+        assert_eq!((slab.get(a), slab.get(b)), (None, None));
+        let d = slab.insert(Named("d", 0));
+        assert_eq!(d.index, b.index, "pushed anew");
+        assert_eq!(slab.get(b), None, "with a generation past b's");
+        assert_eq!(slab.get(d), Some(&Named("d", 1)));
     }
 
     /// A channel's slot is no bigger than its entry: the slab keeps no generation beside it.

@@ -87,3 +87,89 @@ fn the_next_deadline_is_never_a_cancelled_timer_nor_a_closed_channel() {
         "closed channels wake nobody"
     );
 }
+
+/// Reads one frame of 1 MiB, held until it is whole; records overflows.
+struct Large {
+    overflows: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl Handler for Large {
+    fn on_connect(&mut self, cx: &mut Context<'_>) {
+        let limits = crate::ReadLimits::new(1024, 4 << 20).unwrap();
+        cx.set_read_limits(limits).unwrap();
+        cx.set_read_delimiter(1 << 20).unwrap();
+    }
+
+    fn on_overflow_error(&mut self, _: &mut Context<'_>, err: &crate::OverflowError) {
+        assert_eq!(err.limit(), 3 << 20, "the engine's budget is the limit");
+        self.overflows.set(self.overflows.get() + 1);
+    }
+}
+
+#[test]
+fn unfinished_frames_of_every_channel_together_stay_within_the_engine_budget() {
+    let config = EngineConfig {
+        read_buffer_budget: 3 << 20,
+        ..EngineConfig::default()
+    };
+    let mut net = Network::with_config(config, 0);
+    let overflows = std::rc::Rc::new(std::cell::Cell::new(0));
+    let seen = overflows.clone();
+    let server = net
+        .listen("127.0.0.1:7", move || Large {
+            overflows: seen.clone(),
+        })
+        .unwrap();
+    let peers: Vec<_> = (0..8)
+        .map(|_| net.peer_connect("127.0.0.1:7").unwrap())
+        .collect();
+    net.run();
+    for peer in &peers {
+        // 900 KiB each of a 1 MiB frame: 7.2 MiB in all, were nothing given up.
+        net.send(*peer, vec![b'x'; 900 << 10]);
+        net.run();
+        let held: usize = net
+            .context()
+            .connections(server)
+            .into_iter()
+            .map(|id| net.context().channel(id).map_or(0, |c| c.buffered()))
+            .sum();
+        assert!(
+            held <= 3 << 20,
+            "channels hold {held} bytes, over the budget"
+        );
+    }
+    assert_eq!(
+        overflows.get(),
+        5,
+        "the channels holding the most gave up, one by one"
+    );
+    let shut_down = peers.iter().filter(|peer| net.saw_eof(**peer)).count();
+    assert_eq!(
+        shut_down, 5,
+        "and closed after flushing (their peers read EOF)"
+    );
+}
+
+#[test]
+fn an_engine_gives_back_its_tables_memory_after_a_burst() {
+    let mut net = Network::new();
+    net.listen("127.0.0.1:7", || Requests).unwrap();
+    let peers: Vec<_> = (0..1000)
+        .map(|_| net.peer_connect("127.0.0.1:7").unwrap())
+        .collect();
+    net.run();
+    for peer in peers {
+        net.reset(peer);
+    }
+    net.run();
+    assert_eq!(net.engine().channel_count(), 1, "the server is left");
+    let slots = |net: &mut Network| net.engine().core.channels.capacity();
+    assert!(slots(&mut net) >= 1000);
+    net.engine().release_memory();
+    assert!(slots(&mut net) <= 4, "{} slots kept", slots(&mut net));
+    let again = net.peer_connect("127.0.0.1:7").unwrap();
+    net.send(again, "req\n");
+    net.run();
+    assert_eq!(net.received(again), "ok\n", "the engine serves on");
+}

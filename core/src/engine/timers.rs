@@ -120,6 +120,13 @@ impl Timers {
         id
     }
 
+    /// Gives back the memory the heap and the lists kept from their largest.
+    pub(crate) fn shrink(&mut self) {
+        self.heap.shrink_to_fit();
+        self.per_turn.shrink_to_fit();
+        self.entries.shrink();
+    }
+
     /// Takes timer `id`, due at `deadline` (`None`: a per-turn timer's turn): a repeating one is
     /// scheduled again and a one-shot one ends before it runs, so that cancelling it from its
     /// own callback works. What to run, if the timer is live.

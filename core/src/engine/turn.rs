@@ -219,8 +219,11 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                     }
                     read_budget = read_budget.saturating_sub(data.len());
                     // The frames of this read reach the handler before the next read.
+                    let held = stream.framer().buffered();
                     let lent = stream.handle_data_lent(now, data);
                     dispatch::channel_events(core, io, id, lent);
+                    let now_held = core.channels.get(id).map_or(0, |e| e.channel.buffered());
+                    core.account_read(held, now_held);
                     continue;
                 }
                 Err(err) if would_block(&err) => {
@@ -338,6 +341,7 @@ fn datagram_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                 return;
             }
             reads -= 1;
+            let held = datagram.buffered();
             match retry(|| io.recv_from(id)) {
                 Ok((data, from)) => {
                     read_budget = read_budget.saturating_sub(data.len());
@@ -350,6 +354,8 @@ fn datagram_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                 Err(err) => datagram.handle_read_error(now, err),
             }
             dispatch::channel_events(core, io, id, None);
+            let now_held = core.channels.get(id).map_or(0, |e| e.channel.buffered());
+            core.account_read(held, now_held);
             continue;
         }
         return;

@@ -98,6 +98,15 @@ impl Work {
         self.dispatching = outer;
     }
 
+    /// Gives back the memory the queues kept from their busiest turn.
+    pub(crate) fn shrink(&mut self) {
+        self.io.shrink_to_fit();
+        self.events.shrink_to_fit();
+        self.carry_over.shrink_to_fit();
+        self.spare_io = VecDeque::new();
+        self.spare_events = VecDeque::new();
+    }
+
     /// True when a turn has work waiting, per-turn timers aside.
     pub(crate) fn is_pending(&self) -> bool {
         !self.io.is_empty() || !self.events.is_empty() || !self.carry_over.is_empty()

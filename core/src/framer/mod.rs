@@ -7,6 +7,7 @@
 //!   once and discards what they leave, and lends its bytes to the engine, which reads frames
 //!   from them in place with the same search.
 
+mod give_up;
 mod limits;
 mod read_buf;
 mod search;

@@ -88,6 +88,16 @@ impl Stream {
         self.take_pending(bit::CLOSED)
     }
 
+    /// Drops the events a closing stream makes moot: it no longer drains (`Drained`: its queue
+    /// is gone) nor idles.
+    pub(super) fn drop_moot_events(&mut self) {
+        let idle = Idle::ALL
+            .into_iter()
+            .map(bit::idle)
+            .fold(0, |all, b| all | b);
+        self.pending &= !(bit::DRAINED | idle);
+    }
+
     /// Drops every event but `Closed`, which is made to wait (after a handler panicked, its
     /// `on_close` is next).
     pub(super) fn only_closed_event(&mut self) {

@@ -343,6 +343,18 @@ impl Stream {
         self.framer.set_limits(limits)
     }
 
+    /// Gives up the frame being received, as if it were over a limit of `limit` bytes (an
+    /// engine over its memory budget does so to the stream holding the most):
+    /// [`Event::Overflow`] with the bytes dropped, then the overflow policy. The bytes freed.
+    pub(crate) fn give_up_frame(&mut self, limit: usize) -> usize {
+        let Some(err) = self.framer.give_up_frame(limit) else {
+            return 0;
+        };
+        self.push_event(Event::Overflow(err));
+        self.after_overflow();
+        err.size()
+    }
+
     /// Sets what happens after an overflow of this stream (see [`OverflowPolicy`]).
     pub fn set_overflow_policy(&mut self, policy: OverflowPolicy) {
         self.overflow = policy;
@@ -734,6 +746,7 @@ impl Stream {
         if unsent > 0 && !connect_failed {
             self.push_event(Event::Error(Error::Unsent(Unsent { bytes: unsent })));
         }
+        self.drop_moot_events();
         self.phase = Phase::Closed;
         self.framer.clear();
         self.writes.clear();

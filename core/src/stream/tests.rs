@@ -708,3 +708,25 @@ fn nothing_follows_close_whatever_the_driver_does() {
     assert!(driver.stream.is_closed());
     assert!(!driver.stream.wants_read() && !driver.stream.wants_write());
 }
+
+#[test]
+fn a_stream_closed_at_once_says_what_it_dropped_and_no_longer_drains() {
+    let mut driver = line_driver();
+    driver.drive();
+    driver.log.clear();
+    // The queue drains (Drained is pending, not polled yet); a new write waits, and a close
+    // drops it.
+    driver.stream.write("sent").unwrap();
+    let mut slices = [IoSlice::new(&[]); 4];
+    assert!(driver.stream.poll_transmit(&mut slices).is_some());
+    driver.stream.handle_written(driver.now, 4);
+    driver.stream.write("dropped").unwrap();
+    driver.stream.close_now();
+    driver.write_cap = 0;
+    driver.drive();
+    assert_eq!(
+        driver.log,
+        ["error:closed with 7 queued bytes never sent", "close"],
+        "no on_write after the close"
+    );
+}
