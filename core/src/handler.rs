@@ -60,12 +60,19 @@ pub trait Handler: 'static {
     /// The connect failed; `on_close` follows.
     fn on_connect_error(&mut self, cx: &mut Context<'_>, err: &ConnectError) {}
 
-    /// A read frame or a write went over its limit. The stream's overflow policy (by default:
-    /// close after flushing) has already been applied.
+    /// A read frame or a write went over its limit (or the engine's budget for unfinished
+    /// frames: see [`EngineConfig`](crate::EngineConfig)). The stream's
+    /// [`OverflowPolicy`](crate::OverflowPolicy) is in force when this runs: by default
+    /// (`Close`) no more frames come and the stream closes once its queue is flushed, so a
+    /// write from this callback (say, `-ERR` or `431`) is still sent; with `Discard` the
+    /// oversized frame is skipped and reading goes on.
     fn on_overflow_error(&mut self, cx: &mut Context<'_>, err: &OverflowError) {}
 
-    /// Something failed; for a stream, `on_close` follows unless the error was a truncated
-    /// frame at EOF.
+    /// Something failed. On a stream `on_close` follows, but for a truncated frame at the
+    /// peer's EOF ([`Error::TruncatedFrame`]): then `on_eof` comes next, and `on_close` once
+    /// the queue is flushed (the stream may still reply). A close that drops queued bytes
+    /// reports them here ([`Error::Unsent`]) just before `on_close`. On a datagram channel,
+    /// `cx.peer()` names the peer concerned and the channel stays open.
     fn on_error(&mut self, cx: &mut Context<'_>, err: &Error) {}
 
     /// A timer set with `cx.timer_after` or `cx.timer_every` fired.

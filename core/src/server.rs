@@ -78,6 +78,10 @@ impl Server {
         if !is_resource_exhaustion(&err) {
             return true;
         }
+        log::warn!(
+            "pants: accepting failed for want of resources ({err}); accepting again in {:?}",
+            self.backoff
+        );
         if !self.exhausted {
             self.exhausted = true;
             self.events.push_back(ServerEvent::Error(Error::Io(err)));

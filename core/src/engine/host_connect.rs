@@ -55,7 +55,9 @@ impl Engine {
             core.touch(id);
             return;
         };
-        stream.handle_connect_error(now, ConnectError::from_io(err));
+        let err = ConnectError::from_io(err);
+        log::debug!("pants: channel {id} could not connect to a host name: {err}");
+        stream.handle_connect_error(now, err);
         core.touch(id);
     }
 }

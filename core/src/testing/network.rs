@@ -10,7 +10,9 @@ use bytes::Bytes;
 use super::mem_io::{IoStats, MemIo};
 use super::peers::Peer;
 use crate::addr::Addr;
-use crate::engine::{Engine, EngineConfig, EngineContext, IntoAddr, TraceEntry};
+use crate::engine::{
+    Bind, Connect, Engine, EngineConfig, EngineContext, IntoAddr, Listen, TraceEntry,
+};
 use crate::event::Action;
 use crate::handler::Handler;
 use crate::id::ChannelId;
@@ -99,9 +101,42 @@ impl Network {
         self.context().listen(addr, factory)
     }
 
+    /// Listens as `listen` says: a server's own socket options, the settings of its
+    /// connections' streams ([`StreamConfig`](crate::StreamConfig)), its own handler.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pants_core::testing::Network;
+    /// use pants_core::{Listen, StreamConfig};
+    ///
+    /// let mut net = Network::new();
+    /// let config = StreamConfig {
+    ///     idle_timeout: Some(Duration::from_secs(60)),
+    ///     ..StreamConfig::default()
+    /// };
+    /// net.listen_with(Listen::new("127.0.0.1:7", || ()).stream_config(config))?;
+    /// let peer = net.peer_connect("127.0.0.1:7")?;
+    /// net.advance(Duration::from_secs(60));
+    /// assert!(net.saw_eof(peer), "idle for a minute: closed");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn listen_with(&mut self, listen: Listen) -> io::Result<ChannelId> {
+        self.context().listen_with(listen)
+    }
+
     /// Connects to `addr` with `handler`.
     pub fn connect(&mut self, addr: impl IntoAddr, handler: impl Handler) -> io::Result<ChannelId> {
         self.context().connect(addr, handler)
+    }
+
+    /// Connects as `connect` says: socket options, the stream's settings.
+    pub fn connect_with(&mut self, connect: Connect) -> io::Result<ChannelId> {
+        self.context().connect_with(connect)
+    }
+
+    /// Binds a datagram channel as `bind` says: socket options, the channel's settings.
+    pub fn datagram_with(&mut self, bind: Bind) -> io::Result<ChannelId> {
+        self.context().datagram_with(bind)
     }
 
     /// Binds a datagram channel at `addr` with `handler`.

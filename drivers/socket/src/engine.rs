@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use pants_core::driver::Readiness;
-use pants_core::{Addr, ChannelId, EngineConfig, EngineContext, Handler, IntoAddr};
+use pants_core::{
+    Addr, Bind, ChannelId, Connect, EngineConfig, EngineContext, Handler, IntoAddr, Listen,
+};
 
 use crate::handle::{Handle, Inbox};
 use crate::poller::Poller;
@@ -54,9 +56,25 @@ impl<P: Poller> SocketEngine<P> {
         self.context().listen(addr, factory)
     }
 
+    /// Listens as `listen` says: a server's own socket options, the settings of its
+    /// connections' streams ([`StreamConfig`](pants_core::StreamConfig)), its own handler.
+    pub fn listen_with(&mut self, listen: Listen) -> io::Result<ChannelId> {
+        self.context().listen_with(listen)
+    }
+
     /// Connects to `addr` with `handler`.
     pub fn connect(&mut self, addr: impl IntoAddr, handler: impl Handler) -> io::Result<ChannelId> {
         self.context().connect(addr, handler)
+    }
+
+    /// Connects as `connect` says: socket options, the stream's settings.
+    pub fn connect_with(&mut self, connect: Connect) -> io::Result<ChannelId> {
+        self.context().connect_with(connect)
+    }
+
+    /// Binds a datagram channel as `bind` says: socket options, the channel's settings.
+    pub fn datagram_with(&mut self, bind: Bind) -> io::Result<ChannelId> {
+        self.context().datagram_with(bind)
     }
 
     /// Binds a datagram channel at `addr` with `handler`.
