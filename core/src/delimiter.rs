@@ -180,8 +180,12 @@ impl ReadDelimiter {
     /// delimiter, which is consumed. The delimiter inside the body does not count.
     ///
     /// For a body of known length and the line that follows it, read as one frame: a RESP bulk
-    /// argument (and its `\r\n`) with the `$len` line of the next one, an HTTP chunk with the
-    /// size line of the next. When the `n` bytes do not end with the delimiter, they are the
+    /// argument (and its `\r\n`) with the `$len` line of the next one, an HTTP chunk (and its
+    /// `\r\n`) with the size line of the next, a memcached data block with the next command.
+    /// Every protocol that announces a body's length in a line has this shape; reading the
+    /// pair as one frame spares a dispatch and a delimiter change per body (about 160
+    /// instructions, 7% of a pipelined `SET`: `benches/engine_instructions.sh`), which is why
+    /// the delimiter set has it beside a plain count. When the `n` bytes do not end with the delimiter, they are the
     /// frame alone, as soon as they are in: a body of the wrong length is caught at once, not
     /// when the next line ends. The `n` bytes count against the hard read limit, as a count
     /// does (a larger `n` is refused when set); the bytes after them against the read limit,
