@@ -16,6 +16,31 @@ use crate::write_queue::FileRange;
 /// of kind [`WouldBlock`](io::ErrorKind::WouldBlock) means "not now", and the driver reports
 /// later readiness with [`Engine::handle_readiness`](crate::Engine::handle_readiness). The
 /// engine retries [`Interrupted`](io::ErrorKind::Interrupted) calls itself.
+///
+/// # The driver's contract
+///
+/// A driver owns an [`Engine`](crate::Engine) and an `Io`, and loops:
+///
+/// 1. Wait for its poller, at most until [`Engine::poll_timeout`](crate::Engine::poll_timeout)
+///    (`None`: no deadline; a time already past: do not wait).
+/// 2. Report what the poller saw: [`Engine::handle_readiness`](crate::Engine::handle_readiness)
+///    for each channel (its id is the poller's token), and
+///    [`Engine::handle_resolved`](crate::Engine::handle_resolved) for each host name resolved.
+///    Spurious or repeated reports are harmless; unknown or closed ids are ignored.
+/// 3. Run [`Engine::turn`](crate::Engine::turn) with the current time, which makes every
+///    socket call through this trait. A turn is bounded: work left after it (a channel past
+///    its read budget) shows as a `poll_timeout` of now.
+///
+/// **Readiness has one owner, the engine.** It keeps a readable and a writable flag per
+/// channel, set by a report and cleared when a call says `WouldBlock` (or a read says it
+/// [emptied](Received::emptied) the socket); it calls only while the flag is set. So the
+/// driver must report a direction again once it may have become ready after the engine
+/// cleared it. An edge-triggered poller (mio's epoll) does so by itself; a one-shot or
+/// level-triggered one (async-io) must arm the direction when a call says `WouldBlock`, when
+/// a read emptied the socket, and when a connect completed (the engine then waits to read).
+/// A socket just opened has no flag set: report what its first call needs (an
+/// edge-triggered registration reports it; a driver may also report a direction it does not
+/// know to be ready, which costs one call that says `WouldBlock`).
 pub trait Io {
     /// Opens a listening stream socket for channel `id` (its address: [`local_addr`]).
     ///
