@@ -37,11 +37,13 @@
 //!         stream.write_all(b"ping").await?;
 //!         let mut echoed = [0; 4];
 //!         stream.read_exact(&mut echoed).await?;
+//!         // Ask the loop from async code: the server's open connections.
+//!         let open = handle.call(move |cx| cx.connections(server).len()).await?;
 //!         handle.stop();
-//!         Ok::<_, std::io::Error>(echoed)
+//!         Ok::<_, std::io::Error>((echoed, open))
 //!     });
 //!     engine.run().await?; // until the client's stop, once every channel closed
-//!     assert_eq!(&client.await?, b"ping");
+//!     assert_eq!(client.await?, (*b"ping", 1));
 //!     Ok::<(), std::io::Error>(())
 //! }))?;
 //! # Ok::<(), std::io::Error>(())
