@@ -182,8 +182,122 @@ pub(crate) fn is_resource_exhaustion(err: &io::Error) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::collections::VecDeque;
+    use std::time::Instant;
+
     use super::*;
+    use crate::{Context, Engine, EngineConfig, Frame, Handler};
+
+    /// Socket calls as a log. A connect to [`REFUSED`] fails when its result is asked; reads
+    /// return what the test queued, then `WouldBlock`.
+    #[derive(Default)]
+    pub(crate) struct Scripted {
+        pub(crate) log: Vec<String>,
+        pub(crate) reads: VecDeque<Received>,
+        connected_to: Option<Addr>,
+    }
+
+    pub(crate) const REFUSED: &str = "127.0.0.1:1";
+
+    impl Io for Scripted {
+        fn connect(&mut self, _: ChannelId, addr: &Addr, _: &SocketOptions) -> io::Result<()> {
+            self.log.push(format!("connect {addr}"));
+            self.connected_to = Some(addr.clone());
+            Ok(())
+        }
+        fn connect_result(&mut self, _: ChannelId) -> io::Result<bool> {
+            match &self.connected_to {
+                Some(addr) if addr.to_string() == REFUSED => {
+                    Err(io::ErrorKind::ConnectionRefused.into())
+                }
+                _ => Ok(true),
+            }
+        }
+        fn close(&mut self, _: ChannelId) {
+            self.log.push("close".into());
+        }
+        fn read(&mut self, _: ChannelId) -> io::Result<Received> {
+            self.log.push("read".into());
+            self.reads
+                .pop_front()
+                .ok_or_else(|| io::ErrorKind::WouldBlock.into())
+        }
+        fn write(&mut self, _: ChannelId, _: &[IoSlice<'_>]) -> io::Result<usize> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+        fn shutdown(&mut self, _: ChannelId) -> io::Result<()> {
+            Ok(())
+        }
+        fn local_addr(&self, _: ChannelId) -> io::Result<Addr> {
+            Err(io::ErrorKind::NotConnected.into())
+        }
+        fn peer_addr(&self, _: ChannelId) -> io::Result<Addr> {
+            Err(io::ErrorKind::NotConnected.into())
+        }
+        fn listen(&mut self, _: ChannelId, _: &Addr, _: &SocketOptions) -> io::Result<()> {
+            unreachable!("no test listens")
+        }
+        fn accept(&mut self, _: ChannelId, _: ChannelId) -> io::Result<()> {
+            unreachable!("no test listens")
+        }
+        fn send_file(&mut self, _: ChannelId, _: &FileRange) -> io::Result<usize> {
+            unreachable!("no test sends a file")
+        }
+        fn bind(&mut self, _: ChannelId, _: &Addr, _: &SocketOptions) -> io::Result<()> {
+            unreachable!("no test binds")
+        }
+        fn recv_from(&mut self, _: ChannelId) -> io::Result<(Bytes, Addr)> {
+            unreachable!("no test binds")
+        }
+        fn send_to(&mut self, _: ChannelId, _: &[u8], _: &Addr) -> io::Result<usize> {
+            unreachable!("no test binds")
+        }
+    }
+
+    /// Takes every frame and drops it.
+    struct Sink;
+
+    impl Handler for Sink {
+        fn on_read(&mut self, _: &mut Context<'_>, _: Frame<'_>) {}
+    }
+
+    fn received(data: &'static [u8], emptied: bool) -> Received {
+        Received {
+            data: Bytes::from_static(data),
+            emptied,
+        }
+    }
+
+    /// A read that emptied the socket clears the engine's readable flag: no read is made
+    /// until the next readable report (the one that would only say `WouldBlock`), while a
+    /// read that may have left bytes behind is followed by another.
+    #[test]
+    fn an_emptied_socket_is_read_again_only_after_a_report() {
+        let (mut engine, mut io, now) = (
+            Engine::new(EngineConfig::default(), Instant::now()),
+            Scripted::default(),
+            Instant::now(),
+        );
+        let id = engine
+            .context(&mut io, now)
+            .connect("127.0.0.1:2", Sink)
+            .expect("a connect");
+        engine.handle_readiness(id, Readiness::BOTH);
+        engine.turn(&mut io, now);
+        io.log.clear();
+
+        io.reads.push_back(received(b"all there was", true));
+        engine.handle_readiness(id, Readiness::BOTH);
+        engine.turn(&mut io, now);
+        engine.turn(&mut io, now);
+        assert_eq!(io.log, ["read"], "one read, and none until the next report");
+
+        io.reads.push_back(received(b"perhaps more", false));
+        engine.handle_readiness(id, Readiness::BOTH);
+        engine.turn(&mut io, now);
+        assert_eq!(io.log, ["read", "read", "read"], "read until WouldBlock");
+    }
 
     #[test]
     fn descriptor_exhaustion_is_recognised_and_others_are_not() {
