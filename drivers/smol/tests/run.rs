@@ -98,3 +98,16 @@ fn poll_run_drives_a_hand_written_future() {
         "stopped with every channel closed"
     );
 }
+
+#[test]
+fn a_call_the_engine_never_ran_fails_once_it_is_dropped() {
+    let engine = Engine::new().expect("an engine");
+    let handle = engine.handle();
+    let before = handle.call(|cx| cx.now());
+    drop(engine);
+    let after = handle.call(|cx| cx.now());
+    for call in [before, after] {
+        let err = smol::block_on(call).expect_err("no engine ran it");
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
+    }
+}
