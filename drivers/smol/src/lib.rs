@@ -60,7 +60,6 @@ mod stream;
 
 use std::ffi::c_int;
 use std::io;
-use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -192,19 +191,7 @@ impl Engine {
     }
 }
 
-impl Deref for Engine {
-    type Target = SocketEngine<Reactor>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.inner
-    }
-}
-
-impl DerefMut for Engine {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.inner
-    }
-}
+pants_socket::deref_to_socket_engine!(Engine, inner, Reactor);
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
