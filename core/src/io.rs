@@ -16,6 +16,31 @@ use crate::write_queue::FileRange;
 /// of kind [`WouldBlock`](io::ErrorKind::WouldBlock) means "not now", and the driver reports
 /// later readiness with [`Engine::handle_readiness`](crate::driver::Engine::handle_readiness). The
 /// engine retries [`Interrupted`](io::ErrorKind::Interrupted) calls itself.
+///
+/// # The driver's contract
+///
+/// A driver owns an [`Engine`](crate::Engine) and an `Io`, and loops:
+///
+/// 1. Wait for its poller, at most until [`Engine::poll_timeout`](crate::Engine::poll_timeout)
+///    (`None`: no deadline; a time already past: do not wait).
+/// 2. Report what the poller saw: [`Engine::handle_readiness`](crate::Engine::handle_readiness)
+///    for each channel (its id is the poller's token), and
+///    [`Engine::handle_resolved`](crate::Engine::handle_resolved) for each host name resolved.
+///    Spurious or repeated reports are harmless; unknown or closed ids are ignored.
+/// 3. Run [`Engine::turn`](crate::Engine::turn) with the current time, which makes every
+///    socket call through this trait. A turn is bounded: work left after it (a channel past
+///    its read budget) shows as a `poll_timeout` of now.
+///
+/// **Readiness has one owner, the engine.** It keeps a readable and a writable flag per
+/// channel, set by a report and cleared when a call says `WouldBlock` (or a read says it
+/// [emptied](Received::emptied) the socket); it calls only while the flag is set. So the
+/// driver must report a direction again once it may have become ready after the engine
+/// cleared it. An edge-triggered poller (mio's epoll) does so by itself; a one-shot or
+/// level-triggered one (async-io) must arm the direction when a call says `WouldBlock`, when
+/// a read emptied the socket, and when a connect completed (the engine then waits to read).
+/// A socket just opened has no flag set: report what its first call needs (an
+/// edge-triggered registration reports it; a driver may also report a direction it does not
+/// know to be ready, which costs one call that says `WouldBlock`).
 pub trait Io {
     /// Opens a listening stream socket for channel `id` (its address: [`local_addr`]).
     ///
@@ -157,8 +182,123 @@ pub(crate) fn is_resource_exhaustion(err: &io::Error) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::collections::VecDeque;
+    use std::time::Instant;
+
     use super::*;
+    use crate::driver::Engine;
+    use crate::{Context, EngineConfig, Frame, Handler};
+
+    /// Socket calls as a log. A connect to [`REFUSED`] fails when its result is asked; reads
+    /// return what the test queued, then `WouldBlock`.
+    #[derive(Default)]
+    pub(crate) struct Scripted {
+        pub(crate) log: Vec<String>,
+        pub(crate) reads: VecDeque<Received>,
+        connected_to: Option<Addr>,
+    }
+
+    pub(crate) const REFUSED: &str = "127.0.0.1:1";
+
+    impl Io for Scripted {
+        fn connect(&mut self, _: ChannelId, addr: &Addr, _: &SocketOptions) -> io::Result<()> {
+            self.log.push(format!("connect {addr}"));
+            self.connected_to = Some(addr.clone());
+            Ok(())
+        }
+        fn connect_result(&mut self, _: ChannelId) -> io::Result<bool> {
+            match &self.connected_to {
+                Some(addr) if addr.to_string() == REFUSED => {
+                    Err(io::ErrorKind::ConnectionRefused.into())
+                }
+                _ => Ok(true),
+            }
+        }
+        fn close(&mut self, _: ChannelId) {
+            self.log.push("close".into());
+        }
+        fn read(&mut self, _: ChannelId) -> io::Result<Received> {
+            self.log.push("read".into());
+            self.reads
+                .pop_front()
+                .ok_or_else(|| io::ErrorKind::WouldBlock.into())
+        }
+        fn write(&mut self, _: ChannelId, _: &[IoSlice<'_>]) -> io::Result<usize> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+        fn shutdown(&mut self, _: ChannelId) -> io::Result<()> {
+            Ok(())
+        }
+        fn local_addr(&self, _: ChannelId) -> io::Result<Addr> {
+            Err(io::ErrorKind::NotConnected.into())
+        }
+        fn peer_addr(&self, _: ChannelId) -> io::Result<Addr> {
+            Err(io::ErrorKind::NotConnected.into())
+        }
+        fn listen(&mut self, _: ChannelId, _: &Addr, _: &SocketOptions) -> io::Result<()> {
+            unreachable!("no test listens")
+        }
+        fn accept(&mut self, _: ChannelId, _: ChannelId) -> io::Result<()> {
+            unreachable!("no test listens")
+        }
+        fn send_file(&mut self, _: ChannelId, _: &FileRange) -> io::Result<usize> {
+            unreachable!("no test sends a file")
+        }
+        fn bind(&mut self, _: ChannelId, _: &Addr, _: &SocketOptions) -> io::Result<()> {
+            unreachable!("no test binds")
+        }
+        fn recv_from(&mut self, _: ChannelId) -> io::Result<(Bytes, Addr)> {
+            unreachable!("no test binds")
+        }
+        fn send_to(&mut self, _: ChannelId, _: &[u8], _: &Addr) -> io::Result<usize> {
+            unreachable!("no test binds")
+        }
+    }
+
+    /// Takes every frame and drops it.
+    struct Sink;
+
+    impl Handler for Sink {
+        fn on_read(&mut self, _: &mut Context<'_>, _: Frame<'_>) {}
+    }
+
+    fn received(data: &'static [u8], emptied: bool) -> Received {
+        Received {
+            data: Bytes::from_static(data),
+            emptied,
+        }
+    }
+
+    /// A read that emptied the socket clears the engine's readable flag: no read is made
+    /// until the next readable report (the one that would only say `WouldBlock`), while a
+    /// read that may have left bytes behind is followed by another.
+    #[test]
+    fn an_emptied_socket_is_read_again_only_after_a_report() {
+        let (mut engine, mut io, now) = (
+            Engine::new(EngineConfig::default(), Instant::now()),
+            Scripted::default(),
+            Instant::now(),
+        );
+        let id = engine
+            .context(&mut io, now)
+            .connect("127.0.0.1:2", Sink)
+            .expect("a connect");
+        engine.handle_readiness(id, Readiness::BOTH);
+        engine.turn(&mut io, now);
+        io.log.clear();
+
+        io.reads.push_back(received(b"all there was", true));
+        engine.handle_readiness(id, Readiness::BOTH);
+        engine.turn(&mut io, now);
+        engine.turn(&mut io, now);
+        assert_eq!(io.log, ["read"], "one read, and none until the next report");
+
+        io.reads.push_back(received(b"perhaps more", false));
+        engine.handle_readiness(id, Readiness::BOTH);
+        engine.turn(&mut io, now);
+        assert_eq!(io.log, ["read", "read", "read"], "read until WouldBlock");
+    }
 
     #[test]
     fn descriptor_exhaustion_is_recognised_and_others_are_not() {

@@ -154,79 +154,15 @@ fn connect_next(
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
-    use std::io::IoSlice;
     use std::rc::Rc;
     use std::time::Instant;
 
-    use bytes::Bytes;
-
     use super::*;
     use crate::Context;
-    use crate::channel::FileRange;
     use crate::engine::EngineConfig;
     use crate::handler::Handler;
-    use crate::io::{Readiness, Received};
-
-    /// Socket calls as a log; a connect to `REFUSED` fails when its result is asked.
-    #[derive(Default)]
-    struct Calls {
-        log: Vec<String>,
-        connected_to: Option<Addr>,
-    }
-
-    const REFUSED: &str = "127.0.0.1:1";
-
-    impl Io for Calls {
-        fn connect(&mut self, _: ChannelId, addr: &Addr, _: &SocketOptions) -> io::Result<()> {
-            self.log.push(format!("connect {addr}"));
-            self.connected_to = Some(addr.clone());
-            Ok(())
-        }
-        fn connect_result(&mut self, _: ChannelId) -> io::Result<bool> {
-            match &self.connected_to {
-                Some(addr) if addr.to_string() == REFUSED => {
-                    Err(io::ErrorKind::ConnectionRefused.into())
-                }
-                _ => Ok(true),
-            }
-        }
-        fn close(&mut self, _: ChannelId) {
-            self.log.push("close".into());
-        }
-        fn listen(&mut self, _: ChannelId, _: &Addr, _: &SocketOptions) -> io::Result<()> {
-            unreachable!()
-        }
-        fn accept(&mut self, _: ChannelId, _: ChannelId) -> io::Result<()> {
-            unreachable!()
-        }
-        fn local_addr(&self, _: ChannelId) -> io::Result<Addr> {
-            Err(io::ErrorKind::NotConnected.into())
-        }
-        fn peer_addr(&self, _: ChannelId) -> io::Result<Addr> {
-            Err(io::ErrorKind::NotConnected.into())
-        }
-        fn read(&mut self, _: ChannelId) -> io::Result<Received> {
-            Err(io::ErrorKind::WouldBlock.into())
-        }
-        fn write(&mut self, _: ChannelId, _: &[IoSlice<'_>]) -> io::Result<usize> {
-            Err(io::ErrorKind::WouldBlock.into())
-        }
-        fn send_file(&mut self, _: ChannelId, _: &FileRange) -> io::Result<usize> {
-            unreachable!()
-        }
-        fn shutdown(&mut self, _: ChannelId) -> io::Result<()> {
-            Ok(())
-        }
-        fn bind(&mut self, _: ChannelId, _: &Addr, _: &SocketOptions) -> io::Result<()> {
-            unreachable!()
-        }
-        fn recv_from(&mut self, _: ChannelId) -> io::Result<(Bytes, Addr)> {
-            unreachable!()
-        }
-        fn send_to(&mut self, _: ChannelId, _: &[u8], _: &Addr) -> io::Result<usize> {
-            unreachable!()
-        }
-    }
+    use crate::io::Readiness;
+    use crate::io::tests::{REFUSED, Scripted as Calls};
 
     /// Logs the callbacks of the connecting stream.
     struct Logged(Rc<RefCell<Vec<String>>>);

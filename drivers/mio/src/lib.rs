@@ -81,7 +81,6 @@ mod poller;
 
 use std::ffi::c_int;
 use std::io;
-use std::ops::{Deref, DerefMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -223,19 +222,7 @@ impl Engine {
     }
 }
 
-impl Deref for Engine {
-    type Target = SocketEngine<Mio>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.inner
-    }
-}
-
-impl DerefMut for Engine {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.inner
-    }
-}
+pants_socket::deref_to_socket_engine!(Engine, inner, Mio);
 
 impl AsFd for Engine {
     /// The poller's descriptor: readable when [`poll`](Engine::poll) has events to handle.

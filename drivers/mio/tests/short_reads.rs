@@ -1,6 +1,6 @@
-//! The driver answers the read after a short TCP read with `WouldBlock` itself, until the
-//! poller reports the socket again. These are the cases where a short read does not mean an
-//! empty receive queue; each is arranged so that everything arrives before the engine's next
+//! After a short TCP read the driver tells the engine that the read emptied the socket
+//! (`Received::emptied`), and the engine reads again only once the poller reports the socket.
+//! These are the cases where a short read does not mean an empty receive queue; each is arranged so that everything arrives before the engine's next
 //! poll, and none may lose or stall a byte or the end of the stream.
 //!
 //! The tests drive the engine with `poll` from the test thread, so they decide what the

@@ -37,11 +37,13 @@
 //!         stream.write_all(b"ping").await?;
 //!         let mut echoed = [0; 4];
 //!         stream.read_exact(&mut echoed).await?;
+//!         // Ask the loop from async code: the server's open connections.
+//!         let open = handle.call(move |cx| cx.connections(server).len()).await?;
 //!         handle.stop();
-//!         Ok::<_, std::io::Error>(echoed)
+//!         Ok::<_, std::io::Error>((echoed, open))
 //!     });
 //!     engine.run().await?; // until the client's stop, once every channel closed
-//!     assert_eq!(&client.await?, b"ping");
+//!     assert_eq!(client.await?, (*b"ping", 1));
 //!     Ok::<(), std::io::Error>(())
 //! }))?;
 //! # Ok::<(), std::io::Error>(())
@@ -58,7 +60,6 @@ mod stream;
 
 use std::ffi::c_int;
 use std::io;
-use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -190,19 +191,7 @@ impl Engine {
     }
 }
 
-impl Deref for Engine {
-    type Target = SocketEngine<Reactor>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.inner
-    }
-}
-
-impl DerefMut for Engine {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.inner
-    }
-}
+pants_socket::deref_to_socket_engine!(Engine, inner, Reactor);
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

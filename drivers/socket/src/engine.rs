@@ -159,3 +159,25 @@ impl<P: Poller> Drop for SocketEngine<P> {
         self.inbox.close();
     }
 }
+
+/// Makes a driver's `Engine` dereference to the [`SocketEngine`] in its field `$field`, so
+/// that every driver offers the shared methods, written once in `SocketEngine`:
+/// `deref_to_socket_engine!(Engine, inner, Mio);`.
+#[macro_export]
+macro_rules! deref_to_socket_engine {
+    ($engine:ty, $field:ident, $poller:ty) => {
+        impl ::std::ops::Deref for $engine {
+            type Target = $crate::SocketEngine<$poller>;
+
+            fn deref(&self) -> &Self::Target {
+                &self.$field
+            }
+        }
+
+        impl ::std::ops::DerefMut for $engine {
+            fn deref_mut(&mut self) -> &mut Self::Target {
+                &mut self.$field
+            }
+        }
+    };
+}

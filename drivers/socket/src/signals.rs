@@ -65,7 +65,7 @@ impl SignalPipe {
                 Ok(0) => return caught,
                 Ok(_) => caught = true,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                // WouldBlock: drained. Nothing else can fail on a connected socket pair.
+                // WouldBlock: empty. Nothing else can fail on a connected socket pair.
                 Err(_) => return caught,
             }
         }
