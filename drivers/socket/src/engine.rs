@@ -12,6 +12,7 @@ use pants_core::{
 };
 
 use crate::handle::{Handle, Inbox};
+use crate::release::{Release, trim_allocator};
 use crate::poller::Poller;
 use crate::resolver::Wake;
 use crate::table::SocketTable;
@@ -27,6 +28,7 @@ pub struct SocketEngine<P: Poller> {
     core: pants_core::driver::Engine,
     io: SocketTable<P>,
     inbox: Arc<Inbox>,
+    release: Release,
 }
 
 impl<P: Poller> SocketEngine<P> {
@@ -38,6 +40,7 @@ impl<P: Poller> SocketEngine<P> {
             core: pants_core::driver::Engine::new(config, Instant::now()),
             io: SocketTable::new(poller, wake.clone()),
             inbox: Arc::new(Inbox::new(wake)),
+            release: Release::default(),
         }
     }
 
@@ -126,9 +129,16 @@ impl<P: Poller> SocketEngine<P> {
         self.core.handle_readiness(id, readiness);
     }
 
-    /// For drivers: runs a turn (see [`pants_core::driver::Engine::turn`]).
+    /// For drivers: runs a turn (see [`pants_core::driver::Engine::turn`]). Once the
+    /// connections of a burst have mostly gone, the memory they used is given back (see
+    /// `release.rs`).
     pub fn turn(&mut self) {
         self.core.turn(&mut self.io, Instant::now());
+        if self.release.after_turn(self.core.channel_count()) {
+            self.core.release_memory();
+            self.io.release_memory();
+            trim_allocator();
+        }
     }
 
     /// For drivers: the loop was woken from another thread. Connects to the host names

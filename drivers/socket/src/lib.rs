@@ -24,6 +24,7 @@ mod engine;
 mod handle;
 mod open;
 mod poller;
+mod release;
 mod resolver;
 mod signals;
 mod socket;

@@ -36,6 +36,16 @@ struct Buffers {
 }
 
 impl<P: Poller> SocketTable<P> {
+    /// Gives back the memory of the empty slots at the end of the table (after a burst of
+    /// connections that closed) and of the shared read buffers.
+    pub fn release_memory(&mut self) {
+        while let Some(None) = self.slots.last() {
+            self.slots.pop();
+        }
+        self.slots.shrink_to_fit();
+        self.buffers = Buffers::default();
+    }
+
     /// An empty table watched by `poller`; `wake` wakes the driver's loop when a host name
     /// was resolved (from the resolver thread).
     pub fn new(poller: P, wake: Wake) -> Self {
