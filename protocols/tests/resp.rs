@@ -435,6 +435,83 @@ fn a_bulk_length_over_the_hard_read_limit_is_an_invalid_bulk_length() {
     assert_eq!(reply.len(), "$1022\r\n".len() + 1022 + 2);
 }
 
+fn server_limited(limits: resp::Limits) -> (Network, Db) {
+    let db = Db::new();
+    let mut net = Network::new();
+    let listen = pants_core::Listen::new(ADDR, resp::factory_with(db.clone(), limits))
+        .stream_config(resp::stream_config());
+    net.context().listen_with(listen).unwrap();
+    (net, db)
+}
+
+/// What one argument of `len` bytes counts against the limits: its bytes and one offset.
+const fn cost(len: usize) -> usize {
+    len + size_of::<usize>()
+}
+
+#[test]
+fn a_command_over_the_command_limit_is_refused_as_its_length_line_arrives() {
+    let limit = cost(3) + cost(100);
+    let (mut net, _) = server_limited(resp::Limits {
+        command_bytes: limit,
+        ..resp::Limits::default()
+    });
+    let error = format!("command over {limit} bytes");
+    assert_protocol_error(&mut net, b"*2\r\n$3\r\nSET\r\n$101\r\n", &error);
+    let peer = client(&mut net);
+    let value = vec![b'v'; 100];
+    let reply = ask(&mut net, peer, multibulk(&[b"SET", &value]));
+    assert_eq!(
+        reply,
+        "-ERR wrong number of arguments for 'set' command\r\n"
+    );
+}
+
+/// Many connections each holding a command under the per-command limit cannot together hold
+/// more than the server's limit: the one whose next argument would take the server over is
+/// refused, the others finish their commands, and what a connection held is given back when
+/// its command completes or it goes away.
+#[test]
+fn unfinished_commands_of_all_connections_are_bounded_together() {
+    let (mut net, db) = server_limited(resp::Limits {
+        command_bytes: 1024 * 1024,
+        server_bytes: 2 * (cost(3) + cost(1) + cost(1000)),
+    });
+    // Two connections are half-way through a SET of 1000 bytes: the server is full.
+    let header = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000\r\n";
+    let first = client(&mut net);
+    let second = client(&mut net);
+    for peer in [first, second] {
+        assert_eq!(ask(&mut net, peer, header), "");
+    }
+    // A third is refused at its first argument, and closed.
+    let third = client(&mut net);
+    let reply = ask(&mut net, third, &header[..]);
+    assert_eq!(
+        reply,
+        format!(
+            "-ERR Protocol error: the server holds {} bytes of unfinished commands\r\n",
+            2 * (cost(3) + cost(1) + cost(1000))
+        )
+    );
+    assert!(net.saw_eof(third));
+    // The first finishes its command; the second goes away half-way.
+    let mut rest = vec![b'1'; 1000];
+    rest.extend_from_slice(b"\r\n");
+    assert_eq!(ask(&mut net, first, &rest), "+OK\r\n");
+    net.close(second);
+    net.run();
+    // Both gave their share back: two more such commands fit at once.
+    let fourth = client(&mut net);
+    for peer in [first, fourth] {
+        assert_eq!(ask(&mut net, peer, header), "");
+    }
+    for peer in [first, fourth] {
+        assert_eq!(ask(&mut net, peer, &rest), "+OK\r\n");
+    }
+    assert_eq!(db.get(b"k").unwrap().len(), 1000);
+}
+
 #[test]
 fn an_inline_line_over_the_read_limit_is_a_too_big_inline_request() {
     let (mut net, _) = server_with(StreamConfig {

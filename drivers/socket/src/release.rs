@@ -16,7 +16,7 @@ pub(crate) struct Release {
 
 impl Release {
     /// A peak below this is no burst: nothing worth giving back.
-    pub(crate) const MIN_PEAK: usize = 64;
+    pub(crate) const MIN_PEAK: usize = 16;
 
     /// After a turn with `channels` open: true when memory should be given back now.
     pub(crate) fn after_turn(&mut self, channels: usize) -> bool {

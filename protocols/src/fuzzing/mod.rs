@@ -90,7 +90,7 @@ pub fn check_script(protocol: Protocol, script: Script) -> Report {
         Protocol::Resp => {
             let held = (
                 resp::Resp::held as fn(&resp::Resp) -> usize,
-                resp::MAX_COMMAND_BYTES,
+                resp::Limits::default().command_bytes,
             );
             checker(protocol, || resp::factory(resp::Db::new()), Some(held)).check(script.clone())
         }

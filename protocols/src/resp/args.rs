@@ -15,6 +15,9 @@ pub(crate) struct Args {
     ends: Vec<usize>,
     /// The length of the argument being read, with its `\r\n`.
     expected: usize,
+    /// What the argument being read will count in [`held`](Self::held) once pushed (0
+    /// between arguments): counted from its `$len` line on.
+    reserved: usize,
 }
 
 /// Arguments handed to a command at once without a heap allocation for their slices.
@@ -31,11 +34,13 @@ impl Args {
     pub(crate) fn push(&mut self, arg: &[u8]) {
         self.bytes.extend_from_slice(arg);
         self.ends.push(self.bytes.len());
+        self.reserved = 0;
     }
 
     /// Notes that the next argument has `len` bytes (its `$len` line was read).
     pub(crate) fn expect(&mut self, len: usize) {
         self.expected = len.saturating_add(2);
+        self.reserved = Self::cost_of(len);
     }
 
     /// The next argument's length with its `\r\n`, as [`expect`](Self::expect)ed.
@@ -54,9 +59,9 @@ impl Args {
     }
 
     /// What the arguments hold, as counted against the command size limit: their bytes and
-    /// one offset each.
+    /// one offset each, with the argument being read as [`cost_of`](Self::cost_of) counts it.
     pub(crate) fn held(&self) -> usize {
-        self.bytes.len() + self.ends.len() * size_of::<usize>()
+        self.bytes.len() + self.ends.len() * size_of::<usize>() + self.reserved
     }
 
     /// What counts against the limit for one more argument of `len` bytes.
@@ -89,6 +94,7 @@ impl Args {
     pub(crate) fn recycle(&mut self) -> bool {
         self.bytes.clear();
         self.ends.clear();
+        self.reserved = 0;
         self.ends.capacity() <= SPARE_ARGS && self.bytes.capacity() <= SPARE_BYTES
     }
 }
@@ -111,6 +117,12 @@ mod tests {
             assert_eq!(words, back, "{n} arguments");
             let bytes: usize = words.iter().map(Vec::len).sum();
             assert_eq!(args.held(), bytes + n * size_of::<usize>());
+            // An argument announced counts from its length line on, and as much once pushed.
+            args.expect(5);
+            let announced = args.held();
+            assert_eq!(announced, bytes + n * size_of::<usize>() + Args::cost_of(5));
+            args.push(b"hello");
+            assert_eq!(args.held(), announced);
         }
     }
 

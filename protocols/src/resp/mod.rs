@@ -40,13 +40,22 @@
 //! | a line (inline command, `*n`, `$n`) | the stream's read limit (64 KiB by default, as Redis' 64 KiB inline limit) | `-ERR Protocol error: too big inline request` (or `... bulk count string`), close |
 //! | the multibulk count | 1024 * 1024, as Redis | `-ERR Protocol error: invalid multibulk length`, close |
 //! | a bulk length | the stream's hard read limit (8 MiB by default; Redis allows 512 MB) | `-ERR Protocol error: invalid bulk length`, close |
-//! | the bytes of one command's arguments | [`MAX_COMMAND_BYTES`] | `-ERR Protocol error: command over ... bytes`, close |
+//! | the bytes of one command's arguments | [`Limits::command_bytes`] (64 MiB) | `-ERR Protocol error: command over ... bytes`, close |
+//! | the bytes of the commands all connections are reading | [`Limits::server_bytes`] (256 MiB) | `-ERR Protocol error: the server holds ... bytes of unfinished commands`, close |
 //! | replies queued | the write queue's high-water mark, by pausing reading | (the peer's TCP window fills) |
 //!
 //! The line limits need the error reply to be written from `on_overflow_error`, which the
 //! stream's default overflow policy (close at once) does not allow: listen with
 //! [`stream_config`] (or [`listen`]), whose policy is `Discard`; the handler then replies and
 //! closes itself. Under the default policy the connection is closed without the reply.
+//!
+//! The per-command bound alone would let a thousand connections hold 64 GiB between them: the
+//! server-wide bound is this example's share of the engine's read buffer budget
+//! (`EngineConfig::read_buffer_budget`), which cannot see the arguments once they are copied
+//! out of their frames. When a new argument would take the server over it, the connection
+//! reading that argument is refused (Redis's `maxmemory-clients` closes the largest client
+//! instead; refusing the one that grows needs no search and leaves the complete commands of
+//! every other connection alone).
 //!
 //! After a protocol error the reply is flushed and the connection closed, as Redis does.
 //! Pipelined commands are answered in order; each reply is one or a few writes, which the
@@ -84,10 +93,36 @@ use value::Value;
 /// The most arguments one multibulk command may announce (Redis' own bound).
 pub const MAX_MULTIBULK: usize = 1024 * 1024;
 
-/// The most bytes the arguments of one command may hold, counting each argument's bookkeeping
-/// (its end offset) as well as its bytes: bounds what a peer can make one connection hold. The
-/// buffer they are copied into grows by doubling, so its room is at most twice this.
-pub const MAX_COMMAND_BYTES: usize = 64 * 1024 * 1024;
+/// What the commands being read may hold, per connection and for the whole server. Bytes are
+/// counted as the arguments' bytes plus one offset each (8 bytes); the buffer they are copied
+/// into grows by doubling, so its room is at most twice what is counted.
+///
+/// ```
+/// use pants_protocols::resp::{self, Limits};
+///
+/// let small = Limits { server_bytes: 16 * 1024 * 1024, ..Limits::default() };
+/// let factory = resp::factory_with(resp::Db::new(), small);
+/// # drop(factory);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most the arguments of one command may hold: bounds what one peer can make its
+    /// connection hold. 64 MiB by default.
+    pub command_bytes: usize,
+    /// The most the arguments of all the commands being read at once may hold, across every
+    /// connection of the server: bounds what many peers can make the server hold together.
+    /// 256 MiB by default, as the engine's read buffer budget.
+    pub server_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            command_bytes: 64 * 1024 * 1024,
+            server_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
 
 /// The key space shared by every connection of one server: cheap to clone (a shared handle).
 ///
@@ -148,11 +183,18 @@ impl fmt::Debug for Db {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn factory(db: Db) -> impl FnMut() -> Resp + 'static {
+    factory_with(db, Limits::default())
+}
+
+/// A factory as [`factory`], with `limits` on what the commands being read may hold.
+pub fn factory_with(db: Db, limits: Limits) -> impl FnMut() -> Resp + 'static {
     // One reply chunk for the whole server: an idle connection holds none of it.
     let shared = Rc::new(Shared {
         db,
+        limits,
         out: RefCell::new(Vec::new()),
         spare: Cell::new(None),
+        held: Cell::new(0),
     });
     move || Resp {
         shared: shared.clone(),
@@ -192,12 +234,16 @@ const LINE: ReadDelimiter = ReadDelimiter::byte(b'\n');
 /// What a server's connections share: an idle connection holds only its [`Resp`].
 struct Shared {
     db: Db,
+    limits: Limits,
     /// Scratch for small replies (callbacks never nest, so one borrow at a time); each
     /// command's replies leave it as one write.
     out: RefCell<Vec<u8>>,
     /// A finished command's [`Args`], emptied, for the next command of any connection:
     /// reading a command allocates nothing in the steady state.
     spare: Cell<Option<Box<Args>>>,
+    /// What the connections' pending commands hold together (the sum of their
+    /// [`Resp::held`]).
+    held: Cell<usize>,
 }
 
 /// What the next frame is.
@@ -313,11 +359,22 @@ impl Resp {
             }
             Err(err) => unreachable!("a count of at least 2 is valid: {err}"),
         }
-        if self.held().saturating_add(Args::cost_of(len)) > MAX_COMMAND_BYTES {
-            let message = format!("command over {MAX_COMMAND_BYTES} bytes");
+        let limits = self.shared.limits;
+        let command = self.held().saturating_add(Args::cost_of(len));
+        if command > limits.command_bytes {
+            let message = format!("command over {} bytes", limits.command_bytes);
+            return self.protocol_error(cx, message);
+        }
+        let server = self.shared.held.get() + Args::cost_of(len);
+        if server > limits.server_bytes {
+            let message = format!(
+                "the server holds {} bytes of unfinished commands",
+                limits.server_bytes
+            );
             return self.protocol_error(cx, message);
         }
         self.pending.get_or_insert_default().expect(len);
+        self.shared.held.set(server);
         self.state = State::BulkBody { left };
     }
 
@@ -345,7 +402,7 @@ impl Resp {
         cx.set_read_delimiter(LINE)
             .expect("a byte delimiter fits any read limit");
         self.state = State::Command;
-        let Some(pending) = self.pending.take() else {
+        let Some(pending) = self.take_pending() else {
             unreachable!("the argument was just pushed")
         };
         self.run(cx, &pending);
@@ -387,14 +444,29 @@ impl Resp {
 
     fn close(&mut self, cx: &mut Context<'_>) {
         self.state = State::Closing;
-        self.pending = None;
+        self.take_pending();
         cx.close();
     }
 
-    /// Bytes this handler holds between callbacks (the pending command's arguments, counted
-    /// as against [`MAX_COMMAND_BYTES`]): for the fuzzing checks.
+    /// Takes the pending command's arguments, and what they held out of the server's total.
+    fn take_pending(&mut self) -> Option<Box<Args>> {
+        let shared = &self.shared;
+        shared.held.set(shared.held.get() - self.held());
+        self.pending.take()
+    }
+
+    /// Bytes this handler holds between callbacks: the pending command's arguments, and the
+    /// one being read, counted as against [`Limits::command_bytes`]. For the fuzzing checks.
     pub(crate) fn held(&self) -> usize {
         self.pending.as_ref().map_or(0, |pending| pending.held())
+    }
+}
+
+impl Drop for Resp {
+    /// A connection that ends in the middle of a command gives its share of the server's
+    /// budget back.
+    fn drop(&mut self) {
+        self.take_pending();
     }
 }
 
