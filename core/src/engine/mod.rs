@@ -47,9 +47,14 @@ pub struct EngineConfig {
     pub socket: SocketOptions,
     /// Bytes a channel may read in one turn before the others get theirs (default 256 KiB).
     pub read_budget: usize,
-    /// Bytes a channel may write in one turn before the others get theirs (default 256 KiB):
-    /// a turn that fills many sockets' send buffers would keep every other client waiting.
+    /// Bytes a channel may write in one turn before the others get theirs (default 256 KiB).
     pub write_budget: usize,
+    /// Bytes all channels together should read, and write, in one turn (default 4 MiB): with
+    /// many busy channels, each gets an even share of it, at least 16 KiB, at most its read
+    /// and write budgets. A turn that filled a thousand sockets' send buffers would keep a
+    /// client whose request arrives meanwhile waiting for seconds; with the share, it waits
+    /// for at most about `max(turn_budget, channels * 16 KiB)` bytes each way.
+    pub turn_budget: usize,
     /// Connections a server may accept in one turn (default 128).
     pub accept_budget: usize,
     /// Bytes of unfinished frames every channel together may hold (default 256 MiB). A
@@ -84,6 +89,7 @@ impl Default for EngineConfig {
             socket: SocketOptions::default(),
             read_budget: 256 * 1024,
             write_budget: 256 * 1024,
+            turn_budget: 4 * 1024 * 1024,
             accept_budget: 128,
             read_buffer_budget: Self::DEFAULT_READ_BUFFER_BUDGET,
             stop_timeout: Self::DEFAULT_STOP_TIMEOUT,

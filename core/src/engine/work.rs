@@ -107,6 +107,11 @@ impl Work {
         self.spare_events = VecDeque::new();
     }
 
+    /// How many channels are queued for I/O.
+    pub(crate) fn io_len(&self) -> usize {
+        self.io.len()
+    }
+
     /// True when a turn has work waiting, per-turn timers aside.
     pub(crate) fn is_pending(&self) -> bool {
         !self.io.is_empty() || !self.events.is_empty() || !self.carry_over.is_empty()

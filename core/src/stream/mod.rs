@@ -410,10 +410,19 @@ impl Stream {
     /// What to send next: fills `slices` for one vectored write, or names a file range. Report
     /// what was sent with [`handle_written`](Self::handle_written).
     pub fn poll_transmit<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> Option<Transmit<'a>> {
+        self.poll_transmit_within(slices, usize::MAX)
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit), at most `max` bytes (at least one).
+    pub(crate) fn poll_transmit_within<'a>(
+        &'a self,
+        slices: &mut [IoSlice<'a>],
+        max: usize,
+    ) -> Option<Transmit<'a>> {
         if !self.wants_write() {
             return None;
         }
-        self.writes.poll_transmit(slices)
+        self.writes.poll_transmit_within(slices, max)
     }
 
     /// The next event for the application. [`Event::Closed`] is the last one.

@@ -130,6 +130,15 @@ impl FileRange {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// The first `len` bytes of the range (all of it when it is shorter).
+    pub(crate) fn prefix(&self, len: u64) -> Self {
+        Self {
+            file: self.file.clone(),
+            offset: self.offset,
+            len: self.len.min(len),
+        }
+    }
 }
 
 impl fmt::Debug for FileRange {
@@ -300,17 +309,34 @@ impl WriteQueue {
     /// Fills `slices` with the leading in-memory chunks (as many as fit), or names the file
     /// range at the head of the queue. `None` when the queue is empty.
     pub fn poll_transmit<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> Option<Transmit<'a>> {
+        self.poll_transmit_within(slices, usize::MAX)
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit), the slices holding at most `max` bytes (at
+    /// least one, however small `max` is): a channel's share of a turn.
+    pub(crate) fn poll_transmit_within<'a>(
+        &'a self,
+        slices: &mut [IoSlice<'a>],
+        max: usize,
+    ) -> Option<Transmit<'a>> {
         if let Chunk::File(range) = self.chunks.front()? {
             return Some(Transmit::File(range));
         }
+        let mut left = max.max(1);
         let mut n = 0;
         for (slot, chunk) in slices.iter_mut().zip(&self.chunks) {
-            *slot = match chunk {
-                Chunk::Bytes(bytes) => IoSlice::new(bytes),
-                Chunk::Small(small) => IoSlice::new(small.unsent()),
+            let bytes = match chunk {
+                Chunk::Bytes(bytes) => &bytes[..],
+                Chunk::Small(small) => small.unsent(),
                 Chunk::File(_) => break,
             };
+            let bytes = &bytes[..bytes.len().min(left)];
+            *slot = IoSlice::new(bytes);
             n += 1;
+            left -= bytes.len();
+            if left == 0 {
+                break;
+            }
         }
         Some(Transmit::Vectored(n))
     }

@@ -60,8 +60,9 @@ impl Io for MemIo {
     fn read(&mut self, id: ChannelId) -> io::Result<Received> {
         self.stats.reads += 1;
         let sock = self.of(id)?;
-        self.recv_stream(sock, self.knobs.read_chunk)
-            .map(Received::from)
+        let data = self.recv_stream(sock, self.knobs.read_chunk)?;
+        self.stats.bytes_read += data.len() as u64;
+        Ok(Received::from(data))
     }
 
     fn write(&mut self, id: ChannelId, slices: &[IoSlice<'_>]) -> io::Result<usize> {
@@ -71,7 +72,9 @@ impl Io for MemIo {
             .iter()
             .flat_map(|slice| slice.iter().copied())
             .collect();
-        self.send_stream(sock, &data)
+        let n = self.send_stream(sock, &data)?;
+        self.stats.bytes_written += n as u64;
+        Ok(n)
     }
 
     fn send_file(&mut self, id: ChannelId, range: &FileRange) -> io::Result<usize> {
@@ -80,7 +83,9 @@ impl Io for MemIo {
         let len = range.len().min(self.knobs.write_chunk.min(1 << 20) as u64) as usize;
         let mut data = vec![0; len];
         let n = range.file().read_at(&mut data, range.offset())?;
-        self.send_stream(sock, &data[..n])
+        let n = self.send_stream(sock, &data[..n])?;
+        self.stats.bytes_written += n as u64;
+        Ok(n)
     }
 
     fn shutdown(&mut self, id: ChannelId) -> io::Result<()> {
@@ -105,7 +110,9 @@ impl Io for MemIo {
     fn recv_from(&mut self, id: ChannelId) -> io::Result<(Bytes, Addr)> {
         self.stats.reads += 1;
         let sock = self.of(id)?;
-        self.recv_datagram(sock)
+        let (data, from) = self.recv_datagram(sock)?;
+        self.stats.bytes_read += data.len() as u64;
+        Ok((data, from))
     }
 
     fn send_to(&mut self, id: ChannelId, data: &[u8], to: &Addr) -> io::Result<usize> {
@@ -115,6 +122,8 @@ impl Io for MemIo {
             .sock(sock)
             .map(|s| s.local.clone())
             .ok_or(io::ErrorKind::NotConnected)?;
-        self.send_datagram(&from, data, to)
+        let n = self.send_datagram(&from, data, to)?;
+        self.stats.bytes_written += n as u64;
+        Ok(n)
     }
 }

@@ -109,7 +109,8 @@ impl Default for Knobs {
     }
 }
 
-/// Counts of calls, to check that nothing spins.
+/// Counts of calls and of the bytes they moved, to check that nothing spins and that a turn's
+/// work is bounded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IoStats {
     /// `accept` calls, including those that failed or would block.
@@ -118,6 +119,10 @@ pub struct IoStats {
     pub reads: u64,
     /// `write`, `send_file` and `send_to` calls.
     pub writes: u64,
+    /// Bytes the reads returned.
+    pub bytes_read: u64,
+    /// Bytes the writes took.
+    pub bytes_written: u64,
 }
 
 pub(crate) struct MemIo {
