@@ -422,46 +422,11 @@ pub enum ConnectError {
     Io(io::Error),
 }
 
-/// Marks an I/O error as a failed host-name lookup, so that [`ConnectError::from_io`] makes it
-/// [`ConnectError::Resolve`]. Drivers wrap their resolver's errors with [`wrap`](Self::wrap).
-#[derive(Debug)]
-pub struct ResolveFailed(io::Error);
-
-impl ResolveFailed {
-    /// `err`, marked as a lookup failure.
-    pub fn wrap(err: io::Error) -> io::Error {
-        io::Error::new(err.kind(), ResolveFailed(err))
-    }
-}
-
-impl fmt::Display for ResolveFailed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for ResolveFailed {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
-
 impl ConnectError {
-    /// Classifies an I/O error from a non-blocking connect (or from resolving its host name,
-    /// when marked with [`ResolveFailed`]).
+    /// Classifies an I/O error from a non-blocking connect. (A failed host-name lookup is
+    /// reported to the engine as such, [`Engine::handle_resolved`](crate::driver::Engine::handle_resolved),
+    /// and becomes [`Resolve`](Self::Resolve) there.)
     pub fn from_io(err: io::Error) -> Self {
-        if err
-            .get_ref()
-            .is_some_and(|inner| inner.is::<ResolveFailed>())
-        {
-            let inner = err
-                .into_inner()
-                .and_then(|inner| inner.downcast::<ResolveFailed>().ok());
-            return match inner {
-                Some(resolve) => Self::Resolve(resolve.0),
-                None => Self::Resolve(io::ErrorKind::NotFound.into()),
-            };
-        }
         match err.kind() {
             io::ErrorKind::ConnectionRefused => Self::Refused,
             io::ErrorKind::TimedOut => Self::TimedOut,
@@ -575,15 +540,6 @@ mod tests {
         assert!(matches!(unreachable, ConnectError::Unreachable));
         let back: io::Error = ConnectError::Refused.into();
         assert_eq!(back.kind(), io::ErrorKind::ConnectionRefused);
-    }
-
-    #[test]
-    fn a_marked_lookup_failure_is_a_resolve_error() {
-        let err = ResolveFailed::wrap(io::Error::new(io::ErrorKind::NotFound, "no such host"));
-        let ConnectError::Resolve(inner) = ConnectError::from_io(err) else {
-            panic!()
-        };
-        assert_eq!(inner.to_string(), "no such host");
     }
 
     #[test]

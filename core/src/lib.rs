@@ -182,7 +182,7 @@ pub use engine::{
 };
 pub use error::{
     ConnectError, DelimiterError, Direction, Error, EvictedFrame, FrameError, FrameLengthError,
-    OverflowError, ResolveFailed, TruncatedFrame, Unsent, WriteError,
+    OverflowError, TruncatedFrame, Unsent, WriteError,
 };
 pub use event::Idle;
 pub use frame::Frame;

@@ -444,3 +444,37 @@ fn a_close_whose_flush_stalls_on_a_peer_that_stopped_reading_ends_after_the_ling
     net.resume_reading(peer);
     assert_eq!(net.received(peer), "", "the queued bytes never left");
 }
+
+/// Notes what a connecting client saw.
+struct Dialer(Rc<RefCell<Vec<String>>>);
+
+impl Handler for Dialer {
+    fn on_connect(&mut self, cx: &mut Context<'_>) {
+        let peer = cx.peer().map(|addr| addr.to_string()).unwrap_or_default();
+        self.0.borrow_mut().push(format!("connected to {peer}"));
+    }
+    fn on_connect_error(&mut self, _: &mut Context<'_>, err: &pants_core::ConnectError) {
+        let kind = match err {
+            pants_core::ConnectError::Resolve(_) => "resolve",
+            _ => "other",
+        };
+        self.0.borrow_mut().push(format!("connect error: {kind}"));
+    }
+}
+
+/// A host name is resolved as a driver's resolver does, off the turn: `localhost` is
+/// 127.0.0.1, any other name fails to resolve, and the engine reports that as a lookup error.
+#[test]
+fn a_host_name_is_resolved_as_by_a_driver_and_a_failed_lookup_is_a_resolve_error() {
+    let mut net = Network::new();
+    net.listen("127.0.0.1:7000", || Echo).unwrap();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    net.connect("localhost:7000", Dialer(seen.clone())).unwrap();
+    net.connect("nowhere.invalid:7000", Dialer(seen.clone()))
+        .unwrap();
+    net.run();
+    assert_eq!(
+        seen.borrow().as_slice(),
+        ["connected to 127.0.0.1:7000", "connect error: resolve"]
+    );
+}

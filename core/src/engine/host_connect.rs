@@ -28,8 +28,8 @@ struct Addresses {
 
 impl Engine {
     /// The driver resolved the host name channel `id` connects to (see [`Io::connect`]):
-    /// its addresses in the resolver's order, or why there are none (an error the driver
-    /// marked with [`ResolveFailed`](crate::ResolveFailed)). The engine connects to the first
+    /// its addresses in the resolver's order, or why there are none (the lookup's error,
+    /// which `on_connect_error` gets as [`ConnectError::Resolve`]). The engine connects to the first
     /// that takes a connect, and to the next one whenever a connect fails; `on_connect_error`
     /// reports the last failure once none is left. An answer for a channel that no longer
     /// waits for one (it closed, even if a new channel has its slot now) is ignored.
@@ -55,7 +55,6 @@ impl Engine {
             core.touch(id);
             return;
         };
-        let err = ConnectError::from_io(err);
         log::debug!("pants: channel {id} could not connect to a host name: {err}");
         stream.handle_connect_error(now, err);
         core.touch(id);
@@ -92,13 +91,20 @@ impl HostConnects {
         io: &mut dyn Io,
         id: ChannelId,
         answer: io::Result<Vec<SocketAddr>>,
-    ) -> Option<io::Result<()>> {
+    ) -> Option<Result<(), ConnectError>> {
         let addresses = self.waiting.get_mut(&id)?;
-        let none = || io::Error::new(io::ErrorKind::NotFound, "the host name has no address");
-        let started = answer.and_then(|addrs| {
-            addresses.left = addrs.into_iter();
-            connect_next(io, id, addresses, none())
-        });
+        let started = match answer {
+            Ok(addrs) if addrs.is_empty() => Err(ConnectError::Resolve(io::Error::new(
+                io::ErrorKind::NotFound,
+                "the host name has no address",
+            ))),
+            Ok(addrs) => {
+                addresses.left = addrs.into_iter();
+                let none = io::Error::other("no address was tried");
+                connect_next(io, id, addresses, none).map_err(ConnectError::from_io)
+            }
+            Err(err) => Err(ConnectError::Resolve(err)),
+        };
         if started.is_err() {
             self.waiting.remove(&id);
         }
@@ -249,10 +255,19 @@ mod tests {
     }
 
     #[test]
+    fn a_host_name_without_addresses_is_a_resolve_error() {
+        let (mut engine, mut io, id, seen) = connecting();
+        engine.handle_resolved(&mut io, id, addrs(&[]));
+        engine.turn(&mut io, Instant::now());
+        let seen = seen.borrow();
+        assert!(seen[0].starts_with("on_connect_error Resolve("), "{seen:?}");
+        assert_eq!(seen[1], "on_close");
+    }
+
+    #[test]
     fn a_failed_lookup_is_a_resolve_error() {
         let (mut engine, mut io, id, seen) = connecting();
-        let failed = crate::ResolveFailed::wrap(io::ErrorKind::NotFound.into());
-        engine.handle_resolved(&mut io, id, Err(failed));
+        engine.handle_resolved(&mut io, id, Err(io::ErrorKind::NotFound.into()));
         engine.turn(&mut io, Instant::now());
         let seen = seen.borrow();
         assert!(seen[0].starts_with("on_connect_error Resolve("), "{seen:?}");

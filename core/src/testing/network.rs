@@ -266,6 +266,7 @@ impl Network {
     /// events queued, a deadline reached.
     fn has_work_now(&self) -> bool {
         !self.io.wakeups.is_empty()
+            || !self.io.resolved.is_empty()
             || self.engine.has_queued_work()
             || self
                 .engine
@@ -375,6 +376,9 @@ impl Network {
     // ---- Internals --------------------------------------------------------------------------
 
     fn deliver_wakeups(&mut self) {
+        for (channel, answer) in std::mem::take(&mut self.io.resolved) {
+            self.engine.handle_resolved(&mut self.io, channel, answer);
+        }
         for (channel, readiness) in std::mem::take(&mut self.io.wakeups) {
             self.engine.handle_readiness(channel, readiness);
         }

@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use pants_core::{ChannelId, ResolveFailed};
+use pants_core::ChannelId;
 
 /// Wakes a driver's loop from another thread.
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
@@ -56,7 +56,7 @@ impl Resolver {
             .spawn(move || {
                 // Ends when the table (the sender) is dropped.
                 for (id, host, port) in receiver {
-                    let answer = lookup(&host, port).map_err(ResolveFailed::wrap);
+                    let answer = lookup(&host, port);
                     answers
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())

@@ -24,6 +24,13 @@ impl Io for MemIo {
     }
 
     fn connect(&mut self, id: ChannelId, addr: &Addr, _options: &SocketOptions) -> io::Result<()> {
+        // A host name is resolved "off the loop", as a driver does: the answer reaches the
+        // engine at the next turn, and the engine connects to its addresses.
+        if let Addr::Host { host, port } = addr {
+            let answer = Self::resolve_host(host, *port).map(|addr| vec![addr]);
+            self.resolved.push((id, answer));
+            return Ok(());
+        }
         self.connect_as(Owner::Channel(id), addr);
         Ok(())
     }

@@ -13,7 +13,6 @@ use bytes::{Bytes, BytesMut};
 use super::rng::Rng;
 use super::{DatagramFaults, Peer};
 use crate::addr::Addr;
-use crate::error::ResolveFailed;
 use crate::event::Action;
 use crate::id::ChannelId;
 use crate::io::Readiness;
@@ -135,6 +134,9 @@ pub(crate) struct MemIo {
     pub(crate) knobs: Knobs,
     pub(crate) rng: Rng,
     pub(crate) wakeups: Vec<(ChannelId, Readiness)>,
+    /// Host names the engine's channels connect to, resolved, for the engine's
+    /// `handle_resolved` at the next turn (as a driver's resolver answers).
+    pub(crate) resolved: Vec<(ChannelId, io::Result<Vec<SocketAddr>>)>,
     pub(crate) accept_errors: VecDeque<io::Error>,
     pub(crate) stats: IoStats,
     /// The orders the engine carried out on each channel's socket, in order.
@@ -153,6 +155,7 @@ impl MemIo {
             knobs: Knobs::default(),
             rng: Rng::new(seed),
             wakeups: Vec::new(),
+            resolved: Vec::new(),
             accept_errors: VecDeque::new(),
             stats: IoStats::default(),
             actions: HashMap::new(),
@@ -250,16 +253,20 @@ impl MemIo {
     }
 
     /// Resolves `localhost` to 127.0.0.1; other host names do not resolve here.
+    pub(crate) fn resolve_host(host: &str, port: u16) -> io::Result<SocketAddr> {
+        if host == "localhost" {
+            return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+        }
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no address for {host}"),
+        ))
+    }
+
+    /// `addr`, its host name resolved as [`resolve_host`](Self::resolve_host) does.
     fn resolve(addr: &Addr) -> io::Result<Addr> {
         match addr {
-            Addr::Host { host, port } if host == "localhost" => Ok(Addr::Ip(SocketAddr::new(
-                IpAddr::V4(Ipv4Addr::LOCALHOST),
-                *port,
-            ))),
-            Addr::Host { host, .. } => Err(ResolveFailed::wrap(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("no address for {host}"),
-            ))),
+            Addr::Host { host, port } => Self::resolve_host(host, *port).map(Addr::Ip),
             other => Ok(other.clone()),
         }
     }
