@@ -283,7 +283,8 @@ mod tests {
             .expect("the stream")
             .close_now();
         engine.turn(&mut io, Instant::now());
-        assert!(!engine.is_live(id));
+        let now = Instant::now();
+        assert!(engine.context(&mut io, now).channel(id).is_none(), "gone");
         engine.handle_resolved(&mut io, id, addrs(&["127.0.0.1:2"]));
         assert_eq!(
             io.log,

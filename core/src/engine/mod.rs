@@ -158,13 +158,6 @@ impl Engine {
         }
     }
 
-    /// Whether `id` names a channel the engine holds: not one that closed, even if a new
-    /// channel has its slot now. A driver asks before acting on an answer that comes late (a
-    /// resolved host name), since it is told only of live channels otherwise.
-    pub fn is_live(&self, id: ChannelId) -> bool {
-        self.core.channels.get(id).is_some()
-    }
-
     /// The poller reported readiness for channel `id`'s socket. Unknown ids are ignored.
     pub fn handle_readiness(&mut self, id: ChannelId, readiness: Readiness) {
         let Some(entry) = self.core.channels.get_mut(id) else {
