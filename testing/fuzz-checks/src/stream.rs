@@ -16,7 +16,9 @@
 //! - [`Event::Connected`] at most once and before any frame; no frame while the application
 //!   has reading paused, after it called `close`, after an overflow under
 //!   `OverflowPolicy::Close` or a corrupt length prefix (the stream winds down), or after
-//!   [`Event::Eof`]; frames fit the delimiter and the limits; writes refused after `close`;
+//!   [`Event::Eof`]; frames fit the delimiter and the limits; writes refused after `close`,
+//!   and only once the stream closes (at `close`, by its own wind-down, or at an error or a
+//!   timeout), with `Closing` before it is closed and `Closed` after;
 //! - the bytes offered to the driver are exactly the bytes queued, in order, file ranges
 //!   included; nothing queued is dropped except by `close_now`, an I/O error, a failed connect
 //!   or a timeout; writes are refused over the write limit exactly, with an [`Event::Overflow`];
@@ -896,20 +898,26 @@ impl World {
         }
     }
 
-    /// A write refused for closing says which: `Closed` once the stream is closed, `Closing`
-    /// after `close` before then.
+    /// A write is refused for closing only once the stream closes: closed, or closing at the
+    /// application's `close` or after its own wind-down (an overflow under
+    /// `OverflowPolicy::Close`, a corrupt length prefix); and it says which: `Closed` once the
+    /// stream is closed, `Closing` before.
     fn check_refusal(&self, stream: &Stream, result: Result<WriteStatus, WriteError>) {
         let expected = if stream.is_closed() {
             WriteError::Closed
         } else {
             WriteError::Closing
         };
+        // `reading_done`: `close` was called, or the stream winds down.
+        let closing = stream.is_closed() || self.reading_done;
         check!(
             self,
             stream,
-            self.close_called && result == Err(expected),
-            "a write refused with {result:?}, expected {expected:?} (close called: {})",
-            self.close_called
+            closing && result == Err(expected),
+            "a write refused with {result:?}, expected {expected:?} (close called: {}, winding \
+             down: {})",
+            self.close_called,
+            self.reading_done
         );
     }
 
