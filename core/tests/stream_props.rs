@@ -1,39 +1,43 @@
 //! Property tests of the [`Stream`] state machine, driven the way a driver drives it.
 //!
-//! Every property runs on the same scripted [`Driver`]: it follows the drive order of the crate
-//! page after every input and every command (drain `poll_action`, then `poll_transmit` while
-//! `wants_write()` and the socket takes bytes, then `poll_event`, until a round yields nothing),
-//! reads only while `wants_read()`, never moves time backwards, and never reports more written
-//! than was offered. The socket takes a scripted number of bytes per write; a write that takes
-//! less than offered (or nothing) makes the socket not writable until the script says so. File
-//! ranges are "sent" by reading the real file, so offsets and lengths are checked byte for byte.
+//! Every property runs on the same scripted [`Driver`]: a [`StreamDriver`] keeps the drive
+//! order of the crate page after every input and every command (drain `poll_action`, then
+//! `poll_transmit` while `wants_write()` and the socket takes bytes, then `poll_event`, until
+//! a round yields nothing), and the [`World`] around the stream plays its socket and its
+//! application. The driver reads only while `wants_read()` (or from a connecting socket, not
+//! paused), never moves time backwards, and never reports more written than was offered. The
+//! socket takes a scripted number of bytes per write; a write that takes less than offered (or
+//! nothing) makes the socket not writable until the script says so. File ranges are "sent" by
+//! reading the real file, so offsets and lengths are checked byte for byte.
 //!
-//! On every step the driver checks the invariants that hold whatever the script:
+//! On every step the world checks the invariants that hold whatever the script:
 //! - `Event::Closed` comes exactly once, last, together with exactly one `Action::Close`, after
 //!   which no action, event, interest or deadline remains;
-//! - `Event::Connected` comes at most once and before any `Event::Read`; no frame after `close()`;
+//! - `Event::Connected` comes at most once and before any `Event::Read`; no frame after `close()`
+//!   nor while reading is paused;
 //! - `Action::Shutdown` comes at most once, before `Action::Close`, only when the stream was
 //!   closed gracefully and only once everything queued was sent; `wants_write()` is false after;
 //! - what was sent is a prefix of what was queued, all of it whenever the queue is empty;
-//! - `write()` is refused with `WriteError::Closed` after `close()`, and only when closing;
+//! - `write()` is refused after `close()` (`WriteError::Closing`, then `WriteError::Closed`
+//!   once closed), and only then;
 //! - the read buffer stays within the read limits plus one input chunk, the write queue within
 //!   its hard limit;
 //! - `handle_timeout(t)` before `poll_timeout()` does nothing, at or after it makes progress, and
 //!   afterwards `poll_timeout()` is later than `t` (no busy loop).
 //!
-//! Known core bugs are pinned by `#[ignore]`d tests at the end; the driver steers around them
-//! (see [`Driver::may_read`]) so that the properties keep testing everything else.
+//! The core bugs these properties found are pinned by the regression tests at the end.
 #![cfg(unix)]
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, IoSlice};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use pants_core::channel::{Action, Event, FileRange, Stream, Transmit};
+use pants_core::channel::{Action, Event, FileRange, Stream};
+use pants_core::testing::{Offer, StreamDriver, StreamHooks, Written};
 use pants_core::{
     ConnectError, DelimiterError, Direction, Error, Idle, LengthPrefix, OverflowPolicy, ReadLimits,
     StreamConfig, WriteError, WriteLimits, WriteStatus,
@@ -393,17 +397,21 @@ impl App {
 
 // ---- The driver ----------------------------------------------------------------------------
 
-/// A scripted driver that follows the drive order and checks the invariants as it goes.
+/// A stream driven by hand ([`StreamDriver`] keeps the drive order) over the scripted socket
+/// and application of a [`World`], which checks the invariants at every step.
 struct Driver {
-    stream: Stream,
+    by_hand: StreamDriver,
+    world: World,
+}
+
+/// Everything around the stream: the socket, the application, and what they saw.
+struct World {
     app: App,
     start: Instant,
-    now: Instant,
-    /// Bytes the socket takes per write, in turn (`usize::MAX`: all it is offered).
+    /// Bytes the socket takes per write, in turn (`usize::MAX`: all it is offered). A write
+    /// that takes less than offered fills the socket until `Driver::writable`.
     write_sizes: Vec<usize>,
     next_size: usize,
-    /// The socket takes bytes now (cleared by a short write, set by `writable`).
-    writable: bool,
     sent: Vec<u8>,
     actions: Vec<Action>,
     events: Vec<Seen>,
@@ -421,14 +429,11 @@ impl Driver {
         } else {
             Stream::accepted(config, start)
         };
-        let mut driver = Self {
+        let world = World {
             app: App::new(&stream),
-            stream,
             start,
-            now: start,
             write_sizes,
             next_size: 0,
-            writable: true,
             sent: Vec::new(),
             actions: Vec::new(),
             events: Vec::new(),
@@ -436,23 +441,34 @@ impl Driver {
             started_connecting: connecting,
             eof_given: false,
         };
+        let mut driver = Self {
+            by_hand: StreamDriver::new(stream, start).with_slices(4),
+            world,
+        };
         driver.drive();
         driver
     }
 
+    fn stream(&self) -> &Stream {
+        self.by_hand.stream()
+    }
+
+    fn now(&self) -> Instant {
+        self.by_hand.now()
+    }
+
     fn at(&self, t: Instant) -> Duration {
-        t - self.start
+        self.world.at(t)
     }
 
     // ---- Inputs ----
 
     /// Whether the driver reads from the socket now: while `wants_read()`, and when the socket
-    /// of a connecting stream turns readable (data while connecting means it connected).
-    ///
-    /// Never while paused: a closing stream wants to read even while paused, and reading then
-    /// trips the core's debug assertion (`reading_while_closing_after_pause_reading`).
+    /// of a connecting stream turns readable (data while connecting means it connected), unless
+    /// reading is paused.
     fn may_read(&self) -> bool {
-        (self.stream.wants_read() || self.stream.is_connecting()) && !self.stream.is_read_paused()
+        let stream = self.stream();
+        stream.wants_read() || (stream.is_connecting() && !stream.is_read_paused())
     }
 
     /// Receives `chunk` if the driver reads now; returns whether it did.
@@ -460,56 +476,53 @@ impl Driver {
         if chunk.is_empty() || !self.may_read() {
             return false;
         }
-        self.max_chunk = self.max_chunk.max(chunk.len());
-        self.stream
-            .handle_data(self.now, Bytes::copy_from_slice(chunk));
+        self.world.max_chunk = self.world.max_chunk.max(chunk.len());
+        self.by_hand.handle_data(Bytes::copy_from_slice(chunk));
         self.drive();
         true
     }
 
     fn eof(&mut self) {
-        self.eof_given = true;
-        self.stream.handle_eof(self.now);
+        self.world.eof_given = true;
+        self.by_hand.handle_eof();
         self.drive();
     }
 
     fn connected(&mut self) {
-        self.stream.handle_connected(self.now);
+        self.by_hand.handle_connected();
         self.drive();
     }
 
     fn connect_error(&mut self) {
-        self.stream
-            .handle_connect_error(self.now, ConnectError::Refused);
+        self.by_hand.handle_connect_error(ConnectError::Refused);
         self.drive();
     }
 
     fn error(&mut self, kind: io::ErrorKind) {
-        self.stream.handle_error(self.now, kind.into());
+        self.by_hand.handle_error(kind.into());
         self.drive();
     }
 
     /// The socket is writable again.
     fn writable(&mut self) {
-        self.writable = true;
+        self.by_hand.set_writable(true);
         self.drive();
     }
 
     fn advance(&mut self, by: Duration) {
-        self.timeout_at(self.now + by);
+        self.timeout_at(self.now() + by);
     }
 
     /// Time passes to `t` (not before now) and the driver calls `handle_timeout`.
     fn timeout_at(&mut self, t: Instant) {
-        let t = t.max(self.now);
-        let deadline = self.stream.poll_timeout();
-        let before = (self.events.len(), self.actions.len());
-        self.now = t;
-        self.stream.handle_timeout(t);
+        let t = t.max(self.now());
+        let deadline = self.stream().poll_timeout();
+        let before = (self.world.events.len(), self.world.actions.len());
+        self.by_hand.handle_timeout(t);
         // Checked before the application reacts: a reaction may close() a stream whose queue
         // made no progress for longer than the linger, and that deadline is already past (it
         // then fires at the next call, which is progress, not a busy loop).
-        let next = self.stream.poll_timeout();
+        let next = self.stream().poll_timeout();
         assert!(
             next.is_none_or(|next| next > t),
             "after handle_timeout({:?}), poll_timeout() is {:?}: a busy loop",
@@ -521,7 +534,7 @@ impl Driver {
             assert_eq!(next, deadline, "an early handle_timeout moved the deadline");
         }
         self.drive();
-        let progressed = (self.events.len(), self.actions.len()) != before;
+        let progressed = (self.world.events.len(), self.world.actions.len()) != before;
         assert_eq!(
             progressed,
             due,
@@ -539,92 +552,44 @@ impl Driver {
     // ---- Commands ----
 
     fn command(&mut self, cmd: &Cmd) {
-        self.app.apply(&mut self.stream, cmd);
+        self.world.app.apply(self.by_hand.stream_mut(), cmd);
         self.drive();
     }
 
     // ---- The drive order ----
 
-    /// Runs the drive order until a whole round yields nothing.
+    /// Runs the drive order until a whole round yields nothing, then checks the stream at rest.
     fn drive(&mut self) {
-        for _ in 0..100_000 {
-            let mut progressed = false;
-            while let Some(action) = self.stream.poll_action() {
-                self.on_action(action);
-                progressed = true;
-            }
-            while self.writable && self.stream.wants_write() {
-                self.transmit();
-                progressed = true;
-            }
-            while let Some(event) = self.stream.poll_event() {
-                self.on_event(&event);
-                self.app.on_event(&mut self.stream, &event);
-                progressed = true;
-            }
-            if !progressed {
-                self.check_settled();
+        self.by_hand.drive(&mut self.world);
+        self.world
+            .check_settled(self.by_hand.stream(), self.by_hand.is_writable());
+    }
+
+    /// Keeps the socket writable and reading resumed until the stream closes.
+    fn run_until_closed(&mut self) {
+        for _ in 0..10_000 {
+            if self.stream().is_closed() {
                 return;
             }
-        }
-        panic!("the drive order never settles");
-    }
-
-    fn next_write_size(&mut self) -> usize {
-        if self.write_sizes.is_empty() {
-            return usize::MAX;
-        }
-        let size = self.write_sizes[self.next_size % self.write_sizes.len()];
-        self.next_size += 1;
-        size
-    }
-
-    /// One write of what `poll_transmit` offers, as much as the socket takes.
-    fn transmit(&mut self) {
-        let cap = self.next_write_size();
-        let mut slices = [IoSlice::new(&[]); 4];
-        let (offered, written) = match self.stream.poll_transmit(&mut slices) {
-            Some(Transmit::Vectored(n)) => {
-                assert!(n <= slices.len());
-                let offered: usize = slices[..n].iter().map(|slice| slice.len()).sum();
-                let written: Vec<u8> = slices[..n]
-                    .iter()
-                    .flat_map(|slice| slice.iter().copied())
-                    .take(cap)
-                    .collect();
-                (offered, written)
+            if self.stream().is_read_paused() {
+                self.command(&Cmd::Resume);
             }
-            Some(Transmit::File(range)) => {
-                let offered = usize::try_from(range.len()).unwrap();
-                let mut written = vec![0; offered.min(cap)];
-                range
-                    .file()
-                    .read_exact_at(&mut written, range.offset())
-                    .expect("a file range beyond the end of its file");
-                (offered, written)
-            }
-            None => panic!("wants_write(), yet poll_transmit() offers nothing"),
-        };
-        assert!(offered > 0, "an empty transmit: the driver would spin");
-        if written.len() < offered {
-            self.writable = false; // the socket's buffer is full
+            self.writable();
         }
-        if !written.is_empty() {
-            self.sent.extend_from_slice(&written);
-            assert!(
-                self.app.queued.starts_with(&self.sent),
-                "sent bytes differ from the queued ones at byte {}",
-                self.sent
-                    .iter()
-                    .zip(&self.app.queued)
-                    .position(|(a, b)| a != b)
-                    .unwrap_or(self.app.queued.len()),
-            );
-            self.stream.handle_written(self.now, written.len());
-        }
+        panic!("the stream never closed");
     }
 
-    fn on_action(&mut self, action: Action) {
+    /// Resumes reading until no frame is held back (an application pausing in `on_read`).
+    fn resume_until_drained(&mut self) {
+        while self.stream().is_read_paused() {
+            self.command(&Cmd::Resume);
+        }
+    }
+}
+
+/// The socket and the application check every step of the drive order.
+impl StreamHooks for World {
+    fn on_action(&mut self, stream: &Stream, action: Action) {
         assert!(
             !self.actions.contains(&Action::Close),
             "{action:?} after Action::Close"
@@ -636,20 +601,78 @@ impl Driver {
                     self.app.closing(),
                     "Shutdown without close() or a self-close"
                 );
-                assert!(!self.stream.wants_write(), "wants_write() after Shutdown");
-                assert!(!self.stream.is_closed());
+                assert!(!stream.wants_write(), "wants_write() after Shutdown");
+                assert!(!stream.is_closed());
                 assert_eq!(
                     self.sent.len(),
                     self.app.queued.len(),
                     "Shutdown before everything queued was sent"
                 );
             }
-            Action::Close => assert!(self.stream.is_closed(), "Close on an open stream"),
+            Action::Close => assert!(stream.is_closed(), "Close on an open stream"),
         }
         self.actions.push(action);
     }
 
-    fn on_event(&mut self, event: &Event) {
+    /// One write of what is offered, as much as the socket takes; file ranges are read from
+    /// the file.
+    fn on_transmit(&mut self, _: &Stream, _: Instant, offer: Offer<'_>) -> Written {
+        let cap = self.next_write_size();
+        let offered = offer.len();
+        assert!(offered > 0, "an empty transmit: the driver would spin");
+        let written: Vec<u8> = match offer {
+            Offer::Bytes(slices) => slices
+                .iter()
+                .flat_map(|slice| slice.iter().copied())
+                .take(cap)
+                .collect(),
+            Offer::File(range) => {
+                let mut written = vec![0; offered.min(cap)];
+                range
+                    .file()
+                    .read_exact_at(&mut written, range.offset())
+                    .expect("a file range beyond the end of its file");
+                written
+            }
+        };
+        self.sent.extend_from_slice(&written);
+        assert!(
+            self.app.queued.starts_with(&self.sent),
+            "sent bytes differ from the queued ones at byte {}",
+            self.sent
+                .iter()
+                .zip(&self.app.queued)
+                .position(|(a, b)| a != b)
+                .unwrap_or(self.app.queued.len()),
+        );
+        if written.len() < offered {
+            Written::Full(written.len()) // the socket's buffer is full
+        } else {
+            Written::Took(written.len())
+        }
+    }
+
+    fn on_event(&mut self, stream: &mut Stream, _: Instant, event: Event) {
+        self.check_event(stream, &event);
+        self.app.on_event(stream, &event);
+    }
+}
+
+impl World {
+    fn at(&self, t: Instant) -> Duration {
+        t - self.start
+    }
+
+    fn next_write_size(&mut self) -> usize {
+        if self.write_sizes.is_empty() {
+            return usize::MAX;
+        }
+        let size = self.write_sizes[self.next_size % self.write_sizes.len()];
+        self.next_size += 1;
+        size
+    }
+
+    fn check_event(&mut self, stream: &Stream, event: &Event) {
         let seen = Seen::of(event);
         assert!(
             !self.events.contains(&Seen::Closed),
@@ -669,6 +692,9 @@ impl Driver {
             }
             Seen::Read(_) | Seen::Overflow(Direction::Read, _) => {
                 assert!(connected, "{seen:?} before Connected");
+                if let Seen::Read(_) = seen {
+                    assert!(!stream.is_read_paused(), "{seen:?} while reading is paused");
+                }
                 assert!(!self.app.closing(), "{seen:?} after close()");
                 assert!(!self.events.contains(&Seen::Eof), "{seen:?} after Eof");
             }
@@ -682,7 +708,7 @@ impl Driver {
                 assert!(!connected, "{seen:?} after Connected");
             }
             Seen::Idle(kind) => {
-                let config = self.stream.config();
+                let config = stream.config();
                 let timeout = match kind {
                     Idle::Read => config.read_idle_timeout,
                     Idle::Write => config.write_idle_timeout,
@@ -690,7 +716,7 @@ impl Driver {
                 };
                 assert!(timeout.is_some(), "{seen:?} without its timeout");
             }
-            Seen::Closed => assert!(self.stream.is_closed()),
+            Seen::Closed => assert!(stream.is_closed()),
             Seen::Other(other) => panic!("unknown event {other}"),
             _ => {}
         }
@@ -698,8 +724,7 @@ impl Driver {
     }
 
     /// Invariants once the drive order has run dry.
-    fn check_settled(&self) {
-        let stream = &self.stream;
+    fn check_settled(&self, stream: &Stream, writable: bool) {
         let closed = stream.is_closed();
         let closed_events = self.events.iter().filter(|s| **s == Seen::Closed).count();
         let close_actions = self.actions.iter().filter(|a| **a == Action::Close).count();
@@ -720,7 +745,7 @@ impl Driver {
             assert!(!stream.wants_write(), "wants_write() after Shutdown");
         }
         assert!(
-            !(self.writable && stream.wants_write()),
+            !(writable && stream.wants_write()),
             "settled with bytes to send on a writable socket"
         );
         assert!(self.app.queued.starts_with(&self.sent));
@@ -761,27 +786,6 @@ impl Driver {
             .iter()
             .flat_map(|frame| [&frame[..], b"\n"].concat())
             .collect()
-    }
-
-    /// Keeps the socket writable and reading resumed until the stream closes.
-    fn run_until_closed(&mut self) {
-        for _ in 0..10_000 {
-            if self.stream.is_closed() {
-                return;
-            }
-            if self.stream.is_read_paused() {
-                self.command(&Cmd::Resume);
-            }
-            self.writable();
-        }
-        panic!("the stream never closed");
-    }
-
-    /// Resumes reading until no frame is held back (an application pausing in `on_read`).
-    fn resume_until_drained(&mut self) {
-        while self.stream.is_read_paused() {
-            self.command(&Cmd::Resume);
-        }
     }
 }
 
@@ -951,7 +955,7 @@ fn run_chaos(case: &Chaos) {
         case.connecting,
         case.write_sizes.clone(),
     );
-    driver.app.reactions = case.reactions.iter().cloned().collect();
+    driver.world.app.reactions = case.reactions.iter().cloned().collect();
     for op in &case.ops {
         match op {
             Op::Data(chunk) => {
@@ -964,28 +968,28 @@ fn run_chaos(case: &Chaos) {
             Op::ConnectError => driver.connect_error(),
             Op::Advance(by) => driver.advance(*by),
             Op::ToDeadline(nanos) => {
-                if let Some(deadline) = driver.stream.poll_timeout() {
+                if let Some(deadline) = driver.stream().poll_timeout() {
                     driver.timeout_at(shifted(deadline, *nanos));
                 }
             }
             Op::Cmd(cmd) => driver.command(cmd),
         }
-        if driver.app.closed {
+        if driver.world.app.closed {
             // Whatever the stream's state, writes are refused now.
-            let before = driver.app.queued.len();
+            let before = driver.world.app.queued.len();
             driver.command(&Cmd::Write(b"late".to_vec()));
-            assert_eq!(driver.app.queued.len(), before);
+            assert_eq!(driver.world.app.queued.len(), before);
         }
     }
     // Whatever happened, close_now() ends it: one Closed, last, with one Close.
     driver.command(&Cmd::CloseNow);
-    assert!(driver.stream.is_closed());
+    assert!(driver.stream().is_closed());
     // Spurious inputs after close are harmless.
     driver.eof();
     driver.error(io::ErrorKind::Other);
     driver.connected();
     driver.advance(Duration::from_secs(3600));
-    assert_eq!(driver.events.last(), Some(&Seen::Closed));
+    assert_eq!(driver.world.events.last(), Some(&Seen::Closed));
 }
 
 /// `deadline` moved by one nanosecond back (`-1`), forward (`1`) or not at all.
@@ -1088,8 +1092,8 @@ fn run_lines(case: &Lines) {
         ..StreamConfig::default()
     };
     let mut driver = Driver::new(config, false, case.write_sizes.clone());
-    driver.app.echo = true;
-    driver.app.pause_on_read = case.pause_on_read;
+    driver.world.app.echo = true;
+    driver.world.app.pause_on_read = case.pause_on_read;
     driver.command(&Cmd::Delimiter(Delim::Bytes(b"\n")));
     for chunk in chunks(&case.data, &case.chunk_sizes) {
         driver.data(&chunk);
@@ -1100,6 +1104,7 @@ fn run_lines(case: &Lines) {
     driver.run_until_closed();
 
     let events: Vec<Seen> = driver
+        .world
         .events
         .iter()
         .filter(|seen| **seen != Seen::Drained)
@@ -1107,14 +1112,14 @@ fn run_lines(case: &Lines) {
         .collect();
     assert_eq!(events, line_reference(&case.data, case.limit, case.discard));
     assert_eq!(
-        driver.sent,
-        driver.frames_sent_back(),
+        driver.world.sent,
+        driver.world.frames_sent_back(),
         "echoes lost or reordered"
     );
-    assert_eq!(driver.actions.last(), Some(&Action::Close));
+    assert_eq!(driver.world.actions.last(), Some(&Action::Close));
     if case.discard {
         assert_eq!(
-            driver.actions,
+            driver.world.actions,
             [Action::Close],
             "closed after the peer's EOF"
         );
@@ -1179,9 +1184,12 @@ fn run_write_ops(driver: &mut Driver, ops: &[WriteOp]) {
             WriteOp::Writable => driver.writable(),
             WriteOp::Connected => driver.connected(),
         }
-        if driver.stream.is_connecting() {
-            assert!(driver.sent.is_empty(), "sent before the connect completed");
-            assert!(!driver.stream.wants_write());
+        if driver.stream().is_connecting() {
+            assert!(
+                driver.world.sent.is_empty(),
+                "sent before the connect completed"
+            );
+            assert!(!driver.stream().wants_write());
         }
     }
 }
@@ -1200,21 +1208,29 @@ fn run_writes(case: &Writes) {
     run_write_ops(&mut driver, &case.ops);
     // The peer reads everything now.
     driver.connected();
-    driver.write_sizes.clear();
+    driver.world.write_sizes.clear();
     driver.writable();
-    assert!(driver.stream.write_queue().is_empty());
-    assert_eq!(driver.sent.len(), driver.app.queued.len());
-    assert!(driver.sent == driver.app.queued, "sent != queued");
-    if !driver.app.self_closing {
-        assert!(driver.actions.is_empty(), "{:?}", driver.actions);
+    assert!(driver.stream().write_queue().is_empty());
+    assert_eq!(driver.world.sent.len(), driver.world.app.queued.len());
+    assert!(
+        driver.world.sent == driver.world.app.queued,
+        "sent != queued"
+    );
+    if !driver.world.app.self_closing {
+        assert!(
+            driver.world.actions.is_empty(),
+            "{:?}",
+            driver.world.actions
+        );
     }
     // Each Drained came when everything queued so far was sent (the app wrote nothing then).
     let drained = driver
+        .world
         .events
         .iter()
         .filter(|s| **s == Seen::Drained)
         .count();
-    if !driver.app.queued.is_empty() && !driver.app.self_closing {
+    if !driver.world.app.queued.is_empty() && !driver.world.app.self_closing {
         assert!(drained >= 1, "the queue emptied without Drained");
     }
 }
@@ -1257,17 +1273,18 @@ fn run_close_after_flush(case: &CloseAfterFlush) {
     );
     driver.command(&Cmd::Delimiter(Delim::Bytes(b"\n")));
     run_write_ops(&mut driver, &case.before);
-    let queued_before_close = driver.app.queued.clone();
-    let nothing_to_flush = driver.stream.is_connecting() && driver.stream.write_queue().is_empty();
+    let queued_before_close = driver.world.app.queued.clone();
+    let nothing_to_flush =
+        driver.stream().is_connecting() && driver.stream().write_queue().is_empty();
     driver.command(&Cmd::Close);
     // Writes after close() are refused (checked in App::write); the rest still flushes.
     run_write_ops(&mut driver, &case.after);
-    assert_eq!(driver.app.queued, queued_before_close);
+    assert_eq!(driver.world.app.queued, queued_before_close);
     if nothing_to_flush {
         // Nothing to flush: a close while connecting ends the attempt at once.
-        assert_eq!(driver.actions, [Action::Close]);
+        assert_eq!(driver.world.actions, [Action::Close]);
         assert_eq!(
-            driver.events,
+            driver.world.events,
             [Seen::Closed],
             "no Connected: it never connected"
         );
@@ -1275,35 +1292,39 @@ fn run_close_after_flush(case: &CloseAfterFlush) {
     }
     driver.connected();
     for _ in 0..10_000 {
-        if driver.actions.contains(&Action::Shutdown) {
+        if driver.world.actions.contains(&Action::Shutdown) {
             break;
         }
         driver.writable();
     }
     assert_eq!(
-        driver.actions,
+        driver.world.actions,
         [Action::Shutdown],
         "flushed, then shut down"
     );
     assert!(
-        driver.sent == queued_before_close,
+        driver.world.sent == queued_before_close,
         "sent != queued before close()"
     );
-    assert!(!driver.stream.wants_write());
+    assert!(!driver.stream().wants_write());
     assert!(
-        driver.stream.wants_read(),
+        driver.stream().wants_read(),
         "lingering reads to see the peer's EOF"
     );
-    assert!(!driver.stream.is_closed());
+    assert!(!driver.stream().is_closed());
     driver.data(&case.data_while_lingering);
     assert!(
-        !driver.events.iter().any(|s| matches!(s, Seen::Read(_))),
+        !driver
+            .world
+            .events
+            .iter()
+            .any(|s| matches!(s, Seen::Read(_))),
         "frames delivered after close()"
     );
     driver.eof();
-    assert_eq!(driver.actions, [Action::Shutdown, Action::Close]);
-    assert_eq!(driver.events.first(), Some(&Seen::Connected));
-    assert_eq!(driver.events.last(), Some(&Seen::Closed));
+    assert_eq!(driver.world.actions, [Action::Shutdown, Action::Close]);
+    assert_eq!(driver.world.events.first(), Some(&Seen::Connected));
+    assert_eq!(driver.world.events.last(), Some(&Seen::Closed));
 }
 
 // ---- Property: timers against a model -----------------------------------------------------
@@ -1482,7 +1503,7 @@ fn run_timers(case: &Timers) {
         ..StreamConfig::default()
     };
     let mut driver = Driver::new(config.clone(), case.connecting, Vec::new());
-    let start = driver.start;
+    let start = driver.world.start;
     let mut model = TimerModel {
         config,
         phase: if case.connecting {
@@ -1497,40 +1518,50 @@ fn run_timers(case: &Timers) {
         paused: false,
     };
     for op in &case.ops {
-        let sent = driver.sent.len();
+        let sent = driver.world.sent.len();
         match *op {
             TimerOp::Advance(by) => {
-                let t = driver.now + by;
-                let expected = model.fire(t, driver.stream.write_queue().unsent());
-                let from = driver.events.len();
+                let t = driver.now() + by;
+                let expected = model.fire(t, driver.stream().write_queue().unsent());
+                let from = driver.world.events.len();
                 driver.timeout_at(t);
-                assert_eq!(driver.events[from..], expected, "at {:?}", driver.at(t));
+                assert_eq!(
+                    driver.world.events[from..],
+                    expected,
+                    "at {:?}",
+                    driver.at(t)
+                );
             }
             TimerOp::ToDeadline(nanos) => {
-                let Some(deadline) = driver.stream.poll_timeout() else {
+                let Some(deadline) = driver.stream().poll_timeout() else {
                     continue;
                 };
-                let t = shifted(deadline, nanos).max(driver.now);
-                let expected = model.fire(t, driver.stream.write_queue().unsent());
-                let from = driver.events.len();
+                let t = shifted(deadline, nanos).max(driver.now());
+                let expected = model.fire(t, driver.stream().write_queue().unsent());
+                let from = driver.world.events.len();
                 driver.timeout_at(t);
-                assert_eq!(driver.events[from..], expected, "at {:?}", driver.at(t));
+                assert_eq!(
+                    driver.world.events[from..],
+                    expected,
+                    "at {:?}",
+                    driver.at(t)
+                );
             }
             TimerOp::Data => {
                 if model.phase == Phase::Open && !model.paused {
                     assert!(driver.data(b"x"));
-                    model.last_read = driver.now;
+                    model.last_read = driver.now();
                     model.fired[TimerModel::index(Idle::Read)] = false;
                     model.fired[TimerModel::index(Idle::Both)] = false;
                 }
             }
             TimerOp::Connected => {
                 driver.connected();
-                model.connected(driver.now);
+                model.connected(driver.now());
             }
             TimerOp::Write(n) => driver.command(&Cmd::Write(vec![b'w'; n])),
             TimerOp::Writable(per_write) => {
-                driver.write_sizes = vec![per_write];
+                driver.world.write_sizes = vec![per_write];
                 driver.writable();
             }
             TimerOp::Pause => {
@@ -1541,7 +1572,7 @@ fn run_timers(case: &Timers) {
                 driver.command(&Cmd::Resume);
                 if model.paused {
                     // Read idle counts from the resume, not from before the pause.
-                    model.last_read = driver.now;
+                    model.last_read = driver.now();
                 }
                 model.paused = false;
             }
@@ -1550,28 +1581,28 @@ fn run_timers(case: &Timers) {
                     driver.command(&Cmd::Close);
                     model.phase = Phase::Closing;
                     // The linger counts the queue's progress from the close.
-                    model.last_write = driver.now;
+                    model.last_write = driver.now();
                 }
             }
         }
         // Bytes drained to the socket (on a writable turn, or at once after a write or the
         // connect) are write activity.
-        if driver.sent.len() > sent && matches!(model.phase, Phase::Open | Phase::Closing) {
-            model.last_write = driver.now;
+        if driver.world.sent.len() > sent && matches!(model.phase, Phase::Open | Phase::Closing) {
+            model.last_write = driver.now();
             model.fired[TimerModel::index(Idle::Write)] = false;
             model.fired[TimerModel::index(Idle::Both)] = false;
         }
-        if model.phase == Phase::Closing && driver.stream.write_queue().is_empty() {
-            model.phase = Phase::Lingering(driver.now);
-            assert_eq!(driver.actions.last(), Some(&Action::Shutdown));
+        if model.phase == Phase::Closing && driver.stream().write_queue().is_empty() {
+            model.phase = Phase::Lingering(driver.now());
+            assert_eq!(driver.world.actions.last(), Some(&Action::Shutdown));
         }
         assert_eq!(
-            driver.stream.poll_timeout().map(|t| driver.at(t)),
+            driver.stream().poll_timeout().map(|t| driver.at(t)),
             model.deadline().map(|t| driver.at(t)),
             "poll_timeout() in {:?}",
             model.phase
         );
-        assert_eq!(driver.stream.is_closed(), model.phase == Phase::Closed);
+        assert_eq!(driver.stream().is_closed(), model.phase == Phase::Closed);
     }
 }
 

@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::*;
+use crate::testing::{Offer, StreamDriver, StreamHooks, Written};
 use crate::{LengthPrefix, ReadDelimiter};
 
-/// A scripted driver: follows the drive order, writes at most `write_cap` bytes per write,
-/// and records what the stream did.
+/// A stream driven by hand over a socket that takes at most `write_cap` bytes a write (none:
+/// it would block), recording what the stream did.
 struct Driver {
-    stream: Stream,
-    now: Instant,
+    by_hand: StreamDriver,
     write_cap: usize,
     sent: Vec<u8>,
     actions: Vec<Action>,
@@ -32,8 +32,7 @@ impl Driver {
 
     fn with(stream: Stream, now: Instant) -> Self {
         Self {
-            stream,
-            now,
+            by_hand: StreamDriver::new(stream, now),
             write_cap: usize::MAX,
             sent: Vec::new(),
             actions: vec![],
@@ -46,53 +45,72 @@ impl Driver {
         self.drive_with(|_, _| {});
     }
 
-    /// Like `drive`, answering each event with `respond`.
-    fn drive_with(&mut self, mut respond: impl FnMut(&mut Stream, &Event)) {
-        loop {
-            let mut progressed = false;
-            while let Some(action) = self.stream.poll_action() {
-                self.actions.push(action);
-                progressed = true;
-            }
-            let mut slices = [IoSlice::new(&[]); 8];
-            if let Some(transmit) = self.stream.poll_transmit(&mut slices) {
-                let offered: Vec<u8> = match transmit {
-                    Transmit::Vectored(n) => slices[..n].iter().flat_map(|s| s.to_vec()).collect(),
-                    Transmit::File(range) => vec![b'F'; range.len() as usize],
-                };
-                let n = offered.len().min(self.write_cap);
-                self.sent.extend_from_slice(&offered[..n]);
-                self.stream.handle_written(self.now, n);
-                progressed |= n > 0; // a socket that takes nothing would block: stop
-            }
-            while let Some(event) = self.stream.poll_event() {
-                assert!(
-                    !self.log.contains(&"close".to_string()),
-                    "event after close: {event:?}"
-                );
-                self.log.push(describe(&event));
-                respond(&mut self.stream, &event);
-                progressed = true;
-            }
-            if !progressed {
-                return;
-            }
-        }
+    /// Like `drive`, answering each event with `respond`. The socket is writable again: it
+    /// takes up to `write_cap` bytes a write until a write takes nothing.
+    fn drive_with(&mut self, respond: impl FnMut(&mut Stream, &Event)) {
+        let mut recorder = Recorder {
+            write_cap: self.write_cap,
+            sent: &mut self.sent,
+            actions: &mut self.actions,
+            log: &mut self.log,
+            respond,
+        };
+        self.by_hand.set_writable(true);
+        self.by_hand.drive(&mut recorder);
     }
 
     fn data(&mut self, data: &'static [u8]) {
-        self.stream.handle_data(self.now, Bytes::from_static(data));
+        self.by_hand.handle_data(data);
         self.drive();
     }
 
     fn advance(&mut self, by: Duration) {
-        self.now += by;
-        self.stream.handle_timeout(self.now);
+        self.by_hand.advance(by);
         self.drive();
+    }
+
+    fn stream(&mut self) -> &mut Stream {
+        self.by_hand.stream_mut()
+    }
+
+    fn now(&self) -> Instant {
+        self.by_hand.now()
     }
 
     fn sent_str(&self) -> &str {
         std::str::from_utf8(&self.sent).unwrap()
+    }
+}
+
+/// The hooks of [`Driver::drive_with`]: the socket, the records, and the application.
+struct Recorder<'a, F> {
+    write_cap: usize,
+    sent: &'a mut Vec<u8>,
+    actions: &'a mut Vec<Action>,
+    log: &'a mut Vec<String>,
+    respond: F,
+}
+
+impl<F: FnMut(&mut Stream, &Event)> StreamHooks for Recorder<'_, F> {
+    fn on_action(&mut self, _: &Stream, action: Action) {
+        self.actions.push(action);
+    }
+
+    /// A file range is "sent" as one `F` a byte.
+    fn on_transmit(&mut self, _: &Stream, _: Instant, offer: Offer<'_>) -> Written {
+        let offered = offer.bytes().unwrap_or_else(|| vec![b'F'; offer.len()]);
+        let n = offered.len().min(self.write_cap);
+        self.sent.extend_from_slice(&offered[..n]);
+        Written::Took(n)
+    }
+
+    fn on_event(&mut self, stream: &mut Stream, _: Instant, event: Event) {
+        assert!(
+            !self.log.contains(&"close".to_string()),
+            "event after close: {event:?}"
+        );
+        self.log.push(describe(&event));
+        (self.respond)(stream, &event);
     }
 }
 
@@ -116,7 +134,7 @@ fn lines() -> StreamConfig {
 
 fn line_driver() -> Driver {
     let mut driver = Driver::accepted(lines());
-    driver.stream.set_read_delimiter("\n").unwrap();
+    driver.stream().set_read_delimiter("\n").unwrap();
     driver
 }
 
@@ -130,9 +148,9 @@ fn accepted_stream_reports_connect_before_the_first_frame() {
 #[test]
 fn data_before_the_connect_completion_still_comes_after_on_connect() {
     let mut driver = Driver::connecting(lines());
-    driver.stream.write("queued early").unwrap();
+    driver.stream().write("queued early").unwrap();
     assert!(
-        !driver.stream.wants_write(),
+        !driver.stream().wants_write(),
         "nothing is sent before the connect completes"
     );
     driver.data(b"hi");
@@ -143,13 +161,11 @@ fn data_before_the_connect_completion_still_comes_after_on_connect() {
 #[test]
 fn connect_error_then_close_and_nothing_else() {
     let mut driver = Driver::connecting(lines());
-    driver
-        .stream
-        .handle_connect_error(driver.now, ConnectError::Refused);
+    driver.by_hand.handle_connect_error(ConnectError::Refused);
     driver.drive();
     assert_eq!(driver.log, ["connect_error:connection refused", "close"]);
     assert_eq!(driver.actions, [Action::Close]);
-    driver.stream.handle_connected(driver.now);
+    driver.by_hand.handle_connected();
     driver.drive();
     assert_eq!(driver.log.len(), 2, "a late completion is ignored");
 }
@@ -158,8 +174,8 @@ fn connect_error_then_close_and_nothing_else() {
 fn io_error_while_connecting_is_a_connect_error() {
     let mut driver = Driver::connecting(lines());
     driver
-        .stream
-        .handle_error(driver.now, io::ErrorKind::ConnectionRefused.into());
+        .by_hand
+        .handle_error(io::ErrorKind::ConnectionRefused.into());
     driver.drive();
     assert_eq!(driver.log, ["connect_error:connection refused", "close"]);
 }
@@ -172,32 +188,32 @@ fn connect_timeout_counts_from_the_start() {
     };
     let mut driver = Driver::connecting(config);
     assert_eq!(
-        driver.stream.poll_timeout(),
-        Some(driver.now + Duration::from_secs(3))
+        driver.stream().poll_timeout(),
+        Some(driver.now() + Duration::from_secs(3))
     );
     driver.advance(Duration::from_millis(2999));
     assert!(driver.log.is_empty());
     driver.advance(Duration::from_millis(1));
     assert_eq!(driver.log, ["connect_error:connect timed out", "close"]);
-    assert_eq!(driver.stream.poll_timeout(), None);
+    assert_eq!(driver.stream().poll_timeout(), None);
 }
 
 #[test]
 fn close_flushes_everything_then_shuts_down_then_closes_at_peer_eof() {
     let mut driver = line_driver();
     driver.write_cap = 3;
-    driver.stream.write("0123456789").unwrap();
-    driver.stream.close();
-    assert_eq!(driver.stream.write("late"), Err(WriteError::Closing));
+    driver.stream().write("0123456789").unwrap();
+    driver.stream().close();
+    assert_eq!(driver.stream().write("late"), Err(WriteError::Closing));
     driver.drive();
     assert_eq!(driver.sent_str(), "0123456789");
     assert_eq!(driver.actions, [Action::Shutdown]);
     assert!(
-        driver.stream.wants_read(),
+        driver.stream().wants_read(),
         "lingering reads to see the peer's EOF"
     );
     driver.data(b"ignored\n");
-    driver.stream.handle_eof(driver.now);
+    driver.by_hand.handle_eof();
     driver.drive();
     assert_eq!(driver.actions, [Action::Shutdown, Action::Close]);
     assert_eq!(
@@ -214,12 +230,12 @@ fn linger_without_peer_eof_closes_after_the_linger_time() {
         ..lines()
     };
     let mut driver = Driver::accepted(config);
-    driver.stream.close();
+    driver.stream().close();
     driver.drive();
     assert_eq!(driver.actions, [Action::Shutdown]);
     assert_eq!(
-        driver.stream.poll_timeout(),
-        Some(driver.now + Duration::from_secs(2))
+        driver.stream().poll_timeout(),
+        Some(driver.now() + Duration::from_secs(2))
     );
     driver.advance(Duration::from_secs(2));
     assert_eq!(driver.actions, [Action::Shutdown, Action::Close]);
@@ -234,12 +250,12 @@ fn closing_with_a_stalled_queue_gives_up_after_the_linger_time_without_progress(
     };
     let mut driver = Driver::accepted(config);
     driver.write_cap = 0;
-    driver.stream.write("stuck").unwrap();
-    driver.stream.close();
+    driver.stream().write("stuck").unwrap();
+    driver.stream().close();
     driver.drive();
     driver.advance(Duration::from_secs(1));
     driver.write_cap = 1; // one byte of progress restarts the clock
-    driver.stream.handle_timeout(driver.now);
+    driver.by_hand.advance(Duration::ZERO);
     driver.drive();
     driver.write_cap = 0;
     assert_eq!(
@@ -258,8 +274,8 @@ fn close_gives_up_on_a_peer_that_stops_reading() {
     };
     let mut driver = Driver::accepted(config);
     driver.write_cap = 0;
-    driver.stream.write("stuck").unwrap();
-    driver.stream.close();
+    driver.stream().write("stuck").unwrap();
+    driver.stream().close();
     driver.drive();
     driver.advance(Duration::from_millis(1999));
     assert!(driver.actions.is_empty());
@@ -283,21 +299,21 @@ fn close_gives_up_on_a_peer_that_stops_reading() {
 #[test]
 fn close_while_connecting_with_nothing_queued_ends_the_attempt_at_once() {
     let mut driver = Driver::connecting(lines());
-    driver.stream.close();
+    driver.stream().close();
     driver.drive();
     assert_eq!(driver.actions, [Action::Close]);
     assert_eq!(driver.log, ["close"], "no on_connect: it never connected");
-    assert_eq!(driver.stream.poll_timeout(), None);
+    assert_eq!(driver.stream().poll_timeout(), None);
 }
 
 #[test]
 fn close_while_connecting_sends_what_is_queued_once_connected() {
     let mut driver = Driver::connecting(lines());
-    driver.stream.write("hello\n").unwrap();
-    driver.stream.close();
+    driver.stream().write("hello\n").unwrap();
+    driver.stream().close();
     driver.drive();
     assert!(driver.actions.is_empty(), "waits for the connect");
-    driver.stream.handle_connected(driver.now);
+    driver.by_hand.handle_connected();
     driver.drive();
     assert_eq!(driver.sent_str(), "hello\n");
     assert_eq!(driver.actions, [Action::Shutdown]);
@@ -310,13 +326,13 @@ fn close_while_connecting_gives_up_after_the_linger_and_reports_the_unsent_bytes
         ..lines()
     };
     let mut driver = Driver::connecting(config);
-    driver.stream.write("hello\n").unwrap();
+    driver.stream().write("hello\n").unwrap();
     driver.advance(Duration::from_secs(1));
-    driver.stream.close();
+    driver.stream().close();
     driver.drive();
     assert_eq!(
-        driver.stream.poll_timeout(),
-        Some(driver.now + Duration::from_secs(2)),
+        driver.stream().poll_timeout(),
+        Some(driver.now() + Duration::from_secs(2)),
         "the linger counts from the close"
     );
     driver.advance(Duration::from_secs(2));
@@ -331,8 +347,8 @@ fn close_while_connecting_gives_up_after_the_linger_and_reports_the_unsent_bytes
 fn close_now_drops_the_queue_says_how_much_and_closes_at_once() {
     let mut driver = line_driver();
     driver.write_cap = 0;
-    driver.stream.write("never sent").unwrap();
-    driver.stream.close_now();
+    driver.stream().write("never sent").unwrap();
+    driver.stream().close_now();
     driver.drive();
     assert_eq!(driver.actions, [Action::Close]);
     let dropped = [
@@ -341,9 +357,9 @@ fn close_now_drops_the_queue_says_how_much_and_closes_at_once() {
         "close",
     ];
     assert_eq!(driver.log, dropped);
-    assert_eq!(driver.stream.write_queue().in_memory(), 0);
-    driver.stream.close_now();
-    driver.stream.close();
+    assert_eq!(driver.stream().write_queue().in_memory(), 0);
+    driver.stream().close_now();
+    driver.stream().close();
     driver.drive();
     assert_eq!(driver.log, dropped, "close is idempotent");
 }
@@ -351,10 +367,8 @@ fn close_now_drops_the_queue_says_how_much_and_closes_at_once() {
 #[test]
 fn peer_eof_delivers_every_frame_then_flushes_replies_then_closes() {
     let mut driver = line_driver();
-    driver
-        .stream
-        .handle_data(driver.now, Bytes::from_static(b"a\nb\n"));
-    driver.stream.handle_eof(driver.now);
+    driver.by_hand.handle_data(Bytes::from_static(b"a\nb\n"));
+    driver.by_hand.handle_eof();
     driver.write_cap = 1;
     driver.drive_with(|stream, event| {
         if let Event::Read(frame) = event {
@@ -373,7 +387,7 @@ fn peer_eof_delivers_every_frame_then_flushes_replies_then_closes() {
 #[test]
 fn a_write_made_on_eof_is_still_sent() {
     let mut driver = line_driver();
-    driver.stream.handle_eof(driver.now);
+    driver.by_hand.handle_eof();
     driver.drive_with(|stream, event| {
         if let Event::Eof = event {
             stream.write("bye").unwrap();
@@ -387,9 +401,9 @@ fn a_write_made_on_eof_is_still_sent() {
 fn partial_frame_at_eof_is_reported_with_its_bytes() {
     let mut driver = line_driver();
     driver
-        .stream
-        .handle_data(driver.now, Bytes::from_static(b"whole\nhal"));
-    driver.stream.handle_eof(driver.now);
+        .by_hand
+        .handle_data(Bytes::from_static(b"whole\nhal"));
+    driver.by_hand.handle_eof();
     let mut partial = None;
     driver.drive_with(|_, event| {
         if let Event::Error(err) = event {
@@ -415,14 +429,14 @@ fn half_open_stream_keeps_writing_after_peer_eof_until_closed() {
         half_open: true,
         ..lines()
     });
-    driver.stream.handle_eof(driver.now);
+    driver.by_hand.handle_eof();
     driver.drive();
     assert_eq!(driver.log, ["connect", "eof"]);
-    assert!(!driver.stream.wants_read());
-    driver.stream.write("still here").unwrap();
+    assert!(!driver.stream().wants_read());
+    driver.stream().write("still here").unwrap();
     driver.drive();
     assert_eq!(driver.log, ["connect", "eof", "write"]);
-    driver.stream.close();
+    driver.stream().close();
     driver.drive();
     assert_eq!(
         driver.actions,
@@ -436,10 +450,10 @@ fn half_open_stream_keeps_writing_after_peer_eof_until_closed() {
 fn reset_is_an_error_then_close_and_drops_the_queue() {
     let mut driver = line_driver();
     driver.write_cap = 0;
-    driver.stream.write("lost").unwrap();
+    driver.stream().write("lost").unwrap();
     driver
-        .stream
-        .handle_error(driver.now, io::ErrorKind::ConnectionReset.into());
+        .by_hand
+        .handle_error(io::ErrorKind::ConnectionReset.into());
     driver.drive();
     assert_eq!(
         driver.log,
@@ -458,8 +472,8 @@ fn read_overflow_closes_after_flushing_by_default() {
     let mut config = lines();
     config.read_limits = ReadLimits::new(4, 1024).unwrap();
     let mut driver = Driver::accepted(config);
-    driver.stream.set_read_delimiter("\n").unwrap();
-    driver.stream.write("reply").unwrap();
+    driver.stream().set_read_delimiter("\n").unwrap();
+    driver.stream().write("reply").unwrap();
     driver.data(b"ok\ntoo long line\nnext\n");
     assert_eq!(driver.log, ["connect", "write", "read:ok", "overflow:Read"]);
     assert_eq!(driver.sent_str(), "reply");
@@ -471,10 +485,10 @@ fn a_reply_written_on_overflow_is_sent_before_the_close() {
     let mut config = lines();
     config.read_limits = ReadLimits::new(4, 1024).unwrap();
     let mut driver = Driver::accepted(config);
-    driver.stream.set_read_delimiter("\n").unwrap();
+    driver.stream().set_read_delimiter("\n").unwrap();
     driver
-        .stream
-        .handle_data(driver.now, Bytes::from_static(b"too long line\nnext\n"));
+        .by_hand
+        .handle_data(Bytes::from_static(b"too long line\nnext\n"));
     driver.drive_with(|stream, event| {
         if let Event::Overflow(_) = event {
             stream.write("-ERR line too long\r\n").unwrap();
@@ -497,7 +511,7 @@ fn read_overflow_with_discard_policy_skips_the_frame_and_carries_on() {
     };
     config.read_limits = ReadLimits::new(4, 1024).unwrap();
     let mut driver = Driver::accepted(config);
-    driver.stream.set_read_delimiter("\n").unwrap();
+    driver.stream().set_read_delimiter("\n").unwrap();
     driver.data(b"ok\ntoo long line\nnext\n");
     assert_eq!(
         driver.log,
@@ -512,8 +526,11 @@ fn write_over_the_hard_limit_is_refused_and_raises_overflow() {
     config.write_limits = WriteLimits::new(2, 4);
     let mut driver = Driver::accepted(config);
     driver.write_cap = 0;
-    assert_eq!(driver.stream.write("abc"), Ok(WriteStatus::AboveHighWater));
-    let err = driver.stream.write("de").unwrap_err();
+    assert_eq!(
+        driver.stream().write("abc"),
+        Ok(WriteStatus::AboveHighWater)
+    );
+    let err = driver.stream().write("de").unwrap_err();
     assert!(matches!(err, WriteError::Overflow(e) if e.size() == 5 && e.limit() == 4));
     driver.write_cap = usize::MAX;
     driver.drive();
@@ -529,12 +546,10 @@ fn write_over_the_hard_limit_is_refused_and_raises_overflow() {
 #[test]
 fn paused_stream_delivers_nothing_until_resumed() {
     let mut driver = line_driver();
-    driver.stream.pause_reading();
-    assert!(!driver.stream.wants_read());
-    driver.stream.resume_reading();
-    driver
-        .stream
-        .handle_data(driver.now, Bytes::from_static(b"a\nb\nc"));
+    driver.stream().pause_reading();
+    assert!(!driver.stream().wants_read());
+    driver.stream().resume_reading();
+    driver.by_hand.handle_data(Bytes::from_static(b"a\nb\nc"));
     driver.drive_with(|stream, event| {
         if matches!(event, Event::Read(_)) {
             stream.pause_reading();
@@ -545,19 +560,17 @@ fn paused_stream_delivers_nothing_until_resumed() {
         ["connect", "read:a"],
         "paused from inside on_read"
     );
-    assert!(!driver.stream.wants_read());
-    driver.stream.resume_reading();
+    assert!(!driver.stream().wants_read());
+    driver.stream().resume_reading();
     driver.drive();
     assert_eq!(driver.log, ["connect", "read:a", "read:b"]);
-    assert_eq!(driver.stream.framer().buffered(), 1);
+    assert_eq!(driver.stream().framer().buffered(), 1);
 }
 
 #[test]
 fn pause_in_on_connect_holds_back_the_first_frame() {
     let mut driver = line_driver();
-    driver
-        .stream
-        .handle_data(driver.now, Bytes::from_static(b"x\n"));
+    driver.by_hand.handle_data(Bytes::from_static(b"x\n"));
     driver.drive_with(|stream, event| {
         if let Event::Connected = event {
             stream.pause_reading();
@@ -570,8 +583,8 @@ fn pause_in_on_connect_holds_back_the_first_frame() {
 fn delimiter_changed_in_on_read_applies_to_the_rest_of_the_same_read() {
     let mut driver = line_driver();
     driver
-        .stream
-        .handle_data(driver.now, Bytes::from_static(b"3\nabc4\nwxyz"));
+        .by_hand
+        .handle_data(Bytes::from_static(b"3\nabc4\nwxyz"));
     driver.drive_with(|stream, event| match event {
         Event::Read(frame) if frame.len() == 1 => {
             let n: usize = std::str::from_utf8(frame).unwrap().parse().unwrap();
@@ -590,15 +603,15 @@ fn delimiter_changed_in_on_read_applies_to_the_rest_of_the_same_read() {
 fn invalid_delimiters_are_refused_when_set() {
     let mut driver = line_driver();
     assert_eq!(
-        driver.stream.set_read_delimiter(""),
+        driver.stream().set_read_delimiter(""),
         Err(DelimiterError::EmptyBytes)
     );
     assert_eq!(
-        driver.stream.set_read_delimiter(0usize),
+        driver.stream().set_read_delimiter(0usize),
         Err(DelimiterError::ZeroCount)
     );
     assert_eq!(
-        driver.stream.read_delimiter(),
+        driver.stream().read_delimiter(),
         &ReadDelimiter::bytes("\n").unwrap()
     );
 }
@@ -607,7 +620,7 @@ fn invalid_delimiters_are_refused_when_set() {
 fn corrupt_length_prefix_is_an_error_then_a_graceful_close() {
     let mut driver = Driver::accepted(lines());
     let layout = LengthPrefix::new(1).adjustment(-5);
-    driver.stream.set_read_delimiter(layout).unwrap();
+    driver.stream().set_read_delimiter(layout).unwrap();
     driver.data(b"\x02ab");
     assert_eq!(
         driver.log[1],
@@ -620,9 +633,9 @@ fn corrupt_length_prefix_is_an_error_then_a_graceful_close() {
 fn on_write_fires_each_time_the_queue_empties() {
     let mut driver = line_driver();
     driver.write_cap = 2;
-    driver.stream.write("abc").unwrap();
+    driver.stream().write("abc").unwrap();
     driver.drive();
-    driver.stream.write("d").unwrap();
+    driver.stream().write("d").unwrap();
     driver.drive();
     assert_eq!(driver.log, ["connect", "write", "write"]);
 }
@@ -657,14 +670,13 @@ fn slow_reader_draining_a_large_write_is_not_write_idle() {
     };
     let mut driver = Driver::accepted(config);
     driver.write_cap = 0;
-    driver.stream.write(vec![b'x'; 100]).unwrap();
+    driver.stream().write(vec![b'x'; 100]).unwrap();
     for _ in 0..10 {
-        driver.now += Duration::from_secs(4);
-        driver.write_cap = 10;
-        driver.stream.handle_timeout(driver.now);
+        driver.by_hand.advance(Duration::from_secs(4));
+        let now = driver.now();
         let mut slices = [IoSlice::new(&[]); 1];
-        if let Some(Transmit::Vectored(1)) = driver.stream.poll_transmit(&mut slices) {
-            driver.stream.handle_written(driver.now, 10);
+        if let Some(Transmit::Vectored(1)) = driver.stream().poll_transmit(&mut slices) {
+            driver.stream().handle_written(now, 10);
         }
     }
     driver.drive();
@@ -681,12 +693,12 @@ fn slow_reader_draining_a_large_write_is_not_write_idle() {
 fn file_ranges_are_offered_in_queue_order() {
     let mut driver = line_driver();
     let file = Arc::new(File::open(std::env::current_exe().unwrap()).unwrap());
-    driver.stream.write("head ").unwrap();
+    driver.stream().write("head ").unwrap();
     driver
-        .stream
+        .stream()
         .write_file(FileRange::new(file, 0, 3))
         .unwrap();
-    driver.stream.write(" tail").unwrap();
+    driver.stream().write(" tail").unwrap();
     driver.drive();
     assert_eq!(driver.sent_str(), "head FFF tail");
 }
@@ -694,19 +706,15 @@ fn file_ranges_are_offered_in_queue_order() {
 #[test]
 fn nothing_follows_close_whatever_the_driver_does() {
     let mut driver = line_driver();
-    driver.stream.close_now();
+    driver.stream().close_now();
     driver.drive();
-    driver
-        .stream
-        .handle_data(driver.now, Bytes::from_static(b"x\n"));
-    driver.stream.handle_eof(driver.now);
-    driver
-        .stream
-        .handle_error(driver.now, io::ErrorKind::Other.into());
+    driver.by_hand.handle_data(Bytes::from_static(b"x\n"));
+    driver.by_hand.handle_eof();
+    driver.by_hand.handle_error(io::ErrorKind::Other.into());
     driver.advance(Duration::from_secs(3600));
     assert_eq!(driver.log, ["connect", "close"]);
-    assert!(driver.stream.is_closed());
-    assert!(!driver.stream.wants_read() && !driver.stream.wants_write());
+    assert!(driver.stream().is_closed());
+    assert!(!driver.stream().wants_read() && !driver.stream().wants_write());
 }
 
 #[test]
@@ -716,12 +724,13 @@ fn a_stream_closed_at_once_says_what_it_dropped_and_no_longer_drains() {
     driver.log.clear();
     // The queue drains (Drained is pending, not polled yet); a new write waits, and a close
     // drops it.
-    driver.stream.write("sent").unwrap();
+    driver.stream().write("sent").unwrap();
     let mut slices = [IoSlice::new(&[]); 4];
-    assert!(driver.stream.poll_transmit(&mut slices).is_some());
-    driver.stream.handle_written(driver.now, 4);
-    driver.stream.write("dropped").unwrap();
-    driver.stream.close_now();
+    assert!(driver.stream().poll_transmit(&mut slices).is_some());
+    let now = driver.now();
+    driver.stream().handle_written(now, 4);
+    driver.stream().write("dropped").unwrap();
+    driver.stream().close_now();
     driver.write_cap = 0;
     driver.drive();
     assert_eq!(

@@ -47,7 +47,8 @@
 //!
 //! To check a protocol against every way its input can be cut, with a report a test can
 //! assert on and a fuzz target can panic on, see [`check`]; [`guide`] takes a small protocol
-//! from unit tests to a running fuzzer.
+//! from unit tests to a running fuzzer. To drive one [`Stream`](crate::channel::Stream) by
+//! hand, without an engine, see [`StreamDriver`].
 
 pub mod check;
 pub mod guide;
@@ -55,7 +56,9 @@ mod mem_io;
 mod network;
 mod peers;
 mod rng;
+mod stream_driver;
 
 pub use mem_io::IoStats;
 pub use network::{DatagramFaults, Network};
 pub use peers::Peer;
+pub use stream_driver::{Offer, StreamDriver, StreamHooks, Written};

@@ -40,19 +40,6 @@ pub use framer::check_framer;
 pub use protocols::{check_chat, check_echo, check_http, check_kv, check_resp};
 pub use stream::check_stream;
 
-/// True while fuzzing (cargo-fuzz builds with `--cfg fuzzing`): the harnesses then step around
-/// the core bugs listed in [`KNOWN_BUGS`], so that a fuzzing run looks for new bugs instead of
-/// finding those again at once. The replay test (`cargo test`) runs without it and expects the
-/// regression inputs of those bugs to fail (see `fuzz/regressions/<target>/KNOWN_FAILURES.txt`).
-/// Once a bug is fixed, delete its entry, its workaround and its line in that file.
-pub const AVOID_KNOWN_BUGS: bool = cfg!(fuzzing);
-
-/// Core bugs found and not fixed yet, each with the harness's workaround while fuzzing: none
-/// now. The fixed ones are plain regressions: `paused-closing-read` (532dfc9),
-/// `timer-runs-between-a-panic-and-on-close` and `discard-ended-by-a-delimiter-keeps-its-allocation`
-/// (2ee2003).
-pub const KNOWN_BUGS: &[&str] = &[];
-
 /// A target's check: panics when it finds a bug in the input's case.
 pub type Check = fn(&[u8]);
 

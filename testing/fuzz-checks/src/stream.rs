@@ -1,12 +1,12 @@
 //! The `stream` fuzz target: one [`Stream`] driven in the documented drive order by arbitrary
 //! driver inputs and application commands.
 //!
-//! A scripted driver plays both the socket and the application. After every input or command
-//! it drains the outputs as the crate page says (actions, then writes while `wants_write()`,
-//! then events, round after round until a round yields nothing); the application answers
-//! events with the commands armed for them. It keeps to the driver's side of the contract (time
-//! never goes back, reads only while `wants_read()`, `handle_written` never more than was
-//! offered) and checks the stream's side:
+//! A [`StreamDriver`] drives the stream: after every input or command it drains the outputs as
+//! the crate page says (actions, then writes while `wants_write()`, then events, round after
+//! round until a round yields nothing), over the socket and the application the [`Harness`]
+//! plays; the application answers events with the commands armed for them. The harness keeps
+//! to the driver's side of the contract (time never goes back, reads only while `wants_read()`,
+//! `handle_written` never more than was offered) and checks the stream's side:
 //!
 //! - nothing follows [`Event::Closed`]; `Closed` and [`Action::Close`] come exactly once once the
 //!   stream is closed, never before; [`Action::Shutdown`] at most once, before `Close`, and no
@@ -16,7 +16,9 @@
 //! - [`Event::Connected`] at most once and before any frame; no frame while the application
 //!   has reading paused, after it called `close`, after an overflow under
 //!   `OverflowPolicy::Close` or a corrupt length prefix (the stream winds down), or after
-//!   [`Event::Eof`]; frames fit the delimiter and the limits; writes refused after `close`;
+//!   [`Event::Eof`]; frames fit the delimiter and the limits; writes refused after `close`,
+//!   and only once the stream closes (at `close`, by its own wind-down, or at an error or a
+//!   timeout), with `Closing` before it is closed and `Closed` after;
 //! - the bytes offered to the driver are exactly the bytes queued, in order, file ranges
 //!   included; nothing queued is dropped except by `close_now`, an I/O error, a failed connect
 //!   or a timeout; writes are refused over the write limit exactly, with an [`Event::Overflow`];
@@ -55,13 +57,14 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, IoSlice};
+use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
-use pants_core::channel::{Action, Event, FileRange, Stream, Transmit};
+use pants_core::channel::{Action, Event, FileRange, Stream};
+use pants_core::testing::{Offer, StreamDriver, StreamHooks, Written};
 use pants_core::{
     ConnectError, DelimiterError, Direction, Error, OverflowPolicy, ReadLimits, StreamConfig,
     WriteError, WriteLimits, WriteStatus,
@@ -75,18 +78,17 @@ use crate::model::{Delim, Esc};
 pub const MAX_OPS: usize = 2000;
 /// Most bytes received in one run.
 pub const MAX_RECEIVED: usize = 64 * 1024;
-/// Drive rounds after one input that mean the stream never settles.
-const MAX_ROUNDS: usize = 100_000;
 
 /// Runs the `stream` target's check on one input. Panics when the stream breaks its contract.
 pub fn check_stream(data: &[u8]) {
     let mut input = Input::new(data);
     let mut harness = Harness::from_input(&mut input);
     if let Err(panic) = catch_unwind(AssertUnwindSafe(|| harness.run(&mut input))) {
-        if harness.failed.get() {
+        if harness.world.failed.get() {
             resume_unwind(panic);
         }
-        // A panic inside the stream: show what led there.
+        // A panic inside the stream, or its driver's (a stream that never settles): show what
+        // led there.
         panic!(
             "the stream panicked: {}\n{harness:?}",
             panic_message(&*panic)
@@ -172,7 +174,7 @@ pub fn timeout(input: &mut Input<'_>) -> Option<Duration> {
 
 /// Received bytes: `below(8)`: 3 and 7, one byte `1 + below(256)` times, but 7 under a byte
 /// string searched for after a count (`delimiter`), a frame for it
-/// ([`after_frame`](crate::framer::after_frame)); else `below(33)` raw bytes. This was
+/// ([`after_frame`]); else `below(33)` raw bytes. This was
 /// `below(4)`: a choice byte means what it meant then, but for 7 under such a delimiter, so the
 /// saved inputs decode as before.
 pub fn data(input: &mut Input<'_>, delimiter: &Delim) -> Vec<u8> {
@@ -369,15 +371,20 @@ enum Queued {
     File { offset: u64, len: u64 },
 }
 
-/// The scripted driver and application, and what they expect of the stream.
+/// The scripted driver and application, and what they expect of the stream: a
+/// [`StreamDriver`] keeps the drive order, the world around the stream plays its socket and
+/// its application and checks every step.
 pub struct Harness {
-    stream: Stream,
+    by_hand: StreamDriver,
+    world: World,
+}
+
+/// Everything around the stream: the socket, the application, and what they expect of it.
+struct World {
     config: StreamConfig,
-    now: Instant,
     slices: usize,
-    /// The socket takes bytes (until a write takes less than offered).
-    writable: bool,
-    /// The most bytes the socket takes in one write.
+    /// The most bytes the socket takes in one write; a write that takes less than offered
+    /// leaves it full.
     write_cap: Option<u64>,
     /// Commands to run in the callback of the next event they match.
     armed: VecDeque<(When, Command)>,
@@ -422,23 +429,36 @@ pub struct Harness {
     failed: Cell<bool>,
 }
 
-impl fmt::Debug for Harness {
+/// A case as a failure shows it: the world's config and steps, and the stream.
+struct Case<'a> {
+    world: &'a World,
+    stream: &'a Stream,
+}
+
+impl fmt::Debug for Case<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "config: {:?}", self.config)?;
-        writeln!(f, "slices: {}", self.slices)?;
+        writeln!(f, "config: {:?}", self.world.config)?;
+        writeln!(f, "slices: {}", self.world.slices)?;
         writeln!(f, "stream: {:?}", self.stream)?;
         writeln!(f, "steps:")?;
-        for step in &self.log {
+        for step in &self.world.log {
             writeln!(f, "  {step:?}")?;
         }
         Ok(())
     }
 }
 
+impl fmt::Debug for Harness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.world.case(self.by_hand.stream()).fmt(f)
+    }
+}
+
+/// Fails the case, showing `$world` and `$stream`, unless `$cond` holds.
 macro_rules! check {
-    ($harness:expr, $cond:expr, $($msg:tt)+) => {
+    ($world:expr, $stream:expr, $cond:expr, $($msg:tt)+) => {
         if !$cond {
-            $harness.fail(format!($($msg)+))
+            $world.fail($stream, format!($($msg)+))
         }
     };
 }
@@ -452,11 +472,8 @@ impl Harness {
         } else {
             Stream::accepted(config.clone(), now)
         };
-        let mut harness = Self {
-            stream,
-            now,
+        let world = World {
             slices,
-            writable: true,
             write_cap: None,
             armed: VecDeque::new(),
             queued: VecDeque::new(),
@@ -485,6 +502,10 @@ impl Harness {
             log: Vec::new(),
             failed: Cell::new(false),
         };
+        let mut harness = Self {
+            by_hand: StreamDriver::new(stream, now).with_slices(slices),
+            world,
+        };
         harness.drive();
         harness
     }
@@ -507,36 +528,31 @@ impl Harness {
         self.finish();
     }
 
-    /// Panics with `msg` and everything the harness did.
-    fn fail(&self, msg: String) -> ! {
-        self.failed.set(true);
-        panic!("{msg}\n{self:?}")
-    }
-
     /// One operation; see the module docs for its format.
     pub fn op(&mut self, input: &mut Input<'_>) {
-        self.may_drop = false;
-        let s = &self.stream;
+        let world = &mut self.world;
+        world.may_drop = false;
+        let s = self.by_hand.stream();
+        let readable = s.wants_read() || (s.is_connecting() && !s.is_read_paused());
+        let connecting = s.is_connecting();
         match input.below(9) {
             0 => {
                 let command = command(input);
-                self.run_command(command);
+                world.run_command(self.by_hand.stream_mut(), command);
             }
             1 => {
-                let readable = s.wants_read() || (s.is_connecting() && !s.is_read_paused());
-                let bytes = data(input, &self.delimiter);
-                if readable && self.received < MAX_RECEIVED && !bytes.is_empty() {
-                    self.received += bytes.len();
-                    self.log.push(Step::Data(bytes.len()));
-                    self.last_data = self.now;
-                    self.stream.handle_data(self.now, Bytes::from(bytes));
+                let bytes = data(input, &world.delimiter);
+                if readable && world.received < MAX_RECEIVED && !bytes.is_empty() {
+                    world.received += bytes.len();
+                    world.log.push(Step::Data(bytes.len()));
+                    world.last_data = self.by_hand.now();
+                    self.by_hand.handle_data(bytes);
                 }
             }
             2 => {
-                let readable = s.wants_read() || (s.is_connecting() && !s.is_read_paused());
-                if readable || s.is_closed() {
-                    self.log.push(Step::Eof);
-                    self.stream.handle_eof(self.now);
+                if readable || self.by_hand.stream().is_closed() {
+                    world.log.push(Step::Eof);
+                    self.by_hand.handle_eof();
                 }
             }
             3 => {
@@ -546,9 +562,9 @@ impl Harness {
                     2 => (false, None),
                     _ => (true, Some(1 + input.below(16) as u64)),
                 };
-                self.log.push(Step::Socket(writable, cap));
-                self.writable = writable;
-                self.write_cap = cap;
+                world.log.push(Step::Socket(writable, cap));
+                self.by_hand.set_writable(writable);
+                world.write_cap = cap;
             }
             4 => {
                 let kind = [
@@ -558,19 +574,19 @@ impl Harness {
                     io::ErrorKind::TimedOut,
                     io::ErrorKind::Other,
                 ][input.below(5)];
-                self.log.push(Step::IoError(kind));
-                self.may_drop = true;
-                self.stream.handle_error(self.now, kind.into());
+                world.log.push(Step::IoError(kind));
+                world.may_drop = true;
+                self.by_hand.handle_error(kind.into());
             }
             5 => {
-                if s.is_connecting() {
-                    self.log.push(Step::Connected);
-                    self.stream.handle_connected(self.now);
+                if connecting {
+                    world.log.push(Step::Connected);
+                    self.by_hand.handle_connected();
                 }
             }
             6 => {
                 let which = input.below(5);
-                if s.is_connecting() {
+                if connecting {
                     let (name, err) = match which {
                         0 => ("refused", ConnectError::Refused),
                         1 => ("timed out", ConnectError::TimedOut),
@@ -584,17 +600,17 @@ impl Harness {
                             ConnectError::Io(io::ErrorKind::PermissionDenied.into()),
                         ),
                     };
-                    self.log.push(Step::ConnectError(name));
-                    self.may_drop = true;
-                    self.stream.handle_connect_error(self.now, err);
+                    world.log.push(Step::ConnectError(name));
+                    world.may_drop = true;
+                    self.by_hand.handle_connect_error(err);
                 }
             }
             7 => self.advance(input),
             _ => {
                 let when = When::ALL[input.below(When::ALL.len())];
                 let command = command(input);
-                self.log.push(Step::Arm(when, command.clone()));
-                self.armed.push_back((when, command));
+                world.log.push(Step::Arm(when, command.clone()));
+                world.armed.push_back((when, command));
             }
         }
         self.drive();
@@ -603,49 +619,152 @@ impl Harness {
     /// Time passes, then `handle_timeout`: `below(4)`: 0, `below(256)` ms; 1, to the deadline
     /// `poll_timeout` gave (if any); 2, that plus `below(256)` ms; 3, `below(16)` s.
     pub fn advance(&mut self, input: &mut Input<'_>) {
-        let deadline = self.stream.poll_timeout();
-        let to_deadline =
-            deadline.map_or(Duration::ZERO, |d| d.saturating_duration_since(self.now));
+        let now = self.by_hand.now();
+        let deadline = self.by_hand.stream().poll_timeout();
+        let to_deadline = deadline.map_or(Duration::ZERO, |d| d.saturating_duration_since(now));
         let by = match input.below(4) {
             0 => Duration::from_millis(input.below(256) as u64),
             1 => to_deadline,
             2 => to_deadline + Duration::from_millis(input.below(256) as u64),
             _ => Duration::from_secs(input.below(16) as u64),
         };
-        self.now += by;
-        self.log.push(Step::Timeout(by));
-        self.may_drop = true;
-        self.stream.handle_timeout(self.now);
+        self.world.log.push(Step::Timeout(by));
+        self.world.may_drop = true;
+        self.by_hand.advance(by);
+    }
+
+    /// The drive order, until a whole round yields nothing; then the checks of a stream at
+    /// rest.
+    fn drive(&mut self) {
+        self.by_hand.drive(&mut self.world);
+        self.world.at_rest(self.by_hand.stream());
+    }
+
+    /// The end of the input: the socket takes everything, then the peer's EOF, then an hour
+    /// passes.
+    pub fn finish(&mut self) {
+        self.world.log.push(Step::Finish);
+        self.world.may_drop = false;
+        self.by_hand.set_writable(true);
+        self.world.write_cap = None;
+        self.world.armed.clear();
+        self.drive();
+        let (world, stream) = (&self.world, self.by_hand.stream());
+        if !stream.is_connecting() && !stream.is_closed() {
+            check!(
+                world,
+                stream,
+                world.queued.is_empty() && !stream.wants_write(),
+                "a writable socket and a connected stream, yet the queue does not drain"
+            );
+        }
+        if stream.wants_read() {
+            self.world.log.push(Step::Eof);
+            self.by_hand.handle_eof();
+            self.drive();
+            let (world, stream) = (&self.world, self.by_hand.stream());
+            if !world.paused && !world.config.half_open && !stream.is_connecting() {
+                check!(
+                    world,
+                    stream,
+                    stream.is_closed(),
+                    "the peer's EOF with nothing queued does not close the stream"
+                );
+            }
+            if !world.paused && !stream.is_connecting() && !world.reading_done {
+                check!(
+                    world,
+                    stream,
+                    world.eof_event,
+                    "the peer's EOF was never reported"
+                );
+            }
+        }
+        let hour = Duration::from_secs(3600);
+        self.world.log.push(Step::Timeout(hour));
+        self.world.may_drop = true;
+        self.by_hand.advance(hour);
+        self.drive();
+        let (world, stream) = (&self.world, self.by_hand.stream());
+        if world.reading_done && !stream.is_connecting() {
+            check!(
+                world,
+                stream,
+                stream.is_closed(),
+                "closed by the application an hour ago, still not closed"
+            );
+        }
+    }
+}
+
+/// The socket and the application, checking every step of the drive order.
+impl StreamHooks for World {
+    fn on_action(&mut self, stream: &Stream, action: Action) {
+        self.action(stream, action);
+    }
+
+    fn on_transmit(&mut self, stream: &Stream, now: Instant, offer: Offer<'_>) -> Written {
+        self.transmit(stream, now, offer)
+    }
+
+    fn on_event(&mut self, stream: &mut Stream, now: Instant, event: Event) {
+        // Events come after the round's writes: an open stream's queue is as they left it
+        // (a closed one dropped it, which `check_closure` sees at the end of the round).
+        if !stream.is_closed() {
+            self.check_queue_memory(stream);
+        }
+        self.event(stream, now, &event);
+        self.answer(stream, &event);
+    }
+
+    fn on_round(&mut self, stream: &Stream) {
+        self.check_closure(stream);
+        self.check_queue_memory(stream);
+    }
+}
+
+impl World {
+    /// Panics with `msg` and the case.
+    fn fail(&self, stream: &Stream, msg: String) -> ! {
+        self.failed.set(true);
+        panic!("{msg}\n{:?}", self.case(stream))
+    }
+
+    fn case<'a>(&'a self, stream: &'a Stream) -> Case<'a> {
+        Case {
+            world: self,
+            stream,
+        }
     }
 
     /// Runs an application command, and checks what it returns.
-    fn run_command(&mut self, command: Command) {
+    fn run_command(&mut self, stream: &mut Stream, command: Command) {
         self.log.push(Step::Command(command.clone()));
         match command {
-            Command::Write(bytes) => self.write(bytes),
-            Command::WriteFile { offset, len } => self.write_file(offset, len),
+            Command::Write(bytes) => self.write(stream, bytes),
+            Command::WriteFile { offset, len } => self.write_file(stream, offset, len),
             Command::Close => {
                 self.close_called = true;
                 self.reading_done = true;
-                self.stream.close();
+                stream.close();
             }
             Command::CloseNow => {
                 self.close_called = true;
                 self.reading_done = true;
                 self.may_drop = true;
-                self.stream.close_now();
+                stream.close_now();
             }
-            Command::Delimiter(d) => self.set_delimiter(d),
+            Command::Delimiter(d) => self.set_delimiter(stream, d),
             Command::Pause => {
                 self.paused = true;
-                self.stream.pause_reading();
+                stream.pause_reading();
             }
             Command::Resume => {
                 self.paused = false;
-                self.stream.resume_reading();
+                stream.resume_reading();
             }
             Command::ReadLimits(new) => {
-                let result = self.stream.set_read_limits(new);
+                let result = stream.set_read_limits(new);
                 self.log.push(Step::Set(result.clone()));
                 let needs = self.delimiter.needs();
                 let expected =
@@ -655,6 +774,7 @@ impl Harness {
                     });
                 check!(
                     self,
+                    stream,
                     result.clone().err() == expected,
                     "set_read_limits gave {result:?}, expected {expected:?}"
                 );
@@ -664,23 +784,24 @@ impl Harness {
             }
             Command::OverflowPolicy(policy) => {
                 self.overflow = policy;
-                self.stream.set_overflow_policy(policy);
+                stream.set_overflow_policy(policy);
             }
             Command::WriteLimits(new) => {
                 self.write_limits = new;
-                self.stream.set_write_limits(new);
+                stream.set_write_limits(new);
             }
         }
     }
 
-    fn set_delimiter(&mut self, d: Delim) {
+    fn set_delimiter(&mut self, stream: &mut Stream, d: Delim) {
         let expected = d.refusal(self.read_limits.hard_limit());
         let result = d
             .to_read_delimiter()
-            .and_then(|delimiter| self.stream.set_read_delimiter(&delimiter));
+            .and_then(|delimiter| stream.set_read_delimiter(&delimiter));
         self.log.push(Step::Set(result.clone()));
         check!(
             self,
+            stream,
             result.clone().err() == expected,
             "set_read_delimiter({d:?}) gave {result:?}, expected {expected:?}"
         );
@@ -689,22 +810,28 @@ impl Harness {
         }
     }
 
-    fn write(&mut self, bytes: Bytes) {
-        let before = self.stream.write_queue().in_memory();
-        let refused_closed = self.close_called || self.stream.is_closed();
+    fn write(&mut self, stream: &mut Stream, bytes: Bytes) {
+        let before = stream.write_queue().in_memory();
+        let refused_closed = self.close_called || stream.is_closed();
         let len = bytes.len();
-        let result = self.stream.write(bytes.clone());
+        let result = stream.write(bytes.clone());
         self.log.push(Step::Written(result));
-        let after = self.stream.write_queue().in_memory();
+        let after = stream.write_queue().in_memory();
         let limit = self.write_limits.limit();
         match result {
             Err(WriteError::Closed | WriteError::Closing) => {
-                check!(self, after == before, "a refused write changed the queue");
-                self.check_refusal(result);
+                check!(
+                    self,
+                    stream,
+                    after == before,
+                    "a refused write changed the queue"
+                );
+                self.check_refusal(stream, result);
             }
             _ if refused_closed => {
                 check!(
                     self,
+                    stream,
                     false,
                     "a write after close was not refused: {result:?}"
                 )
@@ -712,6 +839,7 @@ impl Harness {
             Err(WriteError::Overflow(err)) => {
                 check!(
                     self,
+                    stream,
                     before + len > limit
                         && err.direction() == Direction::Write
                         && err.limit() == limit
@@ -726,11 +854,12 @@ impl Harness {
                     self.reading_done = true;
                 }
             }
-            Err(other) => check!(self, false, "unexpected write error {other:?}"),
+            Err(other) => check!(self, stream, false, "unexpected write error {other:?}"),
             Ok(status) => {
                 let high_water = self.write_limits.high_water();
                 check!(
                     self,
+                    stream,
                     before + len <= limit
                         && after == before + len
                         && (status == WriteStatus::AboveHighWater) == (after > high_water),
@@ -745,17 +874,22 @@ impl Harness {
         }
     }
 
-    fn write_file(&mut self, offset: u64, len: u64) {
-        let refused_closed = self.close_called || self.stream.is_closed();
+    fn write_file(&mut self, stream: &mut Stream, offset: u64, len: u64) {
+        let refused_closed = self.close_called || stream.is_closed();
         let range = FileRange::new(some_file(), offset, len);
-        let result = self.stream.write_file(range);
+        let result = stream.write_file(range);
         self.log.push(Step::Written(result));
         match result {
-            Err(WriteError::Closed | WriteError::Closing) => self.check_refusal(result),
+            Err(WriteError::Closed | WriteError::Closing) => self.check_refusal(stream, result),
             _ if refused_closed => {
-                check!(self, false, "a file write after close was not refused")
+                check!(
+                    self,
+                    stream,
+                    false,
+                    "a file write after close was not refused"
+                )
             }
-            Err(other) => check!(self, false, "unexpected write_file error {other:?}"),
+            Err(other) => check!(self, stream, false, "unexpected write_file error {other:?}"),
             Ok(_) => {
                 if len > 0 {
                     self.queued.push_back(Queued::File { offset, len });
@@ -764,70 +898,58 @@ impl Harness {
         }
     }
 
-    /// A write refused for closing says which: `Closed` once the stream is closed, `Closing`
-    /// after `close` before then.
-    fn check_refusal(&self, result: Result<WriteStatus, WriteError>) {
-        let expected = if self.stream.is_closed() {
+    /// A write is refused for closing only once the stream closes: closed, or closing at the
+    /// application's `close` or after its own wind-down (an overflow under
+    /// `OverflowPolicy::Close`, a corrupt length prefix); and it says which: `Closed` once the
+    /// stream is closed, `Closing` before.
+    fn check_refusal(&self, stream: &Stream, result: Result<WriteStatus, WriteError>) {
+        let expected = if stream.is_closed() {
             WriteError::Closed
         } else {
             WriteError::Closing
         };
+        // `reading_done`: `close` was called, or the stream winds down.
+        let closing = stream.is_closed() || self.reading_done;
         check!(
             self,
-            self.close_called && result == Err(expected),
-            "a write refused with {result:?}, expected {expected:?} (close called: {})",
-            self.close_called
+            stream,
+            closing && result == Err(expected),
+            "a write refused with {result:?}, expected {expected:?} (close called: {}, winding \
+             down: {})",
+            self.close_called,
+            self.reading_done
         );
     }
 
-    /// The drive order, until a whole round yields nothing; then the checks of a stream at
-    /// rest.
-    fn drive(&mut self) {
-        for _ in 0..MAX_ROUNDS {
-            let mut progressed = false;
-            while let Some(action) = self.stream.poll_action() {
-                progressed = true;
-                self.action(action);
-            }
-            while self.writable && self.stream.wants_write() {
-                progressed = true;
-                self.transmit();
-            }
-            while let Some(event) = self.stream.poll_event() {
-                progressed = true;
-                self.event(&event);
-                self.answer(&event);
-            }
-            self.check_closure();
-            if !progressed {
-                self.at_rest();
-                return;
-            }
-        }
-        check!(self, false, "the drive never settles");
-    }
-
-    fn action(&mut self, action: Action) {
+    fn action(&mut self, stream: &Stream, action: Action) {
         self.log.push(Step::Action(action));
         match action {
             Action::Shutdown => {
                 check!(
                     self,
+                    stream,
                     !self.shutdown && self.close_actions == 0,
                     "a second shutdown, or one after close"
                 );
                 check!(
                     self,
+                    stream,
                     self.queued.is_empty(),
                     "shutdown with bytes still queued"
                 );
                 self.shutdown = true;
             }
             Action::Close => {
-                check!(self, self.close_actions == 0, "a second Action::Close");
                 check!(
                     self,
-                    self.stream.is_closed(),
+                    stream,
+                    self.close_actions == 0,
+                    "a second Action::Close"
+                );
+                check!(
+                    self,
+                    stream,
+                    stream.is_closed(),
                     "Action::Close from an open stream"
                 );
                 self.close_actions += 1;
@@ -836,39 +958,31 @@ impl Harness {
     }
 
     /// Runs the first armed command that answers `event`, as its callback would.
-    fn answer(&mut self, event: &Event) {
+    fn answer(&mut self, stream: &mut Stream, event: &Event) {
         if let Some(i) = self.armed.iter().position(|(when, _)| when.matches(event)) {
             let (_, command) = self.armed.remove(i).expect("in range");
-            self.run_command(command);
+            self.run_command(stream, command);
         }
     }
 
-    /// One write: checks the offer against the queue, then reports a write of as much as the
-    /// socket takes.
-    fn transmit(&mut self) {
-        let mut slices = vec![IoSlice::new(&[]); self.slices];
-        let offer = match self.stream.poll_transmit(&mut slices) {
-            None => None,
-            Some(Transmit::Vectored(n)) => Some(Err(slices[..n]
-                .iter()
-                .flat_map(|s| s.iter().copied())
-                .collect::<Vec<u8>>())),
-            Some(Transmit::File(range)) => Some(Ok((range.offset(), range.len()))),
-        };
-        drop(slices);
+    /// One write: checks the offer against the queue, then takes as much as the socket takes;
+    /// a write that takes less than offered fills the socket.
+    fn transmit(&mut self, stream: &Stream, now: Instant, offer: Offer<'_>) -> Written {
         let offered = match offer {
-            None => self.fail("wants_write() but poll_transmit offers nothing".into()),
-            Some(Err(bytes)) => {
-                self.check_bytes_offer(&bytes);
+            Offer::Bytes(slices) => {
+                let bytes: Vec<u8> = slices.iter().flat_map(|s| s.iter().copied()).collect();
+                self.check_bytes_offer(stream, &bytes);
                 bytes.len() as u64
             }
-            Some(Ok((offset, len))) => {
+            Offer::File(range) => {
+                let (offset, len) = (range.offset(), range.len());
                 let head = match self.queued.front() {
                     Some(Queued::File { offset, len }) => Some((*offset, *len)),
                     _ => None,
                 };
                 check!(
                     self,
+                    stream,
                     head == Some((offset, len)),
                     "offered the file range {offset}+{len}, the queue starts with {head:?}"
                 );
@@ -878,24 +992,25 @@ impl Harness {
         self.log.push(Step::Offer(offered as usize));
         check!(
             self,
+            stream,
             !self.shutdown,
             "bytes offered after the write side was shut down"
         );
         let n = self.write_cap.map_or(offered, |cap| cap.min(offered));
         self.log.push(Step::Took(n));
-        if n < offered {
-            self.writable = false;
-        }
         self.consume(n);
         if n > 0 {
-            self.last_progress = self.now;
+            self.last_progress = now;
         }
-        self.stream.handle_written(self.now, n as usize);
-        self.check_queue_memory();
+        if n < offered {
+            Written::Full(n as usize)
+        } else {
+            Written::Took(n as usize)
+        }
     }
 
-    fn check_bytes_offer(&self, bytes: &[u8]) {
-        check!(self, !bytes.is_empty(), "an empty vectored offer");
+    fn check_bytes_offer(&self, stream: &Stream, bytes: &[u8]) {
+        check!(self, stream, !bytes.is_empty(), "an empty vectored offer");
         let mut rest = bytes;
         for queued in &self.queued {
             if rest.is_empty() {
@@ -906,6 +1021,7 @@ impl Harness {
                     let n = expected.len().min(rest.len());
                     check!(
                         self,
+                        stream,
                         rest[..n] == expected[..n],
                         "offered {:?}, queued {:?}",
                         Esc(&rest[..n]),
@@ -915,6 +1031,7 @@ impl Harness {
                 }
                 Queued::File { offset, len } => check!(
                     self,
+                    stream,
                     false,
                     "offered bytes {:?} where the file range {offset}+{len} is queued",
                     Esc(rest)
@@ -923,6 +1040,7 @@ impl Harness {
         }
         check!(
             self,
+            stream,
             rest.is_empty(),
             "offered {} bytes beyond the queue: {:?}",
             rest.len(),
@@ -969,10 +1087,11 @@ impl Harness {
         }
     }
 
-    fn check_queue_memory(&self) {
-        let queue = self.stream.write_queue();
+    fn check_queue_memory(&self, stream: &Stream) {
+        let queue = stream.write_queue();
         check!(
             self,
+            stream,
             queue.in_memory() == self.queued_in_memory
                 && queue.is_empty() == self.queued.is_empty(),
             "the write queue holds {} bytes in memory (empty: {}), {} expected (empty: {})",
@@ -983,26 +1102,37 @@ impl Harness {
         );
     }
 
-    fn event(&mut self, event: &Event) {
+    fn event(&mut self, stream: &Stream, now: Instant, event: &Event) {
         self.log.push(Step::Event(Shown(describe(event))));
         check!(
             self,
+            stream,
             self.closed_events == 0,
             "an event after Closed: {event:?}"
         );
         match event {
             Event::Connected => {
-                check!(self, !self.connected, "a second Connected");
+                check!(self, stream, !self.connected, "a second Connected");
                 self.connected = true;
                 // Idle timeouts count from the connect.
-                self.last_data = self.now;
-                self.last_progress = self.now;
+                self.last_data = now;
+                self.last_progress = now;
             }
             Event::Read(frame) => {
-                check!(self, self.connected, "a frame before Connected");
-                check!(self, !self.paused, "a frame while reading is paused");
-                check!(self, !self.reading_done, "a frame after close or wind-down");
-                check!(self, !self.eof_event, "a frame after Eof");
+                check!(self, stream, self.connected, "a frame before Connected");
+                check!(
+                    self,
+                    stream,
+                    !self.paused,
+                    "a frame while reading is paused"
+                );
+                check!(
+                    self,
+                    stream,
+                    !self.reading_done,
+                    "a frame after close or wind-down"
+                );
+                check!(self, stream, !self.eof_event, "a frame after Eof");
                 let len = frame.len();
                 let fits = match &self.delimiter {
                     Delim::None => len > 0,
@@ -1013,6 +1143,7 @@ impl Harness {
                 };
                 check!(
                     self,
+                    stream,
                     fits,
                     "a frame of {len} bytes under {:?} with limits {:?}",
                     self.delimiter,
@@ -1020,13 +1151,18 @@ impl Harness {
                 );
             }
             Event::Eof => {
-                check!(self, !self.eof_event, "a second Eof");
+                check!(self, stream, !self.eof_event, "a second Eof");
                 self.eof_event = true;
             }
             Event::Overflow(err) => match err.direction() {
                 Direction::Read => {
-                    check!(self, !self.reading_done, "a read overflow after close");
-                    check!(self, err.size() > err.limit(), "overflow {err:?}");
+                    check!(
+                        self,
+                        stream,
+                        !self.reading_done,
+                        "a read overflow after close"
+                    );
+                    check!(self, stream, err.size() > err.limit(), "overflow {err:?}");
                     if self.overflow == OverflowPolicy::Close {
                         // Winds down: the callback may still reply; no more frames.
                         self.reading_done = true;
@@ -1036,13 +1172,19 @@ impl Harness {
                     let due = self.overflows_due.pop_front();
                     check!(
                         self,
+                        stream,
                         due == Some(*err),
                         "write overflow event {err:?}, expected {due:?}"
                     );
                 }
             },
             Event::ConnectFailed(_) => {
-                check!(self, !self.connected, "ConnectFailed after Connected");
+                check!(
+                    self,
+                    stream,
+                    !self.connected,
+                    "ConnectFailed after Connected"
+                );
                 self.connect_failed = true;
             }
             Event::Error(err) => {
@@ -1050,13 +1192,14 @@ impl Harness {
                     let queued = self.queued_bytes();
                     check!(
                         self,
-                        self.stream.is_closed() && !self.unsent_seen && unsent.bytes() == queued,
+                        stream,
+                        stream.is_closed() && !self.unsent_seen && unsent.bytes() == queued,
                         "{unsent} reported, with {queued} bytes queued"
                     );
                     self.unsent_seen = true;
                 }
                 if let Error::TruncatedFrame(frame) = err {
-                    check!(self, !frame.is_empty(), "an empty truncated frame");
+                    check!(self, stream, !frame.is_empty(), "an empty truncated frame");
                 }
                 if let Error::FrameLength(_) = err {
                     // Winds down: the callback may still reply; no more frames.
@@ -1074,13 +1217,15 @@ impl Harness {
                 };
                 check!(
                     self,
+                    stream,
                     timeout.is_some(),
                     "Idle({kind:?}) with no such timeout"
                 );
                 // Never early: the timeout counts from the last activity (or the connect).
-                let idle = self.now.saturating_duration_since(since);
+                let idle = now.saturating_duration_since(since);
                 check!(
                     self,
+                    stream,
                     timeout.is_some_and(|timeout| idle >= timeout),
                     "Idle({kind:?}) after {idle:?} of inactivity, timeout {timeout:?}"
                 );
@@ -1088,7 +1233,8 @@ impl Harness {
             Event::Closed => {
                 check!(
                     self,
-                    self.stream.is_closed(),
+                    stream,
+                    stream.is_closed(),
                     "Closed from a stream that is not closed"
                 );
                 self.closed_events += 1;
@@ -1100,8 +1246,8 @@ impl Harness {
 
     /// When the stream has just closed: the queue is gone, and was empty unless the latest
     /// input or command may drop it.
-    fn check_closure(&mut self) {
-        if self.was_closed || !self.stream.is_closed() {
+    fn check_closure(&mut self, stream: &Stream) {
+        if self.was_closed || !stream.is_closed() {
             return;
         }
         self.was_closed = true;
@@ -1109,6 +1255,7 @@ impl Harness {
         self.reading_done = true;
         check!(
             self,
+            stream,
             self.may_drop || self.queued.is_empty(),
             "the stream closed gracefully with {} bytes and file ranges still queued",
             self.queued.len()
@@ -1118,19 +1265,21 @@ impl Harness {
         let dropped = self.queued_bytes();
         check!(
             self,
+            stream,
             dropped == 0 || self.connect_failed || self.unsent_seen,
             "the stream closed with {dropped} bytes queued and no Error::Unsent"
         );
         self.queued.clear();
         self.queued_in_memory = 0;
-        self.check_queue_memory();
+        self.check_queue_memory(stream);
     }
 
     /// The checks of a stream that has nothing more to say.
-    fn at_rest(&mut self) {
-        let closed = self.stream.is_closed();
+    fn at_rest(&mut self, stream: &Stream) {
+        let closed = stream.is_closed();
         check!(
             self,
+            stream,
             self.closed_events == usize::from(closed) && self.close_actions == usize::from(closed),
             "closed: {closed}, Closed events: {}, Close actions: {}",
             self.closed_events,
@@ -1138,95 +1287,53 @@ impl Harness {
         );
         check!(
             self,
+            stream,
             self.overflows_due.is_empty(),
             "write overflows never raised: {:?}",
             self.overflows_due
         );
-        self.check_queue_memory();
+        self.check_queue_memory(stream);
         if closed {
             check!(
                 self,
-                !self.stream.wants_read()
-                    && !self.stream.wants_write()
-                    && self.stream.poll_timeout().is_none(),
+                stream,
+                !stream.wants_read() && !stream.wants_write() && stream.poll_timeout().is_none(),
                 "a closed stream still wants something"
             );
         }
         if self.shutdown {
             check!(
                 self,
-                !self.stream.wants_write(),
+                stream,
+                !stream.wants_write(),
                 "wants to write after shutdown"
             );
         }
-        let framer = self.stream.framer();
+        let framer = stream.framer();
         let buffered = framer.buffered();
         check!(
             self,
+            stream,
             buffered > 0 || !framer.holds_allocation() || framer.is_discarding(),
             "the read buffer holds an allocation with nothing buffered"
         );
         if self.reading_done || closed {
             check!(
                 self,
+                stream,
                 buffered == 0,
                 "{buffered} bytes buffered by a stream that reads no more frames"
             );
-        } else if !self.paused && !self.stream.is_connecting() {
+        } else if !self.paused && !stream.is_connecting() {
             let bound = read_bound(&self.delimiter, self.read_limits, framer.is_discarding());
             check!(
                 self,
+                stream,
                 buffered <= bound,
                 "{buffered} bytes buffered at rest under {:?} (discarding: {}), over the \
                  bound {bound}",
                 self.delimiter,
                 framer.is_discarding()
-            );
-        }
-    }
-
-    /// The end of the input: the socket takes everything, then the peer's EOF, then an hour
-    /// passes.
-    pub fn finish(&mut self) {
-        self.log.push(Step::Finish);
-        self.may_drop = false;
-        self.writable = true;
-        self.write_cap = None;
-        self.armed.clear();
-        self.drive();
-        if !self.stream.is_connecting() && !self.stream.is_closed() {
-            check!(
-                self,
-                self.queued.is_empty() && !self.stream.wants_write(),
-                "a writable socket and a connected stream, yet the queue does not drain"
-            );
-        }
-        let readable = self.stream.wants_read();
-        if readable {
-            self.log.push(Step::Eof);
-            self.stream.handle_eof(self.now);
-            self.drive();
-            if !self.paused && !self.config.half_open && !self.stream.is_connecting() {
-                check!(
-                    self,
-                    self.stream.is_closed(),
-                    "the peer's EOF with nothing queued does not close the stream"
-                );
-            }
-            if !self.paused && !self.stream.is_connecting() && !self.reading_done {
-                check!(self, self.eof_event, "the peer's EOF was never reported");
-            }
-        }
-        self.now += Duration::from_secs(3600);
-        self.log.push(Step::Timeout(Duration::from_secs(3600)));
-        self.may_drop = true;
-        self.stream.handle_timeout(self.now);
-        self.drive();
-        if self.reading_done && !self.stream.is_connecting() {
-            check!(
-                self,
-                self.stream.is_closed(),
-                "closed by the application an hour ago, still not closed"
             );
         }
     }

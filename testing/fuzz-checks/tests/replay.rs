@@ -18,75 +18,21 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
     };
     let mut files: Vec<PathBuf> = entries
         .map(|entry| entry.expect("a readable folder").path())
-        .filter(|path| path.is_file() && !is_note(path))
+        .filter(|path| path.is_file())
         .collect();
     files.sort();
     files
 }
 
-/// Files kept beside the inputs to explain them (`README.md`, `*.txt`), not inputs.
-fn is_note(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("md" | "txt")
-    )
-}
-
-/// The regression inputs of known, unfixed core bugs in `dir`, with part of their panic message
-/// (`KNOWN_FAILURES.txt`: `file | message` lines, `#` comments).
-fn known_failures(dir: &Path) -> Vec<(String, String)> {
-    let Ok(text) = std::fs::read_to_string(dir.join("KNOWN_FAILURES.txt")) else {
-        return Vec::new();
-    };
-    text.lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .map(|line| {
-            let (file, msg) = line.split_once(" | ").expect("`file | message` lines");
-            (file.trim().to_string(), msg.trim().to_string())
-        })
-        .collect()
-}
-
-/// Runs `check` on every input of `dir`; returns how many ran and the failures. Inputs listed
-/// in the folder's `KNOWN_FAILURES.txt` may fail, with their message only.
+/// Runs `check` on every input of `dir`; returns how many ran and the failures.
 fn replay(dir: &Path, check: fn(&[u8])) -> (usize, Vec<String>) {
     let files = inputs(dir);
-    let known = known_failures(dir);
     let mut failures = Vec::new();
-    for (name, _) in &known {
-        if !dir.join(name).is_file() {
-            failures.push(format!("{}: listed in KNOWN_FAILURES.txt, missing", name));
-        }
-    }
     for file in &files {
         let data = std::fs::read(file).expect("a readable input");
-        let name = file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let expected = known
-            .iter()
-            .find(|(known, _)| known == name)
-            .map(|(_, msg)| msg);
-        let result = catch_unwind(AssertUnwindSafe(|| check(&data)));
-        match (result, expected) {
-            (Ok(()), None) => {}
-            // Fixed (perhaps only in the work tree): a plain regression from now on. Not an
-            // error, so that the core fix can land before the list is tidied.
-            (Ok(()), Some(_)) => eprintln!(
-                "note: {} passes now: the core bug is fixed? Delete its line in \
-                 KNOWN_FAILURES.txt and its entry in `pants_fuzz_checks::KNOWN_BUGS`",
-                file.display()
-            ),
-            (Err(panic), expected) => {
-                let msg = panic_message(&*panic);
-                if expected.is_some_and(|expected| msg.contains(expected.as_str())) {
-                    continue;
-                }
-                let short: String = msg.chars().take(4000).collect();
-                failures.push(format!("{}: {short}", file.display()));
-            }
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| check(&data))) {
+            let short: String = panic_message(&*panic).chars().take(4000).collect();
+            failures.push(format!("{}: {short}", file.display()));
         }
     }
     (files.len(), failures)

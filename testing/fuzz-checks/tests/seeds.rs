@@ -783,6 +783,31 @@ fn stream_seeds() -> Vec<(&'static str, Vec<u8>, &'static [&'static str])> {
             .into_bytes(),
             &["OverHardLimit", r#"Read(b"exactly12byt")"#],
         ),
+        (
+            "write-refused-as-closing-after-a-write-overflow-winds-down",
+            ops(
+                start(
+                    Config {
+                        high_water: 2,
+                        write_limit: Some(4),
+                        ..Config::default()
+                    },
+                    false,
+                ),
+                vec![Op::Do(C::Write(b"too long")), Op::Do(C::Write(b"late"))],
+            )
+            .into_bytes(),
+            &["Overflow", "Action(Shutdown)", "Written(Err(Closing))"],
+        ),
+        (
+            "write-in-on-error-after-a-reset-refused-as-closed",
+            ops(
+                start(Config::default(), false),
+                vec![Op::On(W::Any, C::Write(b"late")), Op::Reset],
+            )
+            .into_bytes(),
+            &["Error(", "Written(Err(Closed))", "Event(Closed)"],
+        ),
     ]
 }
 
