@@ -23,6 +23,7 @@
 //!   ([`Stream`](channel::Stream), [`Datagram`](channel::Datagram),
 //!   [`Server`](channel::Server)) and their parts ([`Framer`](channel::Framer),
 //!   [`WriteQueue`](channel::WriteQueue)); their contract is below too.
+//!   [`testing::StreamDriver`] drives a [`Stream`](channel::Stream) in that order for a test.
 //!
 //! # The driver's contract
 //!
@@ -111,7 +112,8 @@
 //!
 //! # Example
 //!
-//! A line-echo protocol driven by hand, as a driver would:
+//! A line-echo protocol driven by hand, as a driver would (a test would let
+//! [`testing::StreamDriver`] keep this order):
 //!
 //! ```
 //! use std::io::IoSlice;
