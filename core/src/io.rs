@@ -19,15 +19,15 @@ use crate::write_queue::FileRange;
 ///
 /// # The driver's contract
 ///
-/// A driver owns an [`Engine`](crate::Engine) and an `Io`, and loops:
+/// A driver owns an [`Engine`](crate::driver::Engine) and an `Io`, and loops:
 ///
-/// 1. Wait for its poller, at most until [`Engine::poll_timeout`](crate::Engine::poll_timeout)
+/// 1. Wait for its poller, at most until [`Engine::poll_timeout`](crate::driver::Engine::poll_timeout)
 ///    (`None`: no deadline; a time already past: do not wait).
-/// 2. Report what the poller saw: [`Engine::handle_readiness`](crate::Engine::handle_readiness)
+/// 2. Report what the poller saw: [`Engine::handle_readiness`](crate::driver::Engine::handle_readiness)
 ///    for each channel (its id is the poller's token), and
-///    [`Engine::handle_resolved`](crate::Engine::handle_resolved) for each host name resolved.
+///    [`Engine::handle_resolved`](crate::driver::Engine::handle_resolved) for each host name resolved.
 ///    Spurious or repeated reports are harmless; unknown or closed ids are ignored.
-/// 3. Run [`Engine::turn`](crate::Engine::turn) with the current time, which makes every
+/// 3. Run [`Engine::turn`](crate::driver::Engine::turn) with the current time, which makes every
 ///    socket call through this trait. A turn is bounded: work left after it (a channel past
 ///    its read budget) shows as a `poll_timeout` of now.
 ///

@@ -3,7 +3,7 @@
 //!
 //! The model is written for obviousness, not speed. It keeps every byte it ever received in one
 //! `Vec<u8>` and the offset of the first byte not yet delivered or discarded; every call to
-//! [`FramerModel::next_frame`] looks at everything after that offset again, from its start, with
+//! `FramerModel::next_frame` looks at everything after that offset again, from its start, with
 //! a naive search. There is no resumable search, no zero-copy slicing and no buffer juggling, so
 //! when the model and the framer disagree the model is the one that can be checked by reading.
 //!
@@ -33,13 +33,13 @@
 //!   is; `n = 0` is the byte string itself.
 //! - **regex** (feature `regex`): as a byte string, the match standing in for the occurrence and
 //!   the longest possible match for `d.len()`. The model finds matches as literal alternatives
-//!   (see [`RegexDelim`]), so it only covers patterns that are such alternations.
+//!   (see `RegexDelim`), so it only covers patterns that are such alternations.
 //! - **count `n`**: frames of exactly `n` bytes; a count over the hard limit is refused when set.
 //! - **length prefix**: a header of `field_offset` bytes and a length field; `value + adjustment`
 //!   bytes follow the field; `strip` bytes are removed from the front of the frame. A body (frame
 //!   minus stripped bytes) over the hard limit is an overflow, reported when the header is in,
 //!   and the announced bytes are skipped. A negative `value + adjustment` is a
-//!   [`FrameError::Length`]: the framer drops everything and never produces anything again. A
+//!   `FrameError::Length`: the framer drops everything and never produces anything again. A
 //!   header over the hard limit is refused when set.
 //! - **delimiter changes** re-parse everything still buffered with the new delimiter. The model
 //!   knows where the framer stands except while an oversized frame is being discarded (the

@@ -4,7 +4,7 @@
 //!
 //! The same scenario runs the engine properties of `tests/engine_props.rs`, which generate
 //! [`Case`]s with proptest instead of decoding them from bytes ([`check_case`]): every channel
-//! runs a [`Probe`] handler that records its callbacks into a shared world and, unless it is an
+//! runs a `Probe` handler that records its callbacks into a shared world and, unless it is an
 //! echo connection, runs the next script of [`Cmd`]s from a pool that the input fills (write to
 //! this or another channel, also to closed ones; close or close now either; valid and invalid
 //! delimiters; pause and resume; channel and engine timers and their cancels; connect, listen
