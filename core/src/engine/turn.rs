@@ -185,9 +185,9 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                 return;
             }
             let result = if stream.write_queue().chunks() <= FEW_SLICES {
-                transmit::<FEW_SLICES>(stream, io, id)
+                transmit::<FEW_SLICES>(stream, io, id, now)
             } else {
-                transmit::<MAX_SLICES>(stream, io, id)
+                transmit::<MAX_SLICES>(stream, io, id, now)
             };
             match result {
                 Ok(0) => stream.handle_error(now, io::ErrorKind::WriteZero.into()),
@@ -239,11 +239,21 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
 /// Writes the head of the stream's queue: up to `N` chunks in one vectored write, or its file
 /// range. (Small writes were copied together when queued, so pipelined replies are one slice.)
 #[inline]
-fn transmit<const N: usize>(stream: &Stream, io: &mut dyn Io, id: ChannelId) -> io::Result<usize> {
+fn transmit<const N: usize>(
+    stream: &mut Stream,
+    io: &mut dyn Io,
+    id: ChannelId,
+    now: Instant,
+) -> io::Result<usize> {
     let mut slices = [IoSlice::new(&[]); N];
     match stream.poll_transmit(&mut slices) {
         Some(Transmit::Vectored(n)) => retry(|| io.write(id, &slices[..n])),
         Some(Transmit::File(range)) => retry(|| io.send_file(id, range)),
+        #[cfg(feature = "tls")]
+        Some(Transmit::ReadFile(range)) => {
+            let range = range.clone();
+            crate::tls::transmit_file(stream, io, id, now, &range)
+        }
         None => Ok(0),
     }
 }
@@ -272,10 +282,22 @@ fn server_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             Ok(()) => {
                 let handler = (server.factory)();
                 let config = server.stream_config.clone();
+                #[cfg(feature = "tls")]
+                let tls = server.tls.as_ref().map(crate::tls::TlsServer::session);
                 server.server.handle_accepted(conn);
                 // The server's on_accept runs before the connection's own callbacks.
                 core.queue_events(id);
                 let accepted = core.insert_accepted(config, handler, id);
+                #[cfg(feature = "tls")]
+                if let Some(session) = tls
+                    && let Some(Channel::Stream(stream)) =
+                        core.channels.get_mut(accepted).map(|entry| &mut entry.channel)
+                {
+                    let started = session.and_then(|session| stream.start_tls_session(session));
+                    if let Err(err) = started {
+                        stream.handle_error(now, err.into());
+                    }
+                }
                 debug_assert_eq!(
                     accepted, conn,
                     "the accepted socket is registered as `conn`"

@@ -1,0 +1,349 @@
+//! TLS streams on the in-memory network: handshakes between two pants channels with
+//! certificates made in the test, STARTTLS, refused injections, bad certificates, closing
+//! with close_notify, truncation, the handshake timeout, and `write_file` under TLS.
+#![cfg(feature = "tls")]
+
+mod tls_util;
+
+use std::time::Duration;
+
+use pants_core::testing::Network;
+use pants_core::{Connect, Context, Frame, Handler, Listen, StreamConfig, TlsVersion};
+use tls_util::{Identity, RawClient, Recorder, entries, log};
+
+const ADDR: &str = "127.0.0.1:1";
+
+fn tls_echo_server(net: &mut Network, identity: &Identity) -> tls_util::Log {
+    let server_log = log();
+    let seen = server_log.clone();
+    net.context()
+        .listen_with(
+            Listen::new(ADDR, move || Recorder {
+                echo: true,
+                ..Recorder::new(&seen)
+            })
+            .tls(identity.server()),
+        )
+        .unwrap();
+    server_log
+}
+
+#[test]
+fn two_pants_channels_handshake_then_echo_lines() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    let server = tls_echo_server(&mut net, &identity);
+    let client = log();
+    net.context()
+        .connect_with(
+            Connect::new(
+                ADDR,
+                Recorder {
+                    greeting: Some("hello\nworld\n"),
+                    ..Recorder::new(&client)
+                },
+            )
+            .tls(identity.client()),
+        )
+        .unwrap();
+    net.run();
+    assert_eq!(
+        entries(&client),
+        ["connect", "handshake", "read:hello", "read:world"]
+    );
+    assert_eq!(
+        entries(&server),
+        ["connect", "handshake", "read:hello", "read:world"]
+    );
+}
+
+/// Reads the TLS facts at the handshake.
+struct Facts {
+    seen: std::rc::Rc<std::cell::RefCell<Option<(Option<TlsVersion>, usize, Option<Vec<u8>>)>>>,
+}
+
+impl Handler for Facts {
+    fn on_tls_handshake(&mut self, cx: &mut Context<'_>) {
+        let info = cx.tls().unwrap();
+        *self.seen.borrow_mut() = Some((
+            info.version(),
+            info.peer_certificates().map_or(0, <[_]>::len),
+            info.alpn().map(<[u8]>::to_vec),
+        ));
+    }
+}
+
+#[test]
+fn the_handshake_tells_the_version_alpn_and_peer_certificates() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    net.context()
+        .listen_with(Listen::new(ADDR, || ()).tls(identity.server().with_alpn(&[b"pants/1"])))
+        .unwrap();
+    let seen = std::rc::Rc::default();
+    let facts = Facts { seen: std::rc::Rc::clone(&seen) };
+    let client = identity.client().with_alpn(&[b"other", b"pants/1"]);
+    net.context()
+        .connect_with(Connect::new(ADDR, facts).tls(client))
+        .unwrap();
+    net.run();
+    assert_eq!(
+        *seen.borrow(),
+        Some((Some(TlsVersion::Tls13), 1, Some(b"pants/1".to_vec())))
+    );
+}
+
+#[test]
+fn a_certificate_the_client_does_not_trust_gives_tls_errors_then_close_on_both_sides() {
+    let identity = Identity::new();
+    let stranger = Identity::new();
+    let mut net = Network::new();
+    let server = tls_echo_server(&mut net, &identity);
+    let client = log();
+    net.context()
+        .connect_with(Connect::new(ADDR, Recorder::new(&client)).tls(stranger.client()))
+        .unwrap();
+    net.run();
+    assert_eq!(entries(&client), ["connect", "tls_error:certificate", "close"]);
+    assert_eq!(entries(&server), ["connect", "tls_error:alert", "close"]);
+}
+
+#[test]
+fn a_certificate_for_another_name_is_refused() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    tls_echo_server(&mut net, &identity);
+    let client = log();
+    let named = identity.client().server_name("example.com").unwrap();
+    net.context()
+        .connect_with(Connect::new(ADDR, Recorder::new(&client)).tls(named))
+        .unwrap();
+    net.run();
+    assert_eq!(entries(&client), ["connect", "tls_error:certificate", "close"]);
+}
+
+#[test]
+fn close_sends_close_notify_after_the_last_bytes_and_the_peer_sees_a_clean_eof() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    let server = tls_echo_server(&mut net, &identity);
+    let client = log();
+    net.context()
+        .connect_with(
+            Connect::new(
+                ADDR,
+                Recorder {
+                    greeting: Some("last words\n"),
+                    close_after_greeting: true,
+                    ..Recorder::new(&client)
+                },
+            )
+            .tls(identity.client()),
+        )
+        .unwrap();
+    net.run();
+    assert_eq!(
+        entries(&server),
+        ["connect", "handshake", "read:last words", "eof", "close"],
+        "the frame, then a clean EOF (close_notify came), then the close"
+    );
+    assert_eq!(entries(&client), ["connect", "handshake", "close"]);
+}
+
+#[test]
+fn a_tcp_eof_without_close_notify_is_a_truncation_after_the_last_frame() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    let server = tls_echo_server(&mut net, &identity);
+    let mut raw = RawClient::connect(&mut net, ADDR, &identity);
+    raw.handshake(&mut net);
+    let records = raw.seal(b"complete\npartial");
+    net.send(raw.peer, records);
+    net.shutdown(raw.peer);
+    net.run();
+    let log = entries(&server);
+    assert_eq!(
+        log[..3],
+        ["connect", "handshake", "read:complete"],
+        "complete frames first"
+    );
+    assert!(log[3].starts_with("error:") && log[3].contains("7 bytes"), "{log:?}");
+    assert_eq!(log[4..], ["tls_error:truncated", "close"], "never on_eof");
+}
+
+#[test]
+fn a_handshake_that_never_comes_times_out() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    let server = tls_echo_server(&mut net, &identity);
+    let _silent = net.peer_connect(ADDR).unwrap();
+    net.run();
+    net.advance(Duration::from_secs(9));
+    assert_eq!(entries(&server), ["connect"]);
+    net.advance(Duration::from_secs(1));
+    assert_eq!(entries(&server), ["connect", "tls_error:timeout", "close"]);
+}
+
+#[test]
+fn a_plaintext_client_on_a_tls_port_is_dropped_and_others_are_served() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    let server = tls_echo_server(&mut net, &identity);
+    let plain = net.peer_connect(ADDR).unwrap();
+    net.send(plain, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    net.run();
+    let received = net.received(plain);
+    assert!(
+        received.len() < 16 && received.first() == Some(&0x15),
+        "a fatal alert went back, nothing else: {received:?}"
+    );
+    assert!(net.saw_eof(plain), "then the server shut its side down");
+    net.advance(StreamConfig::DEFAULT_LINGER);
+    assert_eq!(
+        entries(&server),
+        ["connect", "tls_error:protocol", "close"],
+        "and closed at the latest after the linger"
+    );
+
+    let client = log();
+    net.context()
+        .connect_with(
+            Connect::new(
+                ADDR,
+                Recorder {
+                    greeting: Some("still here\n"),
+                    ..Recorder::new(&client)
+                },
+            )
+            .tls(identity.client()),
+        )
+        .unwrap();
+    net.run();
+    assert_eq!(entries(&client), ["connect", "handshake", "read:still here"]);
+}
+
+/// A line server that answers `STARTTLS` with `OK` and starts TLS; its lines after that are
+/// echoed.
+struct StartTlsServer {
+    log: tls_util::Log,
+    tls: pants_core::TlsServer,
+}
+
+impl Handler for StartTlsServer {
+    fn on_connect(&mut self, cx: &mut Context<'_>) {
+        cx.set_read_delimiter("\r\n").unwrap();
+    }
+
+    fn on_read(&mut self, cx: &mut Context<'_>, line: Frame<'_>) {
+        self.log
+            .borrow_mut()
+            .push(format!("read:{}", String::from_utf8_lossy(&line)));
+        if &*line == b"STARTTLS" {
+            cx.write("OK\r\n");
+            cx.start_tls(self.tls.clone()).unwrap();
+        } else {
+            cx.write([&line[..], b"\r\n"].concat());
+        }
+    }
+
+    fn on_tls_handshake(&mut self, _cx: &mut Context<'_>) {
+        self.log.borrow_mut().push("handshake".into());
+    }
+
+    fn on_tls_error(&mut self, _cx: &mut Context<'_>, err: &pants_core::TlsError) {
+        self.log.borrow_mut().push(format!("tls_error:{err}"));
+    }
+
+    fn on_close(&mut self, _cx: &mut Context<'_>) {
+        self.log.borrow_mut().push("close".into());
+    }
+}
+
+/// A client that says a plaintext line, asks for STARTTLS, and after the handshake says a
+/// secret.
+struct StartTlsClient {
+    log: tls_util::Log,
+    tls: pants_core::TlsClient,
+}
+
+impl Handler for StartTlsClient {
+    fn on_connect(&mut self, cx: &mut Context<'_>) {
+        cx.set_read_delimiter("\r\n").unwrap();
+        cx.write("HELLO\r\nSTARTTLS\r\n");
+    }
+
+    fn on_read(&mut self, cx: &mut Context<'_>, line: Frame<'_>) {
+        self.log
+            .borrow_mut()
+            .push(format!("read:{}", String::from_utf8_lossy(&line)));
+        if &*line == b"OK" {
+            cx.start_tls(self.tls.clone()).unwrap();
+        }
+    }
+
+    fn on_tls_handshake(&mut self, cx: &mut Context<'_>) {
+        self.log.borrow_mut().push("handshake".into());
+        assert!(cx.tls().is_some());
+        cx.write("secret\r\n");
+    }
+}
+
+#[test]
+fn starttls_after_plaintext_lines_then_lines_under_tls() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    let server = log();
+    let (seen, tls) = (server.clone(), identity.server());
+    net.listen(ADDR, move || StartTlsServer {
+        log: seen.clone(),
+        tls: tls.clone(),
+    })
+    .unwrap();
+    let client = log();
+    net.connect(
+        ADDR,
+        StartTlsClient {
+            log: client.clone(),
+            tls: identity.client(),
+        },
+    )
+    .unwrap();
+    net.run();
+    assert_eq!(
+        entries(&server),
+        ["read:HELLO", "read:STARTTLS", "handshake", "read:secret"]
+    );
+    assert_eq!(
+        entries(&client),
+        ["read:HELLO", "read:OK", "handshake", "read:secret"]
+    );
+}
+
+#[test]
+fn plaintext_injected_after_starttls_is_refused_not_fed_to_tls() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    let server = log();
+    let (seen, tls) = (server.clone(), identity.server());
+    net.listen(ADDR, move || StartTlsServer {
+        log: seen.clone(),
+        tls: tls.clone(),
+    })
+    .unwrap();
+    let attacker = net.peer_connect(ADDR).unwrap();
+    // CVE-2021-23214: the command and the injection in one packet.
+    net.send(attacker, "STARTTLS\r\nINJECTED\r\n");
+    net.run();
+    let log = entries(&server);
+    assert_eq!(log[0], "read:STARTTLS");
+    assert!(log[1].contains("10 bytes arrived in plaintext"), "{log:?}");
+    assert_eq!(log.len(), 2, "the injected line never reached on_read: {log:?}");
+    assert!(
+        net.received(attacker).is_empty(),
+        "nothing went out: the session failed before its clear reply was sent"
+    );
+    assert!(net.saw_eof(attacker));
+    net.close(attacker);
+    net.run();
+    assert_eq!(entries(&server)[2..], ["close"]);
+}
