@@ -193,13 +193,13 @@ pub use handler::Handler;
 pub use id::{ChannelId, TimerId};
 pub use io::SocketOptions;
 pub use length_prefix::{Endian, LengthPrefix};
-pub use stream::{OverflowPolicy, StreamConfig};
-#[cfg(feature = "tls")]
-pub use tls::{StartTlsError, Tls, TlsClient, TlsError, TlsInfo, TlsServer, TlsVersion};
 /// rustls, whose configurations [`TlsClient::new`] and [`TlsServer::new`] take, and its
 /// certificate types ([`rustls::pki_types`]).
 #[cfg(feature = "tls")]
 pub use rustls;
+pub use stream::{OverflowPolicy, StreamConfig};
+#[cfg(feature = "tls")]
+pub use tls::{StartTlsError, Tls, TlsClient, TlsError, TlsInfo, TlsServer, TlsVersion};
 pub use write_queue::{WriteLimits, WriteStatus};
 
 /// For driver authors: the engine a driver runs and the socket calls it provides (the

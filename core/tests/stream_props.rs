@@ -603,6 +603,7 @@ impl Driver {
                     .expect("a file range beyond the end of its file");
                 (offered, written)
             }
+            Some(Transmit::ReadFile(_)) => panic!("a plaintext stream asked for file bytes"),
             None => panic!("wants_write(), yet poll_transmit() offers nothing"),
         };
         assert!(offered > 0, "an empty transmit: the driver would spin");
@@ -877,6 +878,7 @@ fn config() -> impl Strategy<Value = StreamConfig> {
                     write_idle_timeout,
                     idle_timeout,
                     linger: Duration::from_millis(linger),
+                    tls_handshake_timeout: None,
                     half_open,
                     overflow: if discard {
                         OverflowPolicy::Discard

@@ -57,9 +57,13 @@ fn two_pants_channels_handshake_then_echo_lines() {
     );
 }
 
+/// The version, the number of peer certificates and the ALPN protocol, as seen at the
+/// handshake.
+type Seen = Option<(Option<TlsVersion>, usize, Option<Vec<u8>>)>;
+
 /// Reads the TLS facts at the handshake.
 struct Facts {
-    seen: std::rc::Rc<std::cell::RefCell<Option<(Option<TlsVersion>, usize, Option<Vec<u8>>)>>>,
+    seen: std::rc::Rc<std::cell::RefCell<Seen>>,
 }
 
 impl Handler for Facts {
@@ -81,7 +85,9 @@ fn the_handshake_tells_the_version_alpn_and_peer_certificates() {
         .listen_with(Listen::new(ADDR, || ()).tls(identity.server().with_alpn(&[b"pants/1"])))
         .unwrap();
     let seen = std::rc::Rc::default();
-    let facts = Facts { seen: std::rc::Rc::clone(&seen) };
+    let facts = Facts {
+        seen: std::rc::Rc::clone(&seen),
+    };
     let client = identity.client().with_alpn(&[b"other", b"pants/1"]);
     net.context()
         .connect_with(Connect::new(ADDR, facts).tls(client))
@@ -104,7 +110,10 @@ fn a_certificate_the_client_does_not_trust_gives_tls_errors_then_close_on_both_s
         .connect_with(Connect::new(ADDR, Recorder::new(&client)).tls(stranger.client()))
         .unwrap();
     net.run();
-    assert_eq!(entries(&client), ["connect", "tls_error:certificate", "close"]);
+    assert_eq!(
+        entries(&client),
+        ["connect", "tls_error:certificate", "close"]
+    );
     assert_eq!(entries(&server), ["connect", "tls_error:alert", "close"]);
 }
 
@@ -119,7 +128,10 @@ fn a_certificate_for_another_name_is_refused() {
         .connect_with(Connect::new(ADDR, Recorder::new(&client)).tls(named))
         .unwrap();
     net.run();
-    assert_eq!(entries(&client), ["connect", "tls_error:certificate", "close"]);
+    assert_eq!(
+        entries(&client),
+        ["connect", "tls_error:certificate", "close"]
+    );
 }
 
 #[test]
@@ -167,7 +179,10 @@ fn a_tcp_eof_without_close_notify_is_a_truncation_after_the_last_frame() {
         ["connect", "handshake", "read:complete"],
         "complete frames first"
     );
-    assert!(log[3].starts_with("error:") && log[3].contains("7 bytes"), "{log:?}");
+    assert!(
+        log[3].starts_with("error:") && log[3].contains("7 bytes"),
+        "{log:?}"
+    );
     assert_eq!(log[4..], ["tls_error:truncated", "close"], "never on_eof");
 }
 
@@ -219,7 +234,10 @@ fn a_plaintext_client_on_a_tls_port_is_dropped_and_others_are_served() {
         )
         .unwrap();
     net.run();
-    assert_eq!(entries(&client), ["connect", "handshake", "read:still here"]);
+    assert_eq!(
+        entries(&client),
+        ["connect", "handshake", "read:still here"]
+    );
 }
 
 /// A line server that answers `STARTTLS` with `OK` and starts TLS; its lines after that are
@@ -337,7 +355,11 @@ fn plaintext_injected_after_starttls_is_refused_not_fed_to_tls() {
     let log = entries(&server);
     assert_eq!(log[0], "read:STARTTLS");
     assert!(log[1].contains("10 bytes arrived in plaintext"), "{log:?}");
-    assert_eq!(log.len(), 2, "the injected line never reached on_read: {log:?}");
+    assert_eq!(
+        log.len(),
+        2,
+        "the injected line never reached on_read: {log:?}"
+    );
     assert!(
         net.received(attacker).is_empty(),
         "nothing went out: the session failed before its clear reply was sent"

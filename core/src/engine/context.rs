@@ -423,7 +423,10 @@ impl Context<'_> {
 
     /// Starts TLS on this stream (STARTTLS; see [`ChannelMut::start_tls`]).
     #[cfg(feature = "tls")]
-    pub fn start_tls(&mut self, tls: impl Into<crate::tls::Tls>) -> Result<(), crate::tls::StartTlsError> {
+    pub fn start_tls(
+        &mut self,
+        tls: impl Into<crate::tls::Tls>,
+    ) -> Result<(), crate::tls::StartTlsError> {
         self.this().start_tls(tls)
     }
 
@@ -543,7 +546,9 @@ impl ChannelMut<'_> {
             server => server,
         };
         let result = match self.channel() {
-            Some(Channel::Stream(stream)) => tls.session().and_then(|s| stream.start_tls_session(s)),
+            Some(Channel::Stream(stream)) => {
+                tls.session().and_then(|s| stream.start_tls_session(s))
+            }
             _ => Err(crate::tls::StartTlsError::NotOpen),
         };
         // The input held is checked, and the clear bytes or the handshake go out.

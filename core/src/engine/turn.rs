@@ -243,7 +243,7 @@ fn transmit<const N: usize>(
     stream: &mut Stream,
     io: &mut dyn Io,
     id: ChannelId,
-    now: Instant,
+    #[cfg_attr(not(feature = "tls"), expect(unused_variables))] now: Instant,
 ) -> io::Result<usize> {
     let mut slices = [IoSlice::new(&[]); N];
     match stream.poll_transmit(&mut slices) {
@@ -254,6 +254,8 @@ fn transmit<const N: usize>(
             let range = range.clone();
             crate::tls::transmit_file(stream, io, id, now, &range)
         }
+        #[cfg(not(feature = "tls"))]
+        Some(Transmit::ReadFile(_)) => unreachable!("only TLS streams read files for sending"),
         None => Ok(0),
     }
 }
@@ -290,8 +292,10 @@ fn server_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                 let accepted = core.insert_accepted(config, handler, id);
                 #[cfg(feature = "tls")]
                 if let Some(session) = tls
-                    && let Some(Channel::Stream(stream)) =
-                        core.channels.get_mut(accepted).map(|entry| &mut entry.channel)
+                    && let Some(Channel::Stream(stream)) = core
+                        .channels
+                        .get_mut(accepted)
+                        .map(|entry| &mut entry.channel)
                 {
                     let started = session.and_then(|session| stream.start_tls_session(session));
                     if let Err(err) = started {

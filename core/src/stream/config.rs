@@ -56,8 +56,9 @@ pub struct StreamConfig {
     /// What to do after an overflow (default: close after flushing).
     pub overflow: OverflowPolicy,
     /// How long a TLS handshake may take, from the transport being up, before the stream
-    /// fails with `TlsError::HandshakeTimeout` (default 10 s; `None`: no limit).
-    #[cfg(feature = "tls")]
+    /// fails with `TlsError::HandshakeTimeout` (default 10 s; `None`: no limit). Streams
+    /// without TLS (or built without the `tls` feature) ignore it; it is there either way so
+    /// that turning the feature on changes no code that spells a config out.
     pub tls_handshake_timeout: Option<Duration>,
 }
 
@@ -66,7 +67,6 @@ impl StreamConfig {
     pub const DEFAULT_LINGER: Duration = Duration::from_secs(5);
 
     /// The default TLS handshake timeout: 10 seconds (as Netty's).
-    #[cfg(feature = "tls")]
     pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 }
 
@@ -82,7 +82,6 @@ impl Default for StreamConfig {
             linger: Self::DEFAULT_LINGER,
             half_open: false,
             overflow: OverflowPolicy::Close,
-            #[cfg(feature = "tls")]
             tls_handshake_timeout: Some(Self::DEFAULT_TLS_HANDSHAKE_TIMEOUT),
         }
     }

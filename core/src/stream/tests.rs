@@ -59,6 +59,7 @@ impl Driver {
                 let offered: Vec<u8> = match transmit {
                     Transmit::Vectored(n) => slices[..n].iter().flat_map(|s| s.to_vec()).collect(),
                     Transmit::File(range) => vec![b'F'; range.len() as usize],
+                    Transmit::ReadFile(_) => unreachable!("no TLS in these tests"),
                 };
                 let n = offered.len().min(self.write_cap);
                 self.sent.extend_from_slice(&offered[..n]);
@@ -106,6 +107,10 @@ fn describe(event: &Event) -> String {
         Event::ConnectFailed(err) => format!("connect_error:{err}"),
         Event::Error(err) => format!("error:{err}"),
         Event::Idle(kind) => format!("idle:{kind:?}"),
+        #[cfg(feature = "tls")]
+        Event::TlsHandshake => "tls_handshake".into(),
+        #[cfg(feature = "tls")]
+        Event::TlsError(err) => format!("tls_error:{err}"),
         Event::Closed => "close".into(),
     }
 }

@@ -202,9 +202,7 @@ impl Stream {
             if !tls.sends_clear() {
                 tls.clear = None;
             }
-            let drained = tls.has(state::APP_IN_FLIGHT)
-                && !tls.has_records()
-                && writes.is_empty();
+            let drained = tls.has(state::APP_IN_FLIGHT) && !tls.has_records() && writes.is_empty();
             if drained {
                 tls.unset(state::APP_IN_FLIGHT);
             }
@@ -255,7 +253,9 @@ impl Stream {
         match partial {
             Some(bytes) => {
                 self.push_event(Event::TlsError(TlsError::Truncated));
-                Event::Error(Error::TruncatedFrame(crate::error::TruncatedFrame { bytes }))
+                Event::Error(Error::TruncatedFrame(crate::error::TruncatedFrame {
+                    bytes,
+                }))
             }
             None => Event::TlsError(TlsError::Truncated),
         }

@@ -223,7 +223,10 @@ impl TlsClient {
     }
 
     pub(crate) fn session(&self) -> Result<Session, StartTlsError> {
-        let name = self.server_name.clone().ok_or(StartTlsError::NoServerName)?;
+        let name = self
+            .server_name
+            .clone()
+            .ok_or(StartTlsError::NoServerName)?;
         Session::client(self.config.clone(), name)
     }
 }

@@ -37,7 +37,9 @@ pub enum TlsError {
 impl fmt::Display for TlsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TlsError::Certificate(why) => write!(f, "TLS: the peer's certificate was refused: {why}"),
+            TlsError::Certificate(why) => {
+                write!(f, "TLS: the peer's certificate was refused: {why}")
+            }
             TlsError::Alert(why) => write!(f, "TLS: the peer sent a fatal alert: {why}"),
             TlsError::Protocol(why) => write!(f, "TLS: the peer broke the protocol: {why}"),
             TlsError::HandshakeTimeout => write!(f, "TLS: the handshake timed out"),

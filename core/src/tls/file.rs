@@ -24,7 +24,9 @@ pub(crate) fn transmit_file(
     now: Instant,
     range: &FileRange,
 ) -> io::Result<usize> {
-    let len = usize::try_from(range.len()).unwrap_or(usize::MAX).min(FILE_CHUNK);
+    let len = usize::try_from(range.len())
+        .unwrap_or(usize::MAX)
+        .min(FILE_CHUNK);
     let mut buf = vec![0; len];
     let n = retry(|| io.read_file(range, &mut buf))?;
     if n == 0 {

@@ -60,7 +60,11 @@ pub(crate) mod state {
 }
 
 impl TlsLayer {
-    pub(crate) fn new(session: Session, clear: Option<WriteQueue>, started: Option<Instant>) -> Self {
+    pub(crate) fn new(
+        session: Session,
+        clear: Option<WriteQueue>,
+        started: Option<Instant>,
+    ) -> Self {
         Self {
             session,
             clear,

@@ -153,7 +153,8 @@ pub enum Transmit<'a> {
     /// one TLS record, 16 KiB, is best) and give them to
     /// [`Stream::handle_file_data`](crate::channel::Stream::handle_file_data), then poll again.
     /// (Kernel TLS would let `sendfile` work here; rustls can hand its keys to the kernel.)
-    #[cfg(feature = "tls")]
+    /// Only TLS streams (feature `tls`) ask this; the variant exists either way so that turning
+    /// the feature on breaks no `match`.
     ReadFile(&'a FileRange),
 }
 

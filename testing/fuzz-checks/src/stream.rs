@@ -149,6 +149,7 @@ pub fn config(input: &mut Input<'_>) -> StreamConfig {
         linger,
         half_open,
         overflow,
+        tls_handshake_timeout: None,
     }
 }
 
@@ -854,6 +855,9 @@ impl Harness {
                 .flat_map(|s| s.iter().copied())
                 .collect::<Vec<u8>>())),
             Some(Transmit::File(range)) => Some(Ok((range.offset(), range.len()))),
+            Some(Transmit::ReadFile(_)) => {
+                self.fail("a plaintext stream asked for file bytes".into())
+            }
         };
         drop(slices);
         let offered = match offer {
