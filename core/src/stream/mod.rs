@@ -510,12 +510,24 @@ impl Stream {
     /// True when the stream has nothing to finish: open, nothing queued to send, and no
     /// partial frame received. (What a graceful stop closes at once.)
     pub fn is_idle(&self) -> bool {
-        self.phase == Phase::Open && self.writes.is_empty() && self.framer.buffered() == 0
+        self.phase == Phase::Open
+            && self.writes.is_empty()
+            && self.framer.buffered() == 0
+            && !(self.is_tls() && self.wants_write())
     }
 
     /// True while the connect has not completed.
     pub fn is_connecting(&self) -> bool {
         matches!(self.phase, Phase::Connecting { .. })
+    }
+
+    /// True once TLS was started on this stream (always false without the `tls` feature).
+    #[inline]
+    pub fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.rare.as_deref().is_some_and(|rare| rare.tls.is_some());
+        #[cfg(not(feature = "tls"))]
+        false
     }
 
     /// True when reading is paused by [`pause_reading`](Self::pause_reading).

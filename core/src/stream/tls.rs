@@ -73,12 +73,6 @@ impl Stream {
         tls.collect_output();
     }
 
-    /// True once TLS was started on this stream.
-    #[inline]
-    pub fn is_tls(&self) -> bool {
-        self.rare.as_deref().is_some_and(|rare| rare.tls.is_some())
-    }
-
     /// What the TLS session agreed on, on a TLS stream.
     pub fn tls_info(&self) -> Option<TlsInfo<'_>> {
         Some(TlsInfo {

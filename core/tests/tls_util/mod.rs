@@ -170,15 +170,17 @@ impl RawClient {
         Ok(plain)
     }
 
-    /// Runs the handshake to its end over the network.
-    pub fn handshake(&mut self, net: &mut Network) {
+    /// Runs the handshake to its end over the network; returns the plaintext the server sent
+    /// meanwhile (what it wrote at its handshake).
+    pub fn handshake(&mut self, net: &mut Network) -> Vec<u8> {
+        let mut plaintext = Vec::new();
         for _ in 0..10 {
             let out = self.output();
             net.send(self.peer, out);
             net.run();
-            self.input(net).unwrap();
+            plaintext.extend(self.input(net).unwrap());
             if !self.conn.is_handshaking() && !self.conn.wants_write() {
-                return;
+                return plaintext;
             }
         }
         panic!("the handshake did not complete");
