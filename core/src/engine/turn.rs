@@ -13,7 +13,7 @@ use crate::event::Action;
 use crate::id::{ChannelId, TimerId};
 use crate::io::{Io, Received};
 use crate::stream::Stream;
-use crate::write_queue::Transmit;
+use crate::write_queue::{Recycler, Transmit};
 
 /// Rounds of I/O and dispatch in one turn; work left after them waits for the next turn.
 const MAX_ROUNDS: usize = 32;
@@ -185,9 +185,9 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
                 return;
             }
             let result = if stream.write_queue().chunks() <= FEW_SLICES {
-                transmit::<FEW_SLICES>(stream, io, id, now)
+                transmit::<FEW_SLICES>(stream, io, id, now, &mut core.recycler)
             } else {
-                transmit::<MAX_SLICES>(stream, io, id, now)
+                transmit::<MAX_SLICES>(stream, io, id, now, &mut core.recycler)
             };
             match result {
                 Ok(0) => stream.handle_error(now, io::ErrorKind::WriteZero.into()),
@@ -244,9 +244,10 @@ fn transmit<const N: usize>(
     io: &mut dyn Io,
     id: ChannelId,
     #[cfg_attr(not(feature = "tls"), expect(unused_variables))] now: Instant,
+    recycler: &mut Recycler,
 ) -> io::Result<usize> {
     let mut slices = [IoSlice::new(&[]); N];
-    match stream.poll_transmit(&mut slices) {
+    match stream.poll_transmit_recycling(&mut slices, recycler) {
         Some(Transmit::Vectored(n)) => retry(|| io.write(id, &slices[..n])),
         Some(Transmit::File(range)) => retry(|| io.send_file(id, range)),
         #[cfg(feature = "tls")]

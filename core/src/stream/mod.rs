@@ -172,7 +172,7 @@ impl Stream {
         self.idle_fired &= !(Idle::Write.bit() | Idle::Both.bit());
         #[cfg(feature = "tls")]
         if self.is_tls() {
-            return self.tls_written(n);
+            return self.tls_written(n, recycler);
         }
         let emptied = self.writes.handle_written_recycling(n, recycler);
         if emptied && self.phase == Phase::Open && !self.closes_when_flushed() {
@@ -411,12 +411,23 @@ impl Stream {
     /// What to send next: fills `slices` for one vectored write, or names a file range. Report
     /// what was sent with [`handle_written`](Self::handle_written).
     pub fn poll_transmit<'a>(&'a mut self, slices: &mut [IoSlice<'a>]) -> Option<Transmit<'a>> {
+        self.poll_transmit_recycling(slices, &mut Recycler::default())
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit), taking what memory a TLS stream needs for its
+    /// records from `recycler` (the engine's).
+    #[inline]
+    pub(crate) fn poll_transmit_recycling<'a>(
+        &'a mut self,
+        slices: &mut [IoSlice<'a>],
+        #[cfg_attr(not(feature = "tls"), expect(unused_variables))] recycler: &mut Recycler,
+    ) -> Option<Transmit<'a>> {
         if !self.wants_write() {
             return None;
         }
         #[cfg(feature = "tls")]
         if self.is_tls() {
-            return self.tls_transmit(slices);
+            return self.tls_transmit(slices, recycler);
         }
         self.writes.poll_transmit(slices)
     }

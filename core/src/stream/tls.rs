@@ -13,8 +13,8 @@ use bytes::Bytes;
 use super::{Phase, Stream, flag};
 use crate::error::{Error, Unsent};
 use crate::event::Event;
-use crate::tls::{OUT_TARGET, Session, StartTlsError, Tls, TlsError, TlsInfo, TlsLayer, state};
-use crate::write_queue::{Transmit, WriteQueue};
+use crate::tls::{Session, StartTlsError, Tls, TlsError, TlsInfo, TlsLayer, state};
+use crate::write_queue::{Recycler, Transmit, WriteQueue};
 
 /// Slices of plaintext encrypted in one step.
 const PLAIN_SLICES: usize = 64;
@@ -100,7 +100,7 @@ impl Stream {
         if !feeds || tls.has(state::FAILED) {
             return None;
         }
-        let decrypted = match tls.session.receive(&data) {
+        let decrypted = match tls.receive(&data) {
             Ok(decrypted) => decrypted,
             Err(err) => {
                 self.tls_fail(err);
@@ -144,15 +144,20 @@ impl Stream {
     pub(super) fn tls_transmit<'a>(
         &'a mut self,
         slices: &mut [IoSlice<'a>],
+        recycler: &mut Recycler,
     ) -> Option<Transmit<'a>> {
         let Stream { rare, writes, .. } = self;
         let tls = rare.as_deref_mut()?.tls.as_mut()?;
         if tls.sends_clear() {
             return tls.clear.as_ref()?.poll_transmit(slices);
         }
+        if tls.out.capacity() == 0 {
+            tls.out = recycler.take_records();
+        }
+        // More plaintext is encrypted once the records before it went out (see TlsLayer::out).
         let encrypts = tls.has(state::HANDSHAKE_DONE)
             && !tls.has(state::FAILED)
-            && tls.unsent_records().len() < OUT_TARGET;
+            && tls.unsent_records().is_empty();
         if encrypts && !writes.is_empty() {
             let head_is_file = matches!(writes.poll_transmit(&mut []), Some(Transmit::File(_)));
             if !head_is_file {
@@ -164,7 +169,7 @@ impl Stream {
                         tls.set(state::APP_IN_FLIGHT);
                     }
                 }
-            } else if tls.unsent_records().is_empty() && !tls.session.has_output() {
+            } else if !tls.session.has_output() {
                 return match writes.poll_transmit(&mut []) {
                     Some(Transmit::File(range)) => Some(Transmit::ReadFile(range)),
                     _ => None,
@@ -180,8 +185,9 @@ impl Stream {
         Some(Transmit::Vectored(1))
     }
 
-    /// `n` bytes of what [`tls_transmit`](Self::tls_transmit) offered were sent.
-    pub(super) fn tls_written(&mut self, n: usize) {
+    /// `n` bytes of what [`tls_transmit`](Self::tls_transmit) offered were sent; an emptied
+    /// buffer of records goes to `recycler`.
+    pub(super) fn tls_written(&mut self, n: usize, recycler: &mut Recycler) {
         let tls_stream_drained = {
             let Stream { rare, writes, .. } = &mut *self;
             let Some(tls) = rare.as_deref_mut().and_then(|rare| rare.tls.as_mut()) else {
@@ -191,7 +197,11 @@ impl Stream {
                 Some(clear) if !clear.is_empty() => {
                     clear.handle_written(n);
                 }
-                _ => tls.records_written(n),
+                _ => {
+                    if tls.records_written(n) {
+                        recycler.keep_records(mem::take(&mut tls.out));
+                    }
+                }
             }
             if !tls.sends_clear() {
                 tls.clear = None;

@@ -19,12 +19,11 @@
 
 use std::time::Instant;
 
-use super::session::Session;
-use crate::write_queue::WriteQueue;
+use bytes::BytesMut;
 
-/// The most bytes of records encrypted ahead of the socket: more plaintext is encrypted only
-/// once what waits is below it (four full records).
-pub(crate) const OUT_TARGET: usize = 4 * 16 * 1024;
+use super::TlsError;
+use super::session::{Decrypted, Session};
+use crate::write_queue::WriteQueue;
 
 /// One stream's TLS: the session and the bytes around it.
 #[derive(Debug)]
@@ -32,9 +31,16 @@ pub(crate) struct TlsLayer {
     pub(crate) session: Session,
     /// What was queued before STARTTLS: sent in clear before the first handshake record.
     pub(crate) clear: Option<WriteQueue>,
-    /// Records to send; `sent` of them were sent. Released once all are sent.
+    /// Records to send; `sent` of them were sent. Given to the engine's recycler once all
+    /// are sent (`records_written`). More plaintext
+    /// is encrypted only then, so that it holds at most one batch (rustls takes at most
+    /// 64 KiB of plaintext at once) and a few handshake or alert records.
     pub(crate) out: Vec<u8>,
     pub(crate) sent: usize,
+    /// Where received records are decrypted. Kept between receipts of full records, whose
+    /// plaintext is dropped before the next (an echo, a proxy), so that a stream moving data
+    /// allocates no buffer per read; released after a smaller receipt.
+    pub(crate) rx: BytesMut,
     /// When the handshake started (the transport was up); `None` while connecting.
     pub(crate) started: Option<Instant>,
     /// Bits of [`state`].
@@ -70,9 +76,21 @@ impl TlsLayer {
             clear,
             out: Vec::new(),
             sent: 0,
+            rx: BytesMut::new(),
             started,
             state: 0,
         }
+    }
+
+    /// Takes the peer's `ciphertext` through the session (see [`Session::receive`]).
+    pub(crate) fn receive(&mut self, ciphertext: &[u8]) -> Result<Decrypted, TlsError> {
+        /// Receipts of at least a full record (16 KiB) keep the buffer for the next.
+        const KEEPS_BUFFER: usize = 16 * 1024;
+        let decrypted = self.session.receive(ciphertext, &mut self.rx);
+        if ciphertext.len() < KEEPS_BUFFER {
+            self.rx = BytesMut::new();
+        }
+        decrypted
     }
 
     pub(crate) fn has(&self, bit: u8) -> bool {
@@ -97,11 +115,17 @@ impl TlsLayer {
         self.clear.as_ref().is_some_and(|clear| !clear.is_empty())
     }
 
-    /// Moves the session's records into `out`, unless the clear bytes go first.
+    /// Moves the session's records into `out`, unless the clear bytes go first. (What was
+    /// sent of `out` is dropped first: the buffer never grows by what went out.)
     pub(crate) fn collect_output(&mut self) {
-        if !self.sends_clear() {
-            self.session.take_output(&mut self.out);
+        if self.sends_clear() || !self.session.has_output() {
+            return;
         }
+        if self.sent > 0 {
+            self.out.drain(..self.sent);
+            self.sent = 0;
+        }
+        self.session.take_output(&mut self.out);
     }
 
     /// True when records wait, in `out` or in the session (and no clear bytes go first).
@@ -109,13 +133,16 @@ impl TlsLayer {
         !self.sends_clear() && (self.sent < self.out.len() || self.session.has_output())
     }
 
-    /// `n` bytes of the records went out; the buffer is released once all did.
-    pub(crate) fn records_written(&mut self, n: usize) {
+    /// `n` bytes of the records went out. True once all did: then the buffer is to be
+    /// released (an idle TLS stream holds no record memory; the engine's recycler keeps it
+    /// for the next stream that sends).
+    pub(crate) fn records_written(&mut self, n: usize) -> bool {
         self.sent = (self.sent + n).min(self.out.len());
-        if self.sent == self.out.len() {
-            // An idle TLS stream holds no record memory.
-            self.out = Vec::new();
-            self.sent = 0;
+        if self.sent < self.out.len() {
+            return false;
         }
+        self.out.clear();
+        self.sent = 0;
+        true
     }
 }

@@ -22,7 +22,7 @@ use rustls::pki_types::CertificateDer;
 pub use config::{Tls, TlsClient, TlsServer};
 pub use error::{StartTlsError, TlsError};
 pub(crate) use file::transmit_file;
-pub(crate) use layer::{OUT_TARGET, TlsLayer, state};
+pub(crate) use layer::{TlsLayer, state};
 pub(crate) use session::Session;
 
 /// The TLS protocol version a session agreed on.

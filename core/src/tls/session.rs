@@ -6,7 +6,7 @@
 //! writes into one) and records come out with `write_tls` into our buffer. rustls 0.24 changes
 //! this buffer API (the caller owns the input buffer); an upgrade changes this file only.
 
-use std::io::{IoSlice, Read, Write};
+use std::io::{BufRead, IoSlice, Write};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -48,10 +48,18 @@ impl Session {
     }
 
     /// Takes the peer's `ciphertext` whole: handshake messages advance the handshake, records
-    /// are decrypted. After an error the session is dead, with a fatal alert to send
-    /// ([`take_output`](Self::take_output)).
-    pub(crate) fn receive(&mut self, mut ciphertext: &[u8]) -> Result<Decrypted, TlsError> {
-        let mut plaintext = BytesMut::new();
+    /// are decrypted into `buf` (and split off it). After an error the session is dead, with a
+    /// fatal alert to send ([`take_output`](Self::take_output)).
+    pub(crate) fn receive(
+        &mut self,
+        mut ciphertext: &[u8],
+        buf: &mut BytesMut,
+    ) -> Result<Decrypted, TlsError> {
+        // Records are never shorter than their plaintext: one allocation holds it all (the
+        // last one's again, once the plaintext it held was dropped).
+        buf.clear();
+        buf.reserve(ciphertext.len());
+        let plaintext = buf;
         let mut peer_closed = false;
         while !ciphertext.is_empty() && !peer_closed {
             // A slice reader never fails; rustls refuses input only when its buffers are full,
@@ -63,19 +71,22 @@ impl Session {
                 Err(err) => return Err(TlsError::Protocol(err.to_string())),
             }
             let state = self.conn.process_new_packets().map_err(from_rustls)?;
-            let ready = state.plaintext_bytes_to_read();
-            if ready > 0 {
-                let start = plaintext.len();
-                plaintext.resize(start + ready, 0);
-                self.conn
-                    .reader()
-                    .read_exact(&mut plaintext[start..])
+            let mut ready = state.plaintext_bytes_to_read();
+            while ready > 0 {
+                // Copied straight from rustls' buffer (no zeroed room to read into first).
+                let mut reader = self.conn.reader();
+                let chunk = reader
+                    .fill_buf()
                     .map_err(|err| TlsError::Protocol(err.to_string()))?;
+                let n = chunk.len().min(ready);
+                plaintext.extend_from_slice(&chunk[..n]);
+                reader.consume(n);
+                ready -= n;
             }
             peer_closed = state.peer_has_closed();
         }
         Ok(Decrypted {
-            plaintext: plaintext.freeze(),
+            plaintext: plaintext.split().freeze(),
             peer_closed,
         })
     }

@@ -25,9 +25,10 @@ use pants_core::{StreamConfig, TlsClient, TlsServer};
 
 use crate::input::Input;
 
-/// The most bytes one `poll_transmit` may offer: the records encrypted ahead (64 KiB) and one
-/// record's worth more.
-const MAX_OFFER: usize = 64 * 1024 + 17 * 1024 + 512;
+/// The most bytes one `poll_transmit` may offer: one batch of records (rustls encrypts at most
+/// 64 KiB of plaintext at once, in records of up to 16 KiB and 22 bytes more) and a few
+/// handshake or alert records.
+const MAX_OFFER: usize = 64 * 1024 + 17 * 1024;
 
 /// The target's check: panics on a bug.
 pub fn check_tls(data: &[u8]) {
