@@ -484,3 +484,42 @@ fn write_file_under_tls_reads_the_file_and_sends_it_encrypted_in_order() {
         "the file's bytes, between the writes around it"
     );
 }
+
+/// Writes at its connect, before the handshake: the bytes wait, in plaintext, for it.
+struct EagerClient;
+
+impl Handler for EagerClient {
+    fn on_connect(&mut self, cx: &mut Context<'_>) {
+        cx.write("early\n");
+        assert!(cx.queued() > 0, "queued until the handshake is done");
+    }
+}
+
+#[test]
+fn writes_before_the_handshake_wait_for_it_and_go_encrypted() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    let server = tls_echo_server(&mut net, &identity);
+    net.context()
+        .connect_with(Connect::new(ADDR, EagerClient).tls(identity.client()))
+        .unwrap();
+    net.run();
+    assert_eq!(entries(&server), ["connect", "handshake", "read:early"]);
+}
+
+#[test]
+fn start_tls_twice_or_on_a_client_without_a_name_is_refused() {
+    let identity = Identity::new();
+    let mut stream =
+        pants_core::channel::Stream::accepted(StreamConfig::default(), std::time::Instant::now());
+    assert_eq!(
+        stream.start_tls(identity.client()),
+        Err(pants_core::StartTlsError::NoServerName)
+    );
+    stream.start_tls(identity.server()).unwrap();
+    assert!(stream.is_tls());
+    assert_eq!(
+        stream.start_tls(identity.server()),
+        Err(pants_core::StartTlsError::AlreadyStarted)
+    );
+}

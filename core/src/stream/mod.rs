@@ -144,7 +144,9 @@ impl Stream {
         self.observe(now);
         self.connect_done();
         #[cfg(feature = "tls")]
-        self.tls_eof();
+        if self.is_tls() {
+            self.tls_eof();
+        }
         self.set_flag(flag::PEER_EOF, true);
         if self.phase == Phase::Lingering {
             self.finish();
@@ -196,7 +198,7 @@ impl Stream {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.observe(now);
         #[cfg(feature = "tls")]
-        if self.tls_deadline().is_some_and(|deadline| now >= deadline) {
+        if self.is_tls() && self.tls_deadline().is_some_and(|deadline| now >= deadline) {
             return self.fail(Event::TlsError(crate::tls::TlsError::HandshakeTimeout));
         }
         match self.phase {
@@ -459,7 +461,9 @@ impl Stream {
     /// When [`handle_timeout`](Self::handle_timeout) is next due, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
         #[cfg(feature = "tls")]
-        if let Some(handshake) = self.tls_deadline() {
+        if self.is_tls()
+            && let Some(handshake) = self.tls_deadline()
+        {
             return Some(self.plain_timeout().map_or(handshake, |t| t.min(handshake)));
         }
         self.plain_timeout()
@@ -533,7 +537,7 @@ impl Stream {
     }
 
     /// True once TLS was started on this stream (always false without the `tls` feature).
-    #[inline]
+    #[inline(always)]
     pub fn is_tls(&self) -> bool {
         #[cfg(feature = "tls")]
         return self.rare.as_deref().is_some_and(|rare| rare.tls.is_some());
@@ -606,7 +610,9 @@ impl Stream {
             self.clock.touch_write();
             self.push_event(Event::Connected);
             #[cfg(feature = "tls")]
-            self.tls_connected();
+            if self.is_tls() {
+                self.tls_connected();
+            }
             if then_close {
                 self.close();
             }
@@ -670,7 +676,7 @@ impl Stream {
             self.clock.touch_write();
         }
         #[cfg(feature = "tls")]
-        if self.tls_truncated() {
+        if self.is_tls() && self.tls_truncated() {
             return Some(self.tls_truncation());
         }
         match self.framer.take_partial() {
@@ -702,7 +708,7 @@ impl Stream {
             return;
         }
         #[cfg(feature = "tls")]
-        if !self.tls_flushed() {
+        if self.is_tls() && !self.tls_flushed() {
             return;
         }
         if self.has(flag::PEER_EOF) {
@@ -796,7 +802,7 @@ impl Stream {
         #[allow(unused_mut)]
         let mut unsent = self.writes.unsent();
         #[cfg(feature = "tls")]
-        {
+        if self.is_tls() {
             unsent += self.tls_finish();
         }
         let connect_failed = matches!(self.last_rare_event(), Some(Event::ConnectFailed(_)));

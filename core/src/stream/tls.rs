@@ -93,6 +93,7 @@ impl Stream {
     /// Received ciphertext: the plaintext it holds, when the stream takes input now. The
     /// handshake and the peer's `close_notify` go on while closing, their plaintext dropped.
     #[cold]
+    #[inline(never)]
     pub(super) fn tls_receive(&mut self, data: Bytes) -> Option<Bytes> {
         let feeds = matches!(self.phase, Phase::Open | Phase::Closing) && !self.has(flag::PEER_EOF);
         let takes = self.phase == Phase::Open && !self.has(flag::WINDING_DOWN);
@@ -127,6 +128,8 @@ impl Stream {
 
     /// Whether a TLS stream has bytes to send: clear ones first (STARTTLS), records, or
     /// plaintext to encrypt once the handshake is done.
+    #[cold]
+    #[inline(never)]
     pub(super) fn tls_wants_write(&self) -> bool {
         let Some(tls) = self.tls() else {
             return false;
@@ -141,6 +144,8 @@ impl Stream {
 
     /// What a TLS stream sends next: its clear bytes, or records (encrypting more of the
     /// queue while few wait), or a request for a file's bytes.
+    #[cold]
+    #[inline(never)]
     pub(super) fn tls_transmit<'a>(
         &'a mut self,
         slices: &mut [IoSlice<'a>],
@@ -187,6 +192,8 @@ impl Stream {
 
     /// `n` bytes of what [`tls_transmit`](Self::tls_transmit) offered were sent; an emptied
     /// buffer of records goes to `recycler`.
+    #[cold]
+    #[inline(never)]
     pub(super) fn tls_written(&mut self, n: usize, recycler: &mut Recycler) {
         let tls_stream_drained = {
             let Stream { rare, writes, .. } = &mut *self;
@@ -266,6 +273,8 @@ impl Stream {
     }
 
     /// When the handshake times out, while it runs.
+    #[cold]
+    #[inline(never)]
     pub(super) fn tls_deadline(&self) -> Option<Instant> {
         let tls = self.tls()?;
         if tls.has(state::HANDSHAKE_DONE) || tls.has(state::FAILED) {
