@@ -28,24 +28,32 @@ fn tls_echo_server(net: &mut Network, identity: &Identity) -> tls_util::Log {
     server_log
 }
 
+/// Connects a TLS client that writes `greeting` at its handshake (and closes after it when
+/// `then_close`); returns its log.
+fn greeting_client(
+    net: &mut Network,
+    identity: &Identity,
+    greeting: &'static str,
+    then_close: bool,
+) -> tls_util::Log {
+    let client = log();
+    let recorder = Recorder {
+        greeting: Some(greeting),
+        close_after_greeting: then_close,
+        ..Recorder::new(&client)
+    };
+    net.context()
+        .connect_with(Connect::new(ADDR, recorder).tls(identity.client()))
+        .unwrap();
+    client
+}
+
 #[test]
 fn two_pants_channels_handshake_then_echo_lines() {
     let identity = Identity::new();
     let mut net = Network::new();
     let server = tls_echo_server(&mut net, &identity);
-    let client = log();
-    net.context()
-        .connect_with(
-            Connect::new(
-                ADDR,
-                Recorder {
-                    greeting: Some("hello\nworld\n"),
-                    ..Recorder::new(&client)
-                },
-            )
-            .tls(identity.client()),
-        )
-        .unwrap();
+    let client = greeting_client(&mut net, &identity, "hello\nworld\n", false);
     net.run();
     assert_eq!(
         entries(&client),
@@ -139,20 +147,7 @@ fn close_sends_close_notify_after_the_last_bytes_and_the_peer_sees_a_clean_eof()
     let identity = Identity::new();
     let mut net = Network::new();
     let server = tls_echo_server(&mut net, &identity);
-    let client = log();
-    net.context()
-        .connect_with(
-            Connect::new(
-                ADDR,
-                Recorder {
-                    greeting: Some("last words\n"),
-                    close_after_greeting: true,
-                    ..Recorder::new(&client)
-                },
-            )
-            .tls(identity.client()),
-        )
-        .unwrap();
+    let client = greeting_client(&mut net, &identity, "last words\n", true);
     net.run();
     assert_eq!(
         entries(&server),
@@ -220,19 +215,7 @@ fn a_plaintext_client_on_a_tls_port_is_dropped_and_others_are_served() {
         "and closed at the latest after the linger"
     );
 
-    let client = log();
-    net.context()
-        .connect_with(
-            Connect::new(
-                ADDR,
-                Recorder {
-                    greeting: Some("still here\n"),
-                    ..Recorder::new(&client)
-                },
-            )
-            .tls(identity.client()),
-        )
-        .unwrap();
+    let client = greeting_client(&mut net, &identity, "still here\n", false);
     net.run();
     assert_eq!(
         entries(&client),
@@ -306,10 +289,8 @@ impl Handler for StartTlsClient {
     }
 }
 
-#[test]
-fn starttls_after_plaintext_lines_then_lines_under_tls() {
-    let identity = Identity::new();
-    let mut net = Network::new();
+/// Listens with [`StartTlsServer`]; returns its log.
+fn starttls_server(net: &mut Network, identity: &Identity) -> tls_util::Log {
     let server = log();
     let (seen, tls) = (server.clone(), identity.server());
     net.listen(ADDR, move || StartTlsServer {
@@ -317,6 +298,14 @@ fn starttls_after_plaintext_lines_then_lines_under_tls() {
         tls: tls.clone(),
     })
     .unwrap();
+    server
+}
+
+#[test]
+fn starttls_after_plaintext_lines_then_lines_under_tls() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    let server = starttls_server(&mut net, &identity);
     let client = log();
     net.connect(
         ADDR,
@@ -341,13 +330,7 @@ fn starttls_after_plaintext_lines_then_lines_under_tls() {
 fn plaintext_injected_after_starttls_is_refused_not_fed_to_tls() {
     let identity = Identity::new();
     let mut net = Network::new();
-    let server = log();
-    let (seen, tls) = (server.clone(), identity.server());
-    net.listen(ADDR, move || StartTlsServer {
-        log: seen.clone(),
-        tls: tls.clone(),
-    })
-    .unwrap();
+    let server = starttls_server(&mut net, &identity);
     let attacker = net.peer_connect(ADDR).unwrap();
     // CVE-2021-23214: the command and the injection in one packet.
     net.send(attacker, "STARTTLS\r\nINJECTED\r\n");

@@ -69,8 +69,7 @@ impl TlsServer {
 
     /// Offers these application protocols with ALPN, in order of preference.
     pub fn with_alpn(mut self, protocols: &[&[u8]]) -> Self {
-        Arc::make_mut(&mut self.config).alpn_protocols =
-            protocols.iter().map(|p| p.to_vec()).collect();
+        Arc::make_mut(&mut self.config).alpn_protocols = owned(protocols);
         self
     }
 
@@ -190,8 +189,7 @@ impl TlsClient {
 
     /// Offers these application protocols with ALPN, in order of preference.
     pub fn with_alpn(mut self, protocols: &[&[u8]]) -> Self {
-        Arc::make_mut(&mut self.config).alpn_protocols =
-            protocols.iter().map(|p| p.to_vec()).collect();
+        Arc::make_mut(&mut self.config).alpn_protocols = owned(protocols);
         self
     }
 
@@ -278,6 +276,11 @@ impl From<TlsServer> for Tls {
 #[allow(deprecated)]
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(ring::default_provider())
+}
+
+/// ALPN protocol names as rustls keeps them.
+fn owned(protocols: &[&[u8]]) -> Vec<Vec<u8>> {
+    protocols.iter().map(|p| p.to_vec()).collect()
 }
 
 fn certificates_from_pem(pem: &[u8]) -> io::Result<Vec<CertificateDer<'static>>> {
