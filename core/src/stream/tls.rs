@@ -19,6 +19,13 @@ use crate::write_queue::{Recycler, Transmit, WriteQueue};
 /// Slices of plaintext encrypted in one step.
 const PLAIN_SLICES: usize = 64;
 
+/// Whether plaintext may be encrypted: after the handshake, until the session failed or our
+/// `close_notify` went out (what is written after it stays queued, and is reported unsent when
+/// the stream closes).
+fn encrypts(tls: &TlsLayer) -> bool {
+    tls.has(state::HANDSHAKE_DONE) && !tls.has(state::FAILED) && !tls.has(state::CLOSE_NOTIFY)
+}
+
 impl Stream {
     /// Starts TLS on this stream: at once on a connecting or just accepted stream; on an open
     /// stream (STARTTLS) after what is queued now is sent in clear. Bytes received before and
@@ -137,9 +144,7 @@ impl Stream {
         matches!(self.phase, Phase::Open | Phase::Closing)
             && (tls.sends_clear()
                 || tls.has_records()
-                || (tls.has(state::HANDSHAKE_DONE)
-                    && !tls.has(state::FAILED)
-                    && !self.writes.is_empty()))
+                || (encrypts(tls) && !self.writes.is_empty()))
     }
 
     /// What a TLS stream sends next: its clear bytes, or records (encrypting more of the
@@ -160,9 +165,7 @@ impl Stream {
             tls.out = recycler.take_records();
         }
         // More plaintext is encrypted once the records before it went out (see TlsLayer::out).
-        let encrypts = tls.has(state::HANDSHAKE_DONE)
-            && !tls.has(state::FAILED)
-            && tls.unsent_records().is_empty();
+        let encrypts = encrypts(tls) && tls.unsent_records().is_empty();
         if encrypts && !writes.is_empty() {
             let head_is_file = matches!(writes.poll_transmit(&mut []), Some(Transmit::File(_)));
             if !head_is_file {
