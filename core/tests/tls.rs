@@ -506,3 +506,68 @@ fn start_tls_twice_or_on_a_client_without_a_name_is_refused() {
         Err(pants_core::StartTlsError::AlreadyStarted)
     );
 }
+
+/// Sends `total` bytes in 16 KiB writes, stopping above the high-water mark until `on_write`
+/// (the producer pants asks for), then closes.
+struct Producer {
+    left: usize,
+    waits: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl Producer {
+    fn produce(&mut self, cx: &mut Context<'_>) {
+        while self.left > 0 {
+            let n = self.left.min(16 * 1024);
+            self.left -= n;
+            let chunk: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+            if let pants_core::Written::AboveHighWater = cx.write(chunk) {
+                self.waits.set(self.waits.get() + 1);
+                return;
+            }
+        }
+        cx.close();
+    }
+}
+
+impl Handler for Producer {
+    fn on_tls_handshake(&mut self, cx: &mut Context<'_>) {
+        self.produce(cx);
+    }
+
+    fn on_write(&mut self, cx: &mut Context<'_>) {
+        self.produce(cx);
+    }
+}
+
+#[test]
+fn a_producer_waits_for_on_write_and_everything_arrives_under_tls() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    net.set_window(32 * 1024);
+    let waits = std::rc::Rc::new(std::cell::Cell::new(0));
+    let seen = waits.clone();
+    net.context()
+        .listen_with(
+            Listen::new(ADDR, move || Producer {
+                left: 1 << 20,
+                waits: seen.clone(),
+            })
+            .tls(identity.server()),
+        )
+        .unwrap();
+    let mut raw = RawClient::connect(&mut net, ADDR, &identity);
+    let mut got = raw.handshake(&mut net);
+    for _ in 0..1000 {
+        net.run();
+        got.extend(raw.input(&mut net).unwrap());
+        if net.saw_eof(raw.peer) {
+            break;
+        }
+    }
+    assert_eq!(got.len(), 1 << 20);
+    let expected: Vec<u8> = (0..got.len())
+        .map(|i| ((i % (16 * 1024)) % 251) as u8)
+        .collect();
+    assert!(got == expected, "every byte, in order");
+    assert!(waits.get() > 1, "the producer waited for on_write");
+}

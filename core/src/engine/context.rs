@@ -434,10 +434,7 @@ impl Context<'_> {
     /// `None` on a plaintext channel.
     #[cfg(feature = "tls")]
     pub fn tls(&self) -> Option<crate::tls::TlsInfo<'_>> {
-        match &self.engine.core.channels.get(self.id)?.channel {
-            Channel::Stream(stream) => stream.tls_info(),
-            _ => None,
-        }
+        self.this_ref().tls()
     }
 
     /// Calls this channel's `on_timer` once, `delay` from now.
@@ -678,6 +675,13 @@ impl ChannelMut<'_> {
         self.as_ref().buffered_senders()
     }
 
+    /// What a TLS stream's session agreed on (see [`Context::tls`]); `None` on a plaintext
+    /// channel.
+    #[cfg(feature = "tls")]
+    pub fn tls(&self) -> Option<crate::tls::TlsInfo<'_>> {
+        self.as_ref().tls()
+    }
+
     fn as_ref(&self) -> ChannelRef<'_> {
         ChannelRef {
             core: self.core,
@@ -744,6 +748,17 @@ impl ChannelRef<'_> {
         match self.channel() {
             Some(Channel::Datagram(datagram)) => datagram.buffered_senders(),
             _ => 0,
+        }
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<'a> ChannelRef<'a> {
+    /// What the channel's TLS session agreed on, for as long as the engine is borrowed.
+    fn tls(&self) -> Option<crate::tls::TlsInfo<'a>> {
+        match &self.core.channels.get(self.id)?.channel {
+            Channel::Stream(stream) => stream.tls_info(),
+            _ => None,
         }
     }
 }
