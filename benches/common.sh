@@ -25,3 +25,24 @@ target_dir_of() {
   (cd "$1" && cargo metadata --format-version 1 --no-deps 2>/dev/null \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 }
+
+# The nanoseconds every thread of process $1 has spent on a CPU.
+cpu_ns() {
+  local sum=0 ns rest file
+  for file in /proc/"$1"/task/*/schedstat; do
+    read -r ns rest <"$file" || continue
+    sum=$((sum + ns))
+  done
+  echo "$sum"
+}
+
+# The resident memory of process $1, in KiB.
+rss_kb() {
+  awk '/^VmRSS:/ { print $2 }' /proc/"$1"/status
+}
+
+# How many descriptors process $1 holds.
+fd_count() {
+  local fds=(/proc/"$1"/fd/*)
+  echo "${#fds[@]}"
+}

@@ -192,29 +192,10 @@ stop() {
   started=("${kept[@]}")
 }
 
-# The nanoseconds every thread of process $1 has spent on a CPU.
-cpu_ns() {
-  local sum=0 ns rest file
-  for file in /proc/"$1"/task/*/schedstat; do
-    read -r ns rest <"$file" || continue
-    sum=$((sum + ns))
-  done
-  echo "$sum"
-}
-
 # The kernel (system) time process $1 has spent, in clock ticks (field 15 of its stat; the
 # fields after the command name, which ends with ") ", start at field 3).
 sys_ticks() {
   sed 's/.*) //' /proc/"$1"/stat | awk '{ print $13 }'
-}
-
-rss_kb() {
-  awk '/^VmRSS:/ { print $2 }' /proc/"$1"/status
-}
-
-fd_count() {
-  local fds=(/proc/"$1"/fd/*)
-  echo "${#fds[@]}"
 }
 
 # A smoke check that a RESP server answers as Redis does.

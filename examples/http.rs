@@ -9,6 +9,10 @@
 //! silent both ways for that long (a stalled body, a client that stopped reading) is closed.
 //! A file that cannot be opened for want of descriptors is a `503`.
 //!
+//! With `--tls` (and `--cert FILE --key FILE`, or a self-signed certificate made at start)
+//! every connection speaks HTTPS; files are then read and encrypted rather than sent with
+//! `sendfile`.
+//!
 //! `cargo run --release --example http -- --listen 127.0.0.1:8080 --root .`
 
 mod common;

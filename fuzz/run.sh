@@ -6,7 +6,7 @@
 #   FUZZ_SANITIZER=address fuzz/run.sh 300   # AddressSanitizer (RUSTC_BOOTSTRAP=1 is set here)
 #   FUZZ_TARGETS="stream" fuzz/run.sh 60     # some targets only
 #
-# The targets (`cargo fuzz list`): framer, stream, engine, resp, http, chat, echo, kv. CI runs
+# The targets (`cargo fuzz list`): framer, stream, engine, resp, http, chat, echo, kv, tls. CI runs
 # `fuzz/run.sh 30` after the tests (.ci/run).
 #
 # Each target starts from its seeds (fuzz/corpus/<target>/) and its regressions

@@ -1,7 +1,7 @@
 //! Real third-party clients against the real example servers: `redis-cli` and
-//! `redis-benchmark` against `resp`, `curl` against `http`, `socat` against `echo` and
-//! `udp_echo`, over 127.0.0.1, ::1 and Unix sockets, each server on both drivers (`mio::...`
-//! and `smol::...` tests).
+//! `redis-benchmark` against `resp`, `curl` against `http` (and `http --tls`), `socat` against
+//! `echo` and `udp_echo`, `openssl s_client` against `tls_echo`, over 127.0.0.1, ::1 and Unix
+//! sockets, each server on both drivers (`mio::...` and `smol::...` tests).
 //!
 //! Every server is started on port 0 (or on a socket in the test's own directory), found by
 //! the one line it prints, `listening on ADDR`, and stopped with SIGINT, after which it must
@@ -14,7 +14,7 @@
 //!
 //! A client tool that is not installed skips its tests with `SKIPPED: <tool> not installed`,
 //! unless the `CI` environment variable is set: then it is a failure (`.ci/run` installs the
-//! Debian packages `redis-tools`, `curl` and `socat`).
+//! Debian packages `redis-tools`, `curl`, `socat` and `openssl`).
 
 mod common;
 
@@ -65,6 +65,9 @@ on_every_driver!(
     socat_udp_echo_v6,
     socat_udp_echo_unixgram,
     stops_gracefully_with_a_client_connected,
+    openssl_s_client_against_tls_echo,
+    curl_https_against_http_tls,
+    plaintext_client_on_a_tls_port_is_dropped_and_others_are_served,
 );
 
 /// How long one client invocation may take.
@@ -92,7 +95,7 @@ fn installed(tools: &[&str]) -> bool {
     if std::env::var_os("CI").is_some() {
         panic!(
             "not installed: {}; CI is set, so this fails instead of skipping \
-             (.ci/run installs the Debian packages redis-tools, curl and socat)",
+             (.ci/run installs the Debian packages redis-tools, curl, socat and openssl)",
             missing.join(", ")
         );
     }
@@ -1319,4 +1322,147 @@ fn stops_gracefully_with_a_client_connected(driver: Driver) {
         server.stop_with(signal, name);
         socat.finish();
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS: openssl s_client against tls_echo, curl against http --tls
+// ---------------------------------------------------------------------------------------------
+
+/// A self-signed certificate for `localhost`, 127.0.0.1 and ::1, and its key, written to
+/// `dir`: (certificate, key) paths, as the examples' `--cert` and `--key` take them.
+fn tls_identity(dir: &TempDir) -> (String, String) {
+    let names = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
+    let made = rcgen::generate_simple_self_signed(names).expect("a certificate");
+    let cert = file_with(dir, "cert.pem", made.cert.pem().as_bytes());
+    let key = file_with(dir, "key.pem", made.signing_key.serialize_pem().as_bytes());
+    let shown = |path: PathBuf| path.to_str().expect("a UTF-8 path").to_owned();
+    (shown(cert), shown(key))
+}
+
+/// Starts `tls_echo` with a certificate of the test's; closes idle connections after a second
+/// (so that `s_client`, which keeps reading after its input ends, sees the server's
+/// close_notify once the echo is all back).
+fn start_tls_echo(driver: Driver, dir: &TempDir) -> (Server, String) {
+    let (cert, key) = tls_identity(dir);
+    let extra = ["--cert", &cert, "--key", &key, "--idle-timeout", "1"];
+    let server = Server::start(driver, dir, "tls_echo", "127.0.0.1:0", &extra);
+    (server, cert)
+}
+
+/// Sends `data` through `openssl s_client` (verifying the server against `cert`) and returns
+/// what came back.
+fn s_client_echo(dir: &TempDir, server: &Server, cert: &str, data: &[u8]) -> Output {
+    let input = file_with(dir, "s_client.in", data);
+    let connect = server.addr.clone();
+    let args = [
+        "s_client",
+        "-connect",
+        &connect,
+        "-CAfile",
+        cert,
+        "-verify_return_error",
+        "-quiet",
+    ];
+    run(dir, "openssl", &args, Some(&input))
+}
+
+fn openssl_s_client_against_tls_echo(driver: Driver) {
+    if !installed(&["openssl"]) {
+        return;
+    }
+    let dir = TempDir::new("tls-s-client");
+    let (server, cert) = start_tls_echo(driver, &dir);
+    let mut data = Vec::new();
+    for i in 0..4000 {
+        data.extend_from_slice(format!("line {i} through TLS and back\n").as_bytes());
+    }
+    let output = s_client_echo(&dir, &server, &cert, &data);
+    output.assert_success();
+    assert_eq!(
+        Checksum::of(&output.stdout),
+        Checksum::of(&data),
+        "(bytes, checksum) echoed through openssl s_client\n--- stderr:\n{}",
+        output.stderr()
+    );
+    server.stop();
+}
+
+fn curl_https_against_http_tls(driver: Driver) {
+    if !installed(&["curl"]) {
+        return;
+    }
+    let dir = TempDir::new("curl-https");
+    let (cert, key) = tls_identity(&dir);
+    let root = dir.path("www");
+    let data = Rng::new(0x5eed_0015).bytes(2 * 1024 * 1024 + 4321);
+    file_with(&dir, "www/big.bin", &data);
+    let extra = ["--tls", "--cert", &cert, "--key", &key, "--root"];
+    let mut args = extra.to_vec();
+    args.push(root.to_str().unwrap());
+    let server = Server::start(driver, &dir, "http", "127.0.0.1:0", &args);
+    let url = format!("https://{}", server.socket_addr());
+
+    let get = curl(&dir, &["--cacert", &cert, "--include", &format!("{url}/")]);
+    let (status, _, body) = split_response(get.assert_success());
+    assert_eq!(status, "HTTP/1.1 200 OK", "{get}");
+    assert_eq!(body, GREETING.as_bytes(), "{get}");
+
+    // A file: read and encrypted by the core (no sendfile under TLS), on keep-alive.
+    let out = dir.path("big.out");
+    let file = curl(
+        &dir,
+        &[
+            "--cacert",
+            &cert,
+            "--output",
+            out.to_str().unwrap(),
+            "--write-out",
+            "%{http_code} %{size_download}",
+            &format!("{url}/big.bin"),
+        ],
+    );
+    assert_eq!(
+        file.assert_success().stdout(),
+        format!("200 {}", data.len()),
+        "{file}"
+    );
+    let fetched = fs::read(&out).expect("read what curl saved");
+    assert_eq!(
+        Checksum::of(&fetched),
+        Checksum::of(&data),
+        "the file over TLS"
+    );
+
+    // Without the certificate, curl refuses the server.
+    let refused = curl(&dir, &[&format!("{url}/")]);
+    assert!(
+        !refused.status.success(),
+        "curl trusted a self-signed certificate\n{refused}"
+    );
+    server.stop();
+}
+
+fn plaintext_client_on_a_tls_port_is_dropped_and_others_are_served(driver: Driver) {
+    if !installed(&["openssl"]) {
+        return;
+    }
+    let dir = TempDir::new("tls-plaintext");
+    let (server, cert) = start_tls_echo(driver, &dir);
+    let mut plain = std::net::TcpStream::connect(server.socket_addr()).expect("connect");
+    plain.set_read_timeout(Some(CLIENT_LIMIT)).unwrap();
+    plain
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let mut answer = Vec::new();
+    // A fatal alert, then the server's EOF (or a reset): never an echo.
+    let _ = plain.read_to_end(&mut answer);
+    assert!(
+        answer.len() < 16 && !answer.starts_with(b"GET"),
+        "the plaintext client got {answer:?}"
+    );
+    let output = s_client_echo(&dir, &server, &cert, b"still serving\n");
+    output.assert_success();
+    assert_eq!(output.stdout(), "still serving\n", "{output}");
+    drop(plain);
+    server.stop();
 }

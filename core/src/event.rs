@@ -26,6 +26,14 @@ pub enum Event {
     Error(Error),
     /// Nothing was received, sent, or either, for the configured time (`on_idle`).
     Idle(Idle),
+    /// The TLS handshake completed (`on_tls_handshake`); comes before the first
+    /// [`Event::Read`] of a TLS stream.
+    #[cfg(feature = "tls")]
+    TlsHandshake,
+    /// The TLS session failed, or the peer's end was a truncation (`on_tls_error`); the
+    /// channel closes.
+    #[cfg(feature = "tls")]
+    TlsError(crate::tls::TlsError),
     /// The channel is closed (`on_close`). Nothing follows.
     Closed,
 }

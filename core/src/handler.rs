@@ -86,6 +86,18 @@ pub trait Handler: 'static {
     fn on_idle(&mut self, cx: &mut Context<'_>, kind: Idle) {
         cx.close();
     }
+
+    /// The TLS handshake completed: [`cx.tls()`](Context::tls) tells the version, ALPN and
+    /// the peer's certificates. The first `on_read` of a TLS stream comes after it; a TLS
+    /// client's `on_connect` only says that the transport is up.
+    #[cfg(feature = "tls")]
+    fn on_tls_handshake(&mut self, cx: &mut Context<'_>) {}
+
+    /// The TLS session failed (a refused certificate, a bad record, a timed-out handshake) or
+    /// the peer's end was a truncation. The channel closes whatever this does; `on_close`
+    /// follows.
+    #[cfg(feature = "tls")]
+    fn on_tls_error(&mut self, cx: &mut Context<'_>, err: &crate::tls::TlsError) {}
 }
 
 /// A handler that does nothing: the default for a server's own channel.

@@ -83,6 +83,17 @@ pub trait Io {
     /// Sends from a file range (`sendfile` where the OS has it).
     fn send_file(&mut self, id: ChannelId, range: &FileRange) -> io::Result<usize>;
 
+    /// Reads bytes of a file range, from its offset, into `buf` (at most `buf.len()` and the
+    /// range's length): what a TLS stream encrypts in place of `sendfile`. `Ok(0)` means the
+    /// file ended. The default says it is unsupported.
+    fn read_file(&mut self, range: &FileRange, buf: &mut [u8]) -> io::Result<usize> {
+        let _ = (range, buf);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this driver cannot read files for TLS streams",
+        ))
+    }
+
     /// Shuts down the write side.
     fn shutdown(&mut self, id: ChannelId) -> io::Result<()>;
 

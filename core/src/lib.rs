@@ -64,8 +64,8 @@
 //!
 //! | group | methods | who calls it |
 //! |---|---|---|
-//! | inputs | `handle_connected`, `handle_connect_error`, `handle_data`, `handle_eof`, `handle_written`, `handle_error`, `handle_timeout` | the driver, with the current time |
-//! | commands | `write`, `write_file`, `close`, `close_now`, `set_read_delimiter`, `pause_reading`, `resume_reading` | the application |
+//! | inputs | `handle_connected`, `handle_connect_error`, `handle_data`, `handle_eof`, `handle_written`, `handle_error`, `handle_timeout`, `handle_file_data` (TLS) | the driver, with the current time |
+//! | commands | `write`, `write_file`, `close`, `close_now`, `set_read_delimiter`, `pause_reading`, `resume_reading`, `start_tls` (TLS) | the application |
 //! | outputs | `poll_action`, `poll_transmit`, `poll_event`, `poll_timeout` | the driver |
 //! | interest | `wants_read`, `wants_write` | the driver |
 //!
@@ -75,6 +75,9 @@
 //! 1. `poll_action` until `None`: carry out each [`Action`](channel::Action) (shut down the
 //!    write side, close).
 //! 2. `poll_transmit` while `wants_write()`: write what it offers, report `handle_written(n)`.
+//!    (A TLS stream offers records, and for a file range at the head of its queue asks for
+//!    the file's bytes instead, [`Transmit::ReadFile`](channel::Transmit::ReadFile): read
+//!    them, give them to `handle_file_data`, and poll again.)
 //! 3. `poll_event` until `None`: run the application's callback for each
 //!    [`Event`](channel::Event).
 //! 4. `poll_timeout`: sleep at most until then, then call `handle_timeout`.
@@ -109,6 +112,17 @@
 //! event; [`Event::Connected`](channel::Event::Connected) comes before any
 //! [`Event::Read`](channel::Event::Read). A close that drops queued bytes reports them
 //! ([`Error::Unsent`]) before `Closed`.
+//!
+//! # TLS (feature `tls`)
+//!
+//! A stream speaks TLS once `Stream::start_tls` was called on it (by the engine for
+//! `Listen::tls` and `Connect::tls`). Its contract is the same: the driver
+//! gives it the socket's bytes and writes what `poll_transmit` offers, now ciphertext. The
+//! session sits between those bytes and the framer and write queue: records are decrypted
+//! into frames as plaintext bytes are, the write queue holds plaintext and is encrypted when
+//! the driver asks for bytes. `Event::TlsHandshake` comes before the first frame;
+//! `Event::TlsError` says why the session ended, `Closed` follows. Closing sends
+//! `close_notify` before the shutdown; a peer's EOF without it is `TlsError::Truncated`.
 //!
 //! # Example
 //!
@@ -174,6 +188,8 @@ mod regex_delimiter;
 mod server;
 mod stream;
 pub mod testing;
+#[cfg(feature = "tls")]
+mod tls;
 mod write_queue;
 
 pub use addr::{Addr, AddrParseError};
@@ -193,7 +209,13 @@ pub use handler::Handler;
 pub use id::{ChannelId, TimerId};
 pub use io::SocketOptions;
 pub use length_prefix::{Endian, LengthPrefix};
+/// rustls, whose configurations [`TlsClient::new`] and [`TlsServer::new`] take, and its
+/// certificate types ([`rustls::pki_types`]).
+#[cfg(feature = "tls")]
+pub use rustls;
 pub use stream::{OverflowPolicy, StreamConfig};
+#[cfg(feature = "tls")]
+pub use tls::{StartTlsError, Tls, TlsClient, TlsError, TlsInfo, TlsServer, TlsVersion};
 pub use write_queue::{WriteLimits, WriteStatus};
 
 /// For driver authors: the engine a driver runs and the socket calls it provides (the

@@ -881,6 +881,7 @@ fn config() -> impl Strategy<Value = StreamConfig> {
                     write_idle_timeout,
                     idle_timeout,
                     linger: Duration::from_millis(linger),
+                    tls_handshake_timeout: None,
                     half_open,
                     overflow: if discard {
                         OverflowPolicy::Discard

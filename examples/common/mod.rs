@@ -2,10 +2,15 @@
 //! stop on SIGINT or SIGTERM.
 //!
 //! `cargo run --release --example NAME -- [--driver mio|smol] [--listen ADDR] [--root DIR]
-//! [--idle-timeout SECONDS] [--header-timeout SECONDS]`, where ADDR is `HOST:PORT`,
-//! `[V6]:PORT` or `unix:PATH` (`unixgram:PATH` for datagram servers); port 0 picks a free
-//! port. When ready, a server prints exactly one line, `listening on ADDR`, with the real
-//! address, in the form `--listen` takes.
+//! [--idle-timeout SECONDS] [--header-timeout SECONDS] [--tls] [--cert FILE --key FILE]`,
+//! where ADDR is `HOST:PORT`, `[V6]:PORT` or `unix:PATH` (`unixgram:PATH` for datagram
+//! servers); port 0 picks a free port. When ready, a server prints exactly one line,
+//! `listening on ADDR`, with the real address, in the form `--listen` takes.
+//!
+//! TLS (stream servers): `--tls` serves every connection over TLS, with the certificate chain
+//! and key of `--cert` and `--key` (PEM files); without them, a self-signed certificate for
+//! `localhost`, 127.0.0.1 and ::1 is made at start and written to a temporary directory,
+//! which is said on stderr (`certificate: PATH`), for a client to trust.
 //!
 //! Timeouts (seconds, fractions allowed, `0` for none): `--idle-timeout` closes a connection
 //! after that long with nothing received or sent (stream servers; default none, as Redis'
@@ -20,7 +25,7 @@ use std::process::exit;
 use std::time::Duration;
 
 use pants::signal::{SIGINT, SIGTERM};
-use pants::{Addr, ChannelId, EngineContext, Handler, Listen, StreamConfig};
+use pants::{Addr, ChannelId, EngineContext, Handler, Listen, StreamConfig, TlsServer};
 use pants_protocols::http::HttpConfig;
 
 /// Which driver runs the example's engine (`--driver`).
@@ -44,6 +49,9 @@ pub struct Args {
     pub idle_timeout: Option<Duration>,
     /// `--header-timeout`: how long a request head may take to arrive whole (http).
     pub header_timeout: Option<Duration>,
+    /// `--tls` (with `--cert` and `--key`, or a self-signed certificate): the TLS every
+    /// connection speaks.
+    pub tls: Option<TlsServer>,
 }
 
 impl Args {
@@ -58,7 +66,11 @@ impl Args {
             idle_timeout: self.idle_timeout,
             ..config
         };
-        Listen::new(self.listen.as_str(), factory).stream_config(config)
+        let listen = Listen::new(self.listen.as_str(), factory).stream_config(config);
+        match &self.tls {
+            Some(tls) => listen.tls(tls.clone()),
+            None => listen,
+        }
     }
 
     /// `--listen` as an address: `unixgram:PATH` (a Unix datagram socket) is `unix:PATH`.
@@ -84,10 +96,20 @@ impl Args {
 /// Parses the command line, with `default_listen` when `--listen` is not given. Exits with a
 /// usage message on anything else.
 pub fn args(name: &str, default_listen: &str) -> Args {
+    parse(name, default_listen, false)
+}
+
+/// [`args`] for a server that always speaks TLS (`--tls` is implied).
+pub fn tls_args(name: &str, default_listen: &str) -> Args {
+    parse(name, default_listen, true)
+}
+
+fn parse(name: &str, default_listen: &str, always_tls: bool) -> Args {
     let usage = || -> ! {
         eprintln!(
             "usage: {name} [--driver mio|smol] [--listen ADDR] [--root DIR] \
-             [--idle-timeout SECONDS] [--header-timeout SECONDS]"
+             [--idle-timeout SECONDS] [--header-timeout SECONDS] [--tls] \
+             [--cert FILE --key FILE]"
         );
         exit(2)
     };
@@ -97,7 +119,9 @@ pub fn args(name: &str, default_listen: &str) -> Args {
         root: None,
         idle_timeout: None,
         header_timeout: Some(HttpConfig::DEFAULT_HEADER_TIMEOUT),
+        tls: None,
     };
+    let (mut tls, mut cert, mut key) = (always_tls, None, None);
     let timeout = |value: &str| match value.parse::<f64>().map(Duration::try_from_secs_f64) {
         Ok(Ok(Duration::ZERO)) => None,
         Ok(Ok(timeout)) => Some(timeout),
@@ -105,18 +129,50 @@ pub fn args(name: &str, default_listen: &str) -> Args {
     };
     let mut argv = std::env::args().skip(1);
     while let Some(flag) = argv.next() {
+        if flag == "--tls" {
+            tls = true;
+            continue;
+        }
         let value = argv.next().unwrap_or_else(|| usage());
         match flag.as_str() {
             "--listen" => args.listen = value,
             "--root" => args.root = Some(PathBuf::from(value)),
             "--idle-timeout" => args.idle_timeout = timeout(&value),
             "--header-timeout" => args.header_timeout = timeout(&value),
+            "--cert" => cert = Some(PathBuf::from(value)),
+            "--key" => key = Some(PathBuf::from(value)),
             "--driver" if value == "mio" => args.driver = Driver::Mio,
             "--driver" if value == "smol" => args.driver = Driver::Smol,
             _ => usage(),
         }
     }
+    args.tls = match (tls || cert.is_some(), cert, key) {
+        (false, ..) => None,
+        (true, Some(cert), Some(key)) => Some(TlsServer::from_pem_files(cert, key)),
+        (true, None, None) => Some(self_signed()),
+        _ => usage(), // a certificate without its key, or a key alone
+    }
+    .map(|tls| {
+        tls.unwrap_or_else(|err| {
+            eprintln!("{name}: TLS: {err}");
+            exit(1)
+        })
+    });
     args
+}
+
+/// A self-signed certificate for `localhost`, 127.0.0.1 and ::1, written to a temporary
+/// directory (said on stderr, for clients to trust), and a server with it.
+fn self_signed() -> io::Result<TlsServer> {
+    let names = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
+    let made = rcgen::generate_simple_self_signed(names).map_err(io::Error::other)?;
+    let dir = std::env::temp_dir().join(format!("pants-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, made.cert.pem())?;
+    std::fs::write(&key, made.signing_key.serialize_pem())?;
+    eprintln!("certificate: {}", cert.display());
+    TlsServer::from_pem_files(cert, key)
 }
 
 /// Opens the example's channel with `open` on the driver `args` names, prints

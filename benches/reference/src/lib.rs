@@ -8,6 +8,8 @@
 pub mod mio_server;
 pub mod resp;
 pub mod smol_server;
+pub mod tls;
+pub mod tokio_server;
 
 use std::io::Write;
 use std::net::SocketAddr;

@@ -45,6 +45,9 @@ pub(crate) struct ServerChannel {
     pub(crate) factory: Box<dyn FnMut() -> Box<dyn Handler>>,
     /// The settings of the connections' streams.
     pub(crate) stream_config: Arc<StreamConfig>,
+    /// The TLS every connection speaks, if any.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::TlsServer>,
 }
 
 /// Bits of [`Entry::flags`]: the socket's readiness, and the work queues the channel is in.

@@ -102,6 +102,8 @@ impl EngineContext<'_> {
             server: Server::listening(),
             factory: listen.factory,
             stream_config,
+            #[cfg(feature = "tls")]
+            tls: listen.tls,
         };
         let inserted = self
             .core
@@ -122,7 +124,13 @@ impl EngineContext<'_> {
         let socket = connect.socket.unwrap_or_else(|| config.socket.clone());
         let stream_config = connect.stream.unwrap_or_else(|| config.stream.clone());
         let now = self.core.now();
-        let stream = Stream::connecting(stream_config, now);
+        #[allow(unused_mut)]
+        let mut stream = Stream::connecting(stream_config, now);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = connect.tls {
+            let session = tls.name_or(Some(&addr)).session()?;
+            stream.start_tls_session(session)?;
+        }
         let id = self.core.insert(Channel::Stream(stream), connect.handler);
         if let Err(err) = self.core.host_connects.start(self.io, id, &addr, &socket)
             && let Some(Channel::Stream(stream)) =
@@ -413,6 +421,22 @@ impl Context<'_> {
             .and_then(|entry| entry.owner())
     }
 
+    /// Starts TLS on this stream (STARTTLS; see [`ChannelMut::start_tls`]).
+    #[cfg(feature = "tls")]
+    pub fn start_tls(
+        &mut self,
+        tls: impl Into<crate::tls::Tls>,
+    ) -> Result<(), crate::tls::StartTlsError> {
+        self.this().start_tls(tls)
+    }
+
+    /// What this stream's TLS session agreed on (version, ALPN, the peer's certificates);
+    /// `None` on a plaintext channel.
+    #[cfg(feature = "tls")]
+    pub fn tls(&self) -> Option<crate::tls::TlsInfo<'_>> {
+        self.this_ref().tls()
+    }
+
     /// Calls this channel's `on_timer` once, `delay` from now.
     pub fn timer_after(&mut self, delay: Duration) -> TimerId {
         let target = Target::Channel(self.id);
@@ -500,6 +524,33 @@ impl ChannelMut<'_> {
         };
         self.core.touch(self.id);
         result.into()
+    }
+
+    /// Starts TLS on an open stream (STARTTLS, as SMTP, IMAP and PostgreSQL use it): what is
+    /// queued now is sent in clear, then the handshake; `on_tls_handshake` follows. Bytes
+    /// received and not yet delivered (what followed the STARTTLS command in the same
+    /// packet) are refused with [`TlsError::PlaintextAfterStartTls`](crate::TlsError), and
+    /// the stream closes. A client without a server name verifies the peer's IP address.
+    #[cfg(feature = "tls")]
+    pub fn start_tls(
+        &mut self,
+        tls: impl Into<crate::tls::Tls>,
+    ) -> Result<(), crate::tls::StartTlsError> {
+        let tls = match tls.into() {
+            crate::tls::Tls::Client(client) => {
+                crate::tls::Tls::Client(client.name_or(self.peer().as_ref()))
+            }
+            server => server,
+        };
+        let result = match self.channel() {
+            Some(Channel::Stream(stream)) => {
+                tls.session().and_then(|s| stream.start_tls_session(s))
+            }
+            _ => Err(crate::tls::StartTlsError::NotOpen),
+        };
+        // The input held is checked, and the clear bytes or the handshake go out.
+        self.core.touch(self.id);
+        result
     }
 
     /// Closes gracefully: a stream after flushing what is queued, a datagram channel after
@@ -624,6 +675,13 @@ impl ChannelMut<'_> {
         self.as_ref().buffered_senders()
     }
 
+    /// What a TLS stream's session agreed on (see [`Context::tls`]); `None` on a plaintext
+    /// channel.
+    #[cfg(feature = "tls")]
+    pub fn tls(&self) -> Option<crate::tls::TlsInfo<'_>> {
+        self.as_ref().tls()
+    }
+
     fn as_ref(&self) -> ChannelRef<'_> {
         ChannelRef {
             core: self.core,
@@ -690,6 +748,17 @@ impl ChannelRef<'_> {
         match self.channel() {
             Some(Channel::Datagram(datagram)) => datagram.buffered_senders(),
             _ => 0,
+        }
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<'a> ChannelRef<'a> {
+    /// What the channel's TLS session agreed on, for as long as the engine is borrowed.
+    fn tls(&self) -> Option<crate::tls::TlsInfo<'a>> {
+        match &self.core.channels.get(self.id)?.channel {
+            Channel::Stream(stream) => stream.tls_info(),
+            _ => None,
         }
     }
 }

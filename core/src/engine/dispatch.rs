@@ -32,6 +32,10 @@ pub(crate) enum Callback {
     Timer(TimerId),
     Eof,
     Idle(Idle),
+    #[cfg(feature = "tls")]
+    TlsHandshake,
+    #[cfg(feature = "tls")]
+    TlsError(crate::tls::TlsError),
 }
 
 impl Callback {
@@ -48,6 +52,10 @@ impl Callback {
             Callback::Timer(_) => "on_timer",
             Callback::Eof => "on_eof",
             Callback::Idle(_) => "on_idle",
+            #[cfg(feature = "tls")]
+            Callback::TlsHandshake => "on_tls_handshake",
+            #[cfg(feature = "tls")]
+            Callback::TlsError(_) => "on_tls_error",
         }
     }
 
@@ -64,6 +72,10 @@ impl Callback {
             Callback::Timer(timer) => handler.on_timer(cx, timer),
             Callback::Eof => handler.on_eof(cx),
             Callback::Idle(kind) => handler.on_idle(cx, kind),
+            #[cfg(feature = "tls")]
+            Callback::TlsHandshake => handler.on_tls_handshake(cx),
+            #[cfg(feature = "tls")]
+            Callback::TlsError(err) => handler.on_tls_error(cx, &err),
         }
     }
 
@@ -78,6 +90,10 @@ impl Callback {
             Event::ConnectFailed(err) => Callback::ConnectError(err),
             Event::Error(err) => Callback::Error(err),
             Event::Idle(kind) => Callback::Idle(kind),
+            #[cfg(feature = "tls")]
+            Event::TlsHandshake => Callback::TlsHandshake,
+            #[cfg(feature = "tls")]
+            Event::TlsError(err) => Callback::TlsError(err),
             Event::Closed => Callback::Close,
         }
     }

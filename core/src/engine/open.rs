@@ -55,6 +55,8 @@ pub struct Listen {
     pub(crate) handler: Box<dyn Handler>,
     pub(crate) socket: Option<SocketOptions>,
     pub(crate) stream: Option<Arc<StreamConfig>>,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::TlsServer>,
 }
 
 impl Listen {
@@ -66,7 +68,17 @@ impl Listen {
             handler: Box::new(()),
             socket: None,
             stream: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    /// Every accepted connection speaks TLS as this server (`on_connect` at accept, then
+    /// `on_tls_handshake` before its first `on_read`).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::TlsServer) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// The server channel's own handler.
@@ -104,6 +116,8 @@ pub struct Connect {
     pub(crate) handler: Box<dyn Handler>,
     pub(crate) socket: Option<SocketOptions>,
     pub(crate) stream: Option<Arc<StreamConfig>>,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::TlsClient>,
 }
 
 impl Connect {
@@ -114,7 +128,18 @@ impl Connect {
             handler: Box::new(handler),
             socket: None,
             stream: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    /// Speaks TLS as this client once connected: `on_connect` when the transport is up,
+    /// `on_tls_handshake` before the first `on_read`. The server's name is the connect
+    /// address's host (a name or an IP address) unless the client sets one.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::TlsClient) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// Socket options.

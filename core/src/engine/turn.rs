@@ -14,7 +14,7 @@ use crate::event::Action;
 use crate::id::{ChannelId, TimerId};
 use crate::io::{Io, Received};
 use crate::stream::Stream;
-use crate::write_queue::Transmit;
+use crate::write_queue::{Recycler, Transmit};
 
 /// Rounds of I/O and dispatch in one turn; work left after them waits for the next turn.
 const MAX_ROUNDS: usize = 32;
@@ -216,9 +216,9 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId, share: Share
                 return;
             }
             let result = if stream.write_queue().chunks() <= FEW_SLICES {
-                transmit::<FEW_SLICES>(stream, io, id, write_budget)
+                transmit::<FEW_SLICES>(stream, io, id, now, &mut core.recycler, write_budget)
             } else {
-                transmit::<MAX_SLICES>(stream, io, id, write_budget)
+                transmit::<MAX_SLICES>(stream, io, id, now, &mut core.recycler, write_budget)
             };
             match result {
                 Ok(0) => stream.handle_error(now, io::ErrorKind::WriteZero.into()),
@@ -275,13 +275,15 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId, share: Share
 /// replies are one slice.)
 #[inline]
 fn transmit<const N: usize>(
-    stream: &Stream,
+    stream: &mut Stream,
     io: &mut dyn Io,
     id: ChannelId,
+    #[cfg_attr(not(feature = "tls"), expect(unused_variables))] now: Instant,
+    recycler: &mut Recycler,
     max: usize,
 ) -> io::Result<usize> {
     let mut slices = [IoSlice::new(&[]); N];
-    match stream.poll_transmit_within(&mut slices, max) {
+    match stream.poll_transmit_within(&mut slices, max, recycler) {
         Some(Transmit::Vectored(n)) => retry(|| io.write(id, &slices[..n])),
         // A range longer than the share is sent in part (a new handle on the file, cheaper
         // than the system call).
@@ -290,6 +292,13 @@ fn transmit<const N: usize>(
             retry(|| io.send_file(id, &part))
         }
         Some(Transmit::File(range)) => retry(|| io.send_file(id, range)),
+        #[cfg(feature = "tls")]
+        Some(Transmit::ReadFile(range)) => {
+            let range = range.clone();
+            crate::tls::transmit_file(stream, io, id, now, &range)
+        }
+        #[cfg(not(feature = "tls"))]
+        Some(Transmit::ReadFile(_)) => unreachable!("only TLS streams read files for sending"),
         None => Ok(0),
     }
 }
@@ -318,10 +327,24 @@ fn server_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId) {
             Ok(()) => {
                 let handler = (server.factory)();
                 let config = server.stream_config.clone();
+                #[cfg(feature = "tls")]
+                let tls = server.tls.as_ref().map(crate::tls::TlsServer::session);
                 server.server.handle_accepted(conn);
                 // The server's on_accept runs before the connection's own callbacks.
                 core.queue_events(id);
                 let accepted = core.insert_accepted(config, handler, id);
+                #[cfg(feature = "tls")]
+                if let Some(session) = tls
+                    && let Some(Channel::Stream(stream)) = core
+                        .channels
+                        .get_mut(accepted)
+                        .map(|entry| &mut entry.channel)
+                {
+                    let started = session.and_then(|session| stream.start_tls_session(session));
+                    if let Err(err) = started {
+                        stream.handle_error(now, err.into());
+                    }
+                }
                 debug_assert_eq!(
                     accepted, conn,
                     "the accepted socket is registered as `conn`"

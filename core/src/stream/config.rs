@@ -55,11 +55,19 @@ pub struct StreamConfig {
     pub half_open: bool,
     /// What to do after an overflow (default: close after flushing).
     pub overflow: OverflowPolicy,
+    /// How long a TLS handshake may take, from the transport being up, before the stream
+    /// fails with `TlsError::HandshakeTimeout` (default 10 s; `None`: no limit). Streams
+    /// without TLS (or built without the `tls` feature) ignore it; it is there either way so
+    /// that turning the feature on changes no code that spells a config out.
+    pub tls_handshake_timeout: Option<Duration>,
 }
 
 impl StreamConfig {
     /// The default linger: 5 seconds.
     pub const DEFAULT_LINGER: Duration = Duration::from_secs(5);
+
+    /// The default TLS handshake timeout: 10 seconds (as Netty's).
+    pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 }
 
 impl Default for StreamConfig {
@@ -74,6 +82,7 @@ impl Default for StreamConfig {
             linger: Self::DEFAULT_LINGER,
             half_open: false,
             overflow: OverflowPolicy::Close,
+            tls_handshake_timeout: Some(Self::DEFAULT_TLS_HANDSHAKE_TIMEOUT),
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The events a stream holds for its application until they are polled, kept small: the
 //! common ones as bits of [`Stream::pending`](super::Stream), the rare ones (overflows, errors,
-//! a failed connect) in a box that exists only while one waits. (The fields live in the
-//! stream itself, beside its other one-byte fields, so that they cost no padding: an idle
-//! stream pays 9 bytes for its events.)
+//! a failed connect) in a box that exists only while one waits, or while the stream speaks
+//! TLS (its session lives there too). (The fields live in the stream itself, beside its other
+//! one-byte fields, so that they cost no padding: an idle stream pays 9 bytes for its events.)
 
 use std::collections::VecDeque;
 
@@ -17,14 +17,32 @@ mod bit {
     pub(super) const DRAINED: u8 = 2;
     pub(super) const EOF: u8 = 4;
     pub(super) const CLOSED: u8 = 8;
+    /// The rare box has something for the next poll: events, or (TLS) a check to make.
+    pub(super) const RARE: u8 = 128;
 
     pub(super) fn idle(kind: Idle) -> u8 {
         kind.bit() << 4
     }
 }
 
-/// The rare events waiting, in the order they happened.
-pub(super) type Rare = Option<Box<VecDeque<Event>>>;
+/// What few streams need, boxed: the rare events waiting, in the order they happened, and a
+/// TLS stream's session. The box exists only while either does.
+#[derive(Debug, Default)]
+pub(super) struct Rare {
+    pub(super) events: VecDeque<Event>,
+    #[cfg(feature = "tls")]
+    pub(super) tls: Option<crate::tls::TlsLayer>,
+}
+
+impl Rare {
+    fn is_empty(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return false;
+        }
+        self.events.is_empty()
+    }
+}
 
 impl Stream {
     /// Adds `event` (nothing is added once the stream is closed). A common event already
@@ -40,8 +58,11 @@ impl Stream {
             Event::Idle(kind) => bit::idle(kind),
             Event::Closed => bit::CLOSED,
             rare => {
-                self.rare.get_or_insert_with(Box::default).push_back(rare);
-                return;
+                self.rare
+                    .get_or_insert_with(Box::default)
+                    .events
+                    .push_back(rare);
+                bit::RARE
             }
         };
     }
@@ -50,7 +71,13 @@ impl Stream {
     /// frame after its last read (as the engine does) needs to poll again only then.
     #[inline]
     pub(crate) fn has_pending_events(&self) -> bool {
-        self.pending != 0 || self.rare.is_some()
+        self.pending != 0
+    }
+
+    /// Asks for the rare box to be looked at on the next poll (STARTTLS's input check).
+    #[cfg(feature = "tls")]
+    pub(super) fn wake_rare(&mut self) {
+        self.pending |= bit::RARE;
     }
 
     /// The next event that comes before frames: `Connected`, then the rare ones in the order
@@ -60,13 +87,11 @@ impl Stream {
         if self.take_pending(bit::CONNECTED) {
             return Some(Event::Connected);
         }
-        if let Some(rare) = &mut self.rare {
-            let event = rare.pop_front();
-            if rare.is_empty() {
-                self.rare = None;
-            }
-            if event.is_some() {
-                return event;
+        if self.pending & bit::RARE != 0 {
+            #[cfg(feature = "tls")]
+            self.tls_check_input();
+            if let Some(event) = self.pop_rare() {
+                return Some(event);
             }
         }
         for kind in Idle::ALL {
@@ -103,6 +128,24 @@ impl Stream {
     pub(super) fn only_closed_event(&mut self) {
         self.rare = None;
         self.pending = bit::CLOSED;
+    }
+
+    /// The last rare event waiting.
+    pub(super) fn last_rare_event(&self) -> Option<&Event> {
+        self.rare.as_deref()?.events.back()
+    }
+
+    /// The next rare event; the box goes once nothing is left in it.
+    fn pop_rare(&mut self) -> Option<Event> {
+        let rare = self.rare.as_deref_mut()?;
+        let event = rare.events.pop_front();
+        if rare.events.is_empty() {
+            self.pending &= !bit::RARE;
+            if rare.is_empty() {
+                self.rare = None;
+            }
+        }
+        event
     }
 
     fn take_pending(&mut self, bit: u8) -> bool {

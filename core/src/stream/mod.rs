@@ -6,6 +6,8 @@ mod events;
 mod lend;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::io::{self, IoSlice};
 use std::sync::Arc;
@@ -58,8 +60,9 @@ pub struct Stream {
     /// Bits of the common events waiting to be polled (see `events.rs`); frames and the end
     /// of input are drawn from the framer when polled.
     pending: u8,
-    /// The rare events waiting to be polled, in order (see `events.rs`).
-    rare: events::Rare,
+    /// The rare events waiting to be polled, in order, and a TLS stream's session (see
+    /// `events.rs`).
+    rare: Option<Box<events::Rare>>,
     /// Bits of [`flag`]: orders pending, reading paused, the peer's EOF, winding down.
     flags: u8,
     /// The policy applied after an overflow (from the config; changeable per stream).
@@ -140,6 +143,10 @@ impl Stream {
     pub fn handle_eof(&mut self, now: Instant) {
         self.observe(now);
         self.connect_done();
+        #[cfg(feature = "tls")]
+        if self.is_tls() {
+            self.tls_eof();
+        }
         self.set_flag(flag::PEER_EOF, true);
         if self.phase == Phase::Lingering {
             self.finish();
@@ -165,6 +172,10 @@ impl Stream {
         }
         self.clock.touch_write();
         self.idle_fired &= !(Idle::Write.bit() | Idle::Both.bit());
+        #[cfg(feature = "tls")]
+        if self.is_tls() {
+            return self.tls_written(n, recycler);
+        }
         let emptied = self.writes.handle_written_recycling(n, recycler);
         if emptied && self.phase == Phase::Open && !self.closes_when_flushed() {
             self.push_event(Event::Drained);
@@ -186,6 +197,10 @@ impl Stream {
     /// Calling it early is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.observe(now);
+        #[cfg(feature = "tls")]
+        if self.is_tls() && self.tls_deadline().is_some_and(|deadline| now >= deadline) {
+            return self.fail(Event::TlsError(crate::tls::TlsError::HandshakeTimeout));
+        }
         match self.phase {
             Phase::Connecting { .. } => {
                 if self
@@ -409,18 +424,26 @@ impl Stream {
 
     /// What to send next: fills `slices` for one vectored write, or names a file range. Report
     /// what was sent with [`handle_written`](Self::handle_written).
-    pub fn poll_transmit<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> Option<Transmit<'a>> {
-        self.poll_transmit_within(slices, usize::MAX)
+    pub fn poll_transmit<'a>(&'a mut self, slices: &mut [IoSlice<'a>]) -> Option<Transmit<'a>> {
+        self.poll_transmit_within(slices, usize::MAX, &mut Recycler::default())
     }
 
-    /// [`poll_transmit`](Self::poll_transmit), at most `max` bytes (at least one).
+    /// [`poll_transmit`](Self::poll_transmit), at most `max` bytes (at least one): a channel's
+    /// share of a turn. A TLS stream takes what memory it needs for its records from
+    /// `recycler` (the engine's).
+    #[inline]
     pub(crate) fn poll_transmit_within<'a>(
-        &'a self,
+        &'a mut self,
         slices: &mut [IoSlice<'a>],
         max: usize,
+        #[cfg_attr(not(feature = "tls"), expect(unused_variables))] recycler: &mut Recycler,
     ) -> Option<Transmit<'a>> {
         if !self.wants_write() {
             return None;
+        }
+        #[cfg(feature = "tls")]
+        if self.is_tls() {
+            return self.tls_transmit(slices, max, recycler);
         }
         self.writes.poll_transmit_within(slices, max)
     }
@@ -451,6 +474,17 @@ impl Stream {
 
     /// When [`handle_timeout`](Self::handle_timeout) is next due, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        #[cfg(feature = "tls")]
+        if self.is_tls()
+            && let Some(handshake) = self.tls_deadline()
+        {
+            return Some(self.plain_timeout().map_or(handshake, |t| t.min(handshake)));
+        }
+        self.plain_timeout()
+    }
+
+    /// [`poll_timeout`](Self::poll_timeout) but for a TLS handshake's.
+    fn plain_timeout(&self) -> Option<Instant> {
         match self.phase {
             Phase::Connecting { .. } => {
                 let close = self.close_while_connecting_deadline();
@@ -488,6 +522,10 @@ impl Stream {
 
     /// Whether the driver has something to write now.
     pub fn wants_write(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if self.is_tls() {
+            return self.tls_wants_write();
+        }
         matches!(self.phase, Phase::Open | Phase::Closing) && !self.writes.is_empty()
     }
 
@@ -501,12 +539,24 @@ impl Stream {
     /// True when the stream has nothing to finish: open, nothing queued to send, and no
     /// partial frame received. (What a graceful stop closes at once.)
     pub fn is_idle(&self) -> bool {
-        self.phase == Phase::Open && self.writes.is_empty() && self.framer.buffered() == 0
+        self.phase == Phase::Open
+            && self.writes.is_empty()
+            && self.framer.buffered() == 0
+            && !(self.is_tls() && self.wants_write())
     }
 
     /// True while the connect has not completed.
     pub fn is_connecting(&self) -> bool {
         matches!(self.phase, Phase::Connecting { .. })
+    }
+
+    /// True once TLS was started on this stream (always false without the `tls` feature).
+    #[inline(always)]
+    pub fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.rare.as_deref().is_some_and(|rare| rare.tls.is_some());
+        #[cfg(not(feature = "tls"))]
+        false
     }
 
     /// True when reading is paused by [`pause_reading`](Self::pause_reading).
@@ -558,6 +608,10 @@ impl Stream {
         );
         self.clock.touch_read();
         self.idle_fired &= !(Idle::Read.bit() | Idle::Both.bit());
+        #[cfg(feature = "tls")]
+        if self.is_tls() {
+            return self.tls_receive(data);
+        }
         let takes =
             self.phase == Phase::Open && !self.has(flag::PEER_EOF) && !self.has(flag::WINDING_DOWN);
         takes.then_some(data)
@@ -569,6 +623,10 @@ impl Stream {
             self.clock.touch_read();
             self.clock.touch_write();
             self.push_event(Event::Connected);
+            #[cfg(feature = "tls")]
+            if self.is_tls() {
+                self.tls_connected();
+            }
             if then_close {
                 self.close();
             }
@@ -631,6 +689,10 @@ impl Stream {
             // Flushing to close starts now; the linger bounds it.
             self.clock.touch_write();
         }
+        #[cfg(feature = "tls")]
+        if self.is_tls() && self.tls_truncated() {
+            return Some(self.tls_truncation());
+        }
         match self.framer.take_partial() {
             Some(bytes) => {
                 self.push_event(Event::Eof);
@@ -657,6 +719,10 @@ impl Stream {
             _ => false,
         };
         if !flushing || !self.writes.is_empty() {
+            return;
+        }
+        #[cfg(feature = "tls")]
+        if self.is_tls() && !self.tls_flushed() {
             return;
         }
         if self.has(flag::PEER_EOF) {
@@ -747,11 +813,13 @@ impl Stream {
         }
         // Whatever drops queued bytes says how many, before `Closed`; a failed connect says
         // so itself (nothing was ever sent), with `ConnectFailed`.
-        let unsent = self.writes.unsent();
-        let connect_failed = matches!(
-            self.rare.as_deref().and_then(|rare| rare.back()),
-            Some(Event::ConnectFailed(_))
-        );
+        #[allow(unused_mut)]
+        let mut unsent = self.writes.unsent();
+        #[cfg(feature = "tls")]
+        if self.is_tls() {
+            unsent += self.tls_finish();
+        }
+        let connect_failed = matches!(self.last_rare_event(), Some(Event::ConnectFailed(_)));
         if unsent > 0 && !connect_failed {
             self.push_event(Event::Error(Error::Unsent(Unsent { bytes: unsent })));
         }

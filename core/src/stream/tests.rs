@@ -124,6 +124,10 @@ fn describe(event: &Event) -> String {
         Event::ConnectFailed(err) => format!("connect_error:{err}"),
         Event::Error(err) => format!("error:{err}"),
         Event::Idle(kind) => format!("idle:{kind:?}"),
+        #[cfg(feature = "tls")]
+        Event::TlsHandshake => "tls_handshake".into(),
+        #[cfg(feature = "tls")]
+        Event::TlsError(err) => format!("tls_error:{err}"),
         Event::Closed => "close".into(),
     }
 }

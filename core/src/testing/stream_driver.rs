@@ -11,6 +11,15 @@ use crate::event::{Action, Event};
 use crate::stream::Stream;
 use crate::write_queue::{FileRange, Transmit};
 
+/// What a driver reads of a file at once for a TLS stream.
+const FILE_CHUNK: usize = 64 * 1024;
+
+/// An offer copied out of the stream.
+enum Offered {
+    Bytes(Vec<Vec<u8>>),
+    File(FileRange),
+}
+
 /// Drives one [`Stream`] the way a driver does, by the contract on the
 /// [crate page](crate#a-channels-contract), for tests that drive a stream by hand.
 ///
@@ -277,10 +286,26 @@ impl StreamDriver {
     fn transmit(&mut self, hooks: &mut impl StreamHooks) {
         let mut slices = [IoSlice::new(&[]); MAX_SLICES];
         let slices = &mut slices[..self.slices];
-        let offer = match self.stream.poll_transmit(slices) {
-            Some(Transmit::Vectored(n)) => Offer::Bytes(&slices[..n]),
-            Some(Transmit::File(range)) => Offer::File(range),
+        // `poll_transmit` borrows the stream mutably (a TLS stream encrypts when polled): the
+        // offer is copied out, so that the hooks see the stream beside it.
+        let offered = match self.stream.poll_transmit(slices) {
+            Some(Transmit::Vectored(n)) => {
+                Offered::Bytes(slices[..n].iter().map(|slice| slice.to_vec()).collect())
+            }
+            Some(Transmit::File(range)) => Offered::File(range.clone()),
+            Some(Transmit::ReadFile(range)) => {
+                let range = range.clone();
+                return self.read_file(&range);
+            }
             None => panic!("the stream wants to write, yet poll_transmit offers nothing"),
+        };
+        let bytes: Vec<IoSlice<'_>>;
+        let offer = match &offered {
+            Offered::Bytes(chunks) => {
+                bytes = chunks.iter().map(|chunk| IoSlice::new(chunk)).collect();
+                Offer::Bytes(&bytes)
+            }
+            Offered::File(range) => Offer::File(range),
         };
         let offered = offer.len();
         let written = hooks.on_transmit(&self.stream, self.now, offer);
@@ -294,6 +319,24 @@ impl StreamDriver {
         }
         if n > 0 {
             self.stream.handle_written(self.now, n);
+        }
+    }
+
+    /// Reads the head of a file range for a TLS stream, which encrypts it (as a driver's
+    /// `Io::read_file`); a file that ends before the range is the stream's I/O error.
+    fn read_file(&mut self, range: &FileRange) {
+        let len = usize::try_from(range.len()).unwrap_or(usize::MAX);
+        let mut buf = vec![0; len.min(FILE_CHUNK)];
+        match std::os::unix::fs::FileExt::read_at(range.file(), &mut buf, range.offset()) {
+            Ok(0) => {
+                let err = io::Error::new(io::ErrorKind::UnexpectedEof, "the file ended early");
+                self.stream.handle_error(self.now, err);
+            }
+            #[cfg(feature = "tls")]
+            Ok(n) => self.stream.handle_file_data(self.now, &buf[..n]),
+            #[cfg(not(feature = "tls"))]
+            Ok(_) => unreachable!("only TLS streams ask for a file's bytes"),
+            Err(err) => self.stream.handle_error(self.now, err),
         }
     }
 

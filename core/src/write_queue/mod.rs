@@ -158,6 +158,12 @@ pub enum Transmit<'a> {
     Vectored(usize),
     /// Send this file range (`sendfile`, or read and write where there is none).
     File(&'a FileRange),
+    /// A TLS stream cannot `sendfile`: read bytes of this file range from its offset (up to
+    /// one TLS record, 16 KiB, is best) and give them to `Stream::handle_file_data`, then
+    /// poll again. (Kernel TLS would let `sendfile` work here; rustls can hand its keys to the
+    /// kernel.) Only TLS streams (feature `tls`) ask this; the variant exists either way so
+    /// that turning the feature on breaks no `match`.
+    ReadFile(&'a FileRange),
 }
 
 /// Bytes and file ranges waiting to be sent, in the order they were written.

@@ -66,6 +66,13 @@ pub(crate) fn send_file(
     Ok(sent)
 }
 
+/// Reads bytes of a file range from its offset into `buf` (for a TLS stream to encrypt).
+pub(crate) fn read_file(range: &FileRange, buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let len = usize::try_from(range.len()).map_or(buf.len(), |len| len.min(buf.len()));
+    range.file().read_at(&mut buf[..len], range.offset())
+}
+
 fn send_file_once(
     stream: &mut (impl AsFd + Write),
     range: &FileRange,

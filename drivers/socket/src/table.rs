@@ -245,6 +245,10 @@ impl<P: Poller> Io for SocketTable<P> {
         })
     }
 
+    fn read_file(&mut self, range: &FileRange, buf: &mut [u8]) -> io::Result<usize> {
+        calls::read_file(range, buf)
+    }
+
     fn shutdown(&mut self, id: ChannelId) -> io::Result<()> {
         match self.socket(id)? {
             Socket::Tcp(stream) => stream.shutdown(Shutdown::Write),

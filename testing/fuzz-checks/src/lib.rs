@@ -18,6 +18,8 @@
 //!   the protocol's model (`pants_protocols::fuzzing`).
 //! - [`check_kv`]: the same for the key-value server of the guide to the test kit
 //!   (`pants_core::testing::guide`), checked by the kit alone.
+//! - [`check_tls`]: arbitrary bytes as a peer's TLS records to a server stream (see
+//!   [`tls`]).
 //!
 //! A check panics when it finds a bug; the message says what and shows the case.
 
@@ -29,6 +31,7 @@ pub mod input;
 pub mod kv;
 pub mod protocols;
 pub mod stream;
+pub mod tls;
 
 /// The reference model of the framer, shared with the property tests of `pants-core`.
 #[allow(missing_docs)]
@@ -39,6 +42,7 @@ pub use engine::check_engine;
 pub use framer::check_framer;
 pub use protocols::{check_chat, check_echo, check_http, check_kv, check_resp};
 pub use stream::check_stream;
+pub use tls::check_tls;
 
 /// A target's check: panics when it finds a bug in the input's case.
 pub type Check = fn(&[u8]);
@@ -53,4 +57,5 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("chat", check_chat),
     ("echo", check_echo),
     ("kv", check_kv),
+    ("tls", check_tls),
 ];

@@ -151,6 +151,7 @@ pub fn config(input: &mut Input<'_>) -> StreamConfig {
         linger,
         half_open,
         overflow,
+        tls_handshake_timeout: None,
     }
 }
 

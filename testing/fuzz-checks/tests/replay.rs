@@ -97,12 +97,17 @@ fn kv_corpus_and_regressions_pass() {
 }
 
 #[test]
+fn tls_corpus_and_regressions_pass() {
+    replay_target("tls");
+}
+
+#[test]
 fn every_target_has_a_replay_test() {
     let names: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
     assert_eq!(
         names,
         [
-            "framer", "stream", "engine", "resp", "http", "chat", "echo", "kv"
+            "framer", "stream", "engine", "resp", "http", "chat", "echo", "kv", "tls"
         ],
         "add a replay test for a new target"
     );

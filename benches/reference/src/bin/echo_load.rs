@@ -3,17 +3,24 @@
 //! back during `--seconds` (3) after a `--warmup` (0.5 s). One thread, one `mio::Poll`. The
 //! first MiB each connection gets back is checked against what it sent.
 //!
+//! With `--tls CA` every connection speaks TLS (rustls with ring, trusting the PEM file CA,
+//! verifying the server as `localhost`); the bytes counted are the plaintext echoed.
+//!
 //! Prints one line: `echoed BYTES bytes in SECONDS s: RATE MB/s` (MB = 10^6 bytes).
 //!
-//! `echo_load --addr 127.0.0.1:7000 [--conns 10] [--chunk 65536] [--seconds 3]`
+//! `echo_load --addr 127.0.0.1:7000 [--conns 10] [--chunk 65536] [--seconds 3] [--tls CA]`
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::exit;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 
 /// Bytes of each connection's echo compared with what it sent.
 const VERIFIED: u64 = 1 << 20;
@@ -25,12 +32,61 @@ struct Options {
     window: u64,
     seconds: f64,
     warmup: f64,
+    tls: Option<Arc<ClientConfig>>,
 }
 
 struct Conn {
     stream: TcpStream,
+    tls: Option<Box<ClientConnection>>,
     sent: u64,
     received: u64,
+}
+
+impl Conn {
+    /// Reads plaintext: the socket's bytes, or what TLS decrypted from them.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(tls) = &mut self.tls else {
+            return self.stream.read(buf);
+        };
+        loop {
+            match tls.reader().read(buf) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                result => return result,
+            }
+            if tls.read_tls(&mut self.stream)? == 0 {
+                return Ok(0);
+            }
+            tls.process_new_packets().map_err(io::Error::other)?;
+        }
+    }
+
+    /// Writes plaintext: to the socket, or encrypted (then sends what records it can).
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let Some(tls) = &mut self.tls else {
+            return self.stream.write(data);
+        };
+        let n = tls.writer().write(data)?;
+        self.flush()?;
+        if n == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    }
+
+    /// Sends the records TLS holds, until the socket would block.
+    fn flush(&mut self) -> io::Result<()> {
+        let Some(tls) = &mut self.tls else {
+            return Ok(());
+        };
+        while tls.wants_write() {
+            match tls.write_tls(&mut self.stream) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(err) => return Err(err),
+                Ok(_) => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 fn main() {
@@ -54,8 +110,17 @@ fn run(options: &Options) -> io::Result<()> {
         let interest = Interest::READABLE | Interest::WRITABLE;
         poll.registry()
             .register(&mut stream, Token(index), interest)?;
+        let tls = match &options.tls {
+            Some(config) => {
+                let name = ServerName::try_from("localhost").expect("a name");
+                let conn = ClientConnection::new(config.clone(), name).map_err(io::Error::other)?;
+                Some(Box::new(conn))
+            }
+            None => None,
+        };
         conns.push(Conn {
             stream,
+            tls,
             sent: 0,
             received: 0,
         });
@@ -106,9 +171,10 @@ fn total(conns: &[Conn]) -> u64 {
 /// Reads what came back and writes more, until the socket would block both ways or the
 /// window is full.
 fn pump(conn: &mut Conn, pattern: &[u8], options: &Options, read_buf: &mut [u8]) -> io::Result<()> {
+    conn.flush()?;
     loop {
         let mut progress = false;
-        match conn.stream.read(read_buf) {
+        match conn.read(read_buf) {
             Ok(0) => return Err(io::Error::other("the server closed a connection")),
             Ok(n) => {
                 if conn.received < VERIFIED {
@@ -125,7 +191,7 @@ fn pump(conn: &mut Conn, pattern: &[u8], options: &Options, read_buf: &mut [u8])
         if in_flight < options.window {
             let offset = (conn.sent % pattern.len() as u64) as usize;
             let room = (options.window - in_flight).min((pattern.len() - offset) as u64) as usize;
-            match conn.stream.write(&pattern[offset..offset + room]) {
+            match conn.write(&pattern[offset..offset + room]) {
                 Ok(n) => {
                     conn.sent += n as u64;
                     progress = true;
@@ -155,7 +221,7 @@ fn options() -> Options {
     let usage = || -> ! {
         eprintln!(
             "usage: echo_load --addr HOST:PORT [--conns N] [--chunk BYTES] [--window BYTES] \
-             [--seconds S] [--warmup S]"
+             [--seconds S] [--warmup S] [--tls CA]"
         );
         exit(2)
     };
@@ -167,6 +233,7 @@ fn options() -> Options {
         window: 0,
         seconds: 3.0,
         warmup: 0.5,
+        tls: None,
     };
     let mut argv = std::env::args().skip(1);
     while let Some(flag) = argv.next() {
@@ -178,6 +245,14 @@ fn options() -> Options {
             "--window" => options.window = value.parse().unwrap_or_else(|_| usage()),
             "--seconds" => options.seconds = value.parse().unwrap_or_else(|_| usage()),
             "--warmup" => options.warmup = value.parse().unwrap_or_else(|_| usage()),
+            "--tls" => {
+                let ca = PathBuf::from(value);
+                let config = pants_reference_bench::tls::client_config(&ca);
+                options.tls = Some(config.unwrap_or_else(|err| {
+                    eprintln!("echo_load: TLS: {err}");
+                    exit(1)
+                }));
+            }
             _ => usage(),
         }
     }

@@ -12,13 +12,21 @@
 //!
 //! Every step is bounded in time (connects 5 s each, replies 10 s each).
 //!
-//! `idle_conns --addr 127.0.0.1:6380 [--conns 10000] [--sources 10] [--request none|ping|echo]`
+//! With `--tls CA` every connection completes a TLS handshake (rustls with ring, trusting the
+//! PEM file CA, verifying `localhost`) as it opens, and its request goes over TLS.
+//!
+//! `idle_conns --addr 127.0.0.1:6380 [--conns 10000] [--sources 10] [--request none|ping|echo]
+//! [--tls CA]`
 
 use std::io::{self, BufRead, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
+use std::path::PathBuf;
 use std::process::exit;
+use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use socket2::{Domain, Socket, Type};
 
 struct Options {
@@ -26,6 +34,54 @@ struct Options {
     conns: usize,
     sources: u8,
     request: Option<(&'static [u8], &'static [u8])>,
+    tls: Option<Arc<ClientConfig>>,
+}
+
+/// A connection: plain, or TLS once its handshake is done.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn open(stream: TcpStream, tls: Option<&Arc<ClientConfig>>) -> io::Result<Self> {
+        let Some(config) = tls else {
+            return Ok(Stream::Plain(stream));
+        };
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let name = ServerName::try_from("localhost").expect("a name");
+        let conn = ClientConnection::new(config.clone(), name).map_err(io::Error::other)?;
+        let mut tls = StreamOwned::new(conn, stream);
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock)?;
+        }
+        Ok(Stream::Tls(Box::new(tls)))
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(stream) => stream.read(buf),
+            Stream::Tls(stream) => stream.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(stream) => stream.write(data),
+            Stream::Tls(stream) => stream.write(data),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(stream) => stream.flush(),
+            Stream::Tls(stream) => stream.flush(),
+        }
+    }
 }
 
 fn main() {
@@ -53,7 +109,9 @@ fn run(options: &Options) -> io::Result<()> {
         socket
             .connect_timeout(&options.addr.into(), Duration::from_secs(5))
             .map_err(|err| io::Error::new(err.kind(), format!("connection {i}: {err}")))?;
-        streams.push(TcpStream::from(socket));
+        let stream = Stream::open(TcpStream::from(socket), options.tls.as_ref())
+            .map_err(|err| io::Error::new(err.kind(), format!("handshake {i}: {err}")))?;
+        streams.push(stream);
     }
     let mut stdin = io::stdin().lock();
     report(&format!("connected {}", streams.len()))?;
@@ -64,7 +122,9 @@ fn run(options: &Options) -> io::Result<()> {
         }
         let mut got = vec![0; reply.len()];
         for (i, stream) in streams.iter_mut().enumerate() {
-            stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+            if let Stream::Plain(stream) = stream {
+                stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+            }
             stream
                 .read_exact(&mut got)
                 .map_err(|err| io::Error::new(err.kind(), format!("reply {i}: {err}")))?;
@@ -96,7 +156,7 @@ fn options() -> Options {
     let usage = || -> ! {
         eprintln!(
             "usage: idle_conns --addr HOST:PORT [--conns N] [--sources N] \
-             [--request none|ping|echo]"
+             [--request none|ping|echo] [--tls CA]"
         );
         exit(2)
     };
@@ -106,6 +166,7 @@ fn options() -> Options {
         conns: 10_000,
         sources: 10,
         request: None,
+        tls: None,
     };
     let mut argv = std::env::args().skip(1);
     while let Some(flag) = argv.next() {
@@ -117,6 +178,14 @@ fn options() -> Options {
                 Ok(n @ 1..=250) => options.sources = n,
                 _ => usage(),
             },
+            "--tls" => {
+                let ca = PathBuf::from(value);
+                let config = pants_reference_bench::tls::client_config(&ca);
+                options.tls = Some(config.unwrap_or_else(|err| {
+                    eprintln!("idle_conns: TLS: {err}");
+                    exit(1)
+                }));
+            }
             "--request" => {
                 options.request = match value.as_str() {
                     "none" => None,

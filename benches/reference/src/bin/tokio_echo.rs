@@ -5,11 +5,7 @@
 
 use std::io;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-/// Bytes asked of the kernel per read.
-const READ_SIZE: usize = 64 * 1024;
+use tokio::net::TcpListener;
 
 fn main() -> io::Result<()> {
     let addr = pants_reference_bench::listen_arg("tokio_echo", "127.0.0.1:7002");
@@ -22,18 +18,7 @@ fn main() -> io::Result<()> {
         loop {
             let (stream, _) = listener.accept().await?;
             let _ = stream.set_nodelay(true);
-            tokio::spawn(serve(stream));
+            tokio::spawn(pants_reference_bench::tokio_server::serve_echo(stream));
         }
     })
-}
-
-async fn serve(mut stream: TcpStream) -> io::Result<()> {
-    let mut buf = vec![0; READ_SIZE];
-    loop {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        stream.write_all(&buf[..n]).await?;
-    }
 }

@@ -11,12 +11,9 @@ use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
 
-use pants_reference_bench::resp::{self, Db};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-/// The input buffer's size, and the least room it has before each read.
-const READ_SIZE: usize = 4096;
+use pants_reference_bench::resp::Db;
+use pants_reference_bench::tokio_server::serve_resp;
+use tokio::net::TcpListener;
 
 fn main() -> io::Result<()> {
     let addr = pants_reference_bench::listen_arg("tokio_resp", "127.0.0.1:6382");
@@ -31,25 +28,7 @@ fn main() -> io::Result<()> {
         loop {
             let (stream, _) = listener.accept().await?;
             let _ = stream.set_nodelay(true);
-            tokio::task::spawn_local(serve(stream, db.clone()));
+            tokio::task::spawn_local(serve_resp(stream, db.clone()));
         }
     })
-}
-
-async fn serve(mut stream: TcpStream, db: Rc<RefCell<Db>>) -> io::Result<()> {
-    let mut input = Vec::with_capacity(READ_SIZE);
-    let mut output = Vec::with_capacity(READ_SIZE);
-    loop {
-        input.reserve(READ_SIZE);
-        if stream.read_buf(&mut input).await? == 0 {
-            return Ok(());
-        }
-        let answered = resp::process(&mut db.borrow_mut(), &input, &mut output);
-        stream.write_all(&output).await?;
-        output.clear();
-        match answered {
-            Ok(used) => drop(input.drain(..used)),
-            Err(resp::ProtocolError) => return Ok(()),
-        }
-    }
 }

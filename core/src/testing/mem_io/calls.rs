@@ -95,6 +95,11 @@ impl Io for MemIo {
         Ok(n)
     }
 
+    fn read_file(&mut self, range: &FileRange, buf: &mut [u8]) -> io::Result<usize> {
+        let len = usize::try_from(range.len()).map_or(buf.len(), |len| len.min(buf.len()));
+        range.file().read_at(&mut buf[..len], range.offset())
+    }
+
     fn shutdown(&mut self, id: ChannelId) -> io::Result<()> {
         self.actions.entry(id).or_default().push(Action::Shutdown);
         let sock = self.of(id)?;
