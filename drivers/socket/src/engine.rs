@@ -12,8 +12,8 @@ use pants_core::{
 };
 
 use crate::handle::{Handle, Inbox};
-use crate::release::{Release, trim_allocator};
 use crate::poller::Poller;
+use crate::release::{Release, trim_allocator};
 use crate::resolver::Wake;
 use crate::table::SocketTable;
 
