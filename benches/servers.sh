@@ -34,7 +34,8 @@
 #      with the client: what a group adds per request (target: at most 1.05× the CPU per
 #      request of one engine; on one core a group cannot go faster, only cost more). Then how
 #      the connections of 50 and of 2 redis-benchmark clients split between the two engines
-#      (5 fresh servers each; the readiness probe's connection is counted), and one placed run:
+#      (5 fresh servers each; the readiness probe's connection and the one redis-benchmark opens
+#      first are counted), and one placed run:
 #      redis-benchmark pinned to CPU 0, the server (1 engine, then 2) free to use both CPUs,
 #      with each process's CPU time: on 2 cores the client saturates a core first, so this row
 #      shows placement, not scaling (BENCHMARKS.md says what a scaling test needs).
@@ -197,7 +198,7 @@ start() {
 
 ready() {
   case "$1" in
-    *echo) timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/${port[$1]}" 2>/dev/null ;;
+    *echo | *echo_t2) timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/${port[$1]}" 2>/dev/null ;;
     *) [ "$(timeout 2 redis-cli -p "${port[$1]}" ping 2>/dev/null)" = PONG ] ;;
   esac
 }
@@ -228,6 +229,11 @@ cpu_ns() {
 # fields after the command name, which ends with ") ", start at field 3).
 sys_ticks() {
   sed 's/.*) //' /proc/"$1"/stat | awk '{ print $13 }'
+}
+
+# The context switches (voluntary and not) of every thread of process $1.
+ctx_switches() {
+  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches:/ { sum += $2 } END { print sum + 0 }'
 }
 
 rss_kb() {
@@ -269,17 +275,20 @@ if [ "$do_resp" = 1 ]; then
         for name in "${resp_servers[@]}"; do
           before=$(cpu_ns "${pid[$name]}")
           sys_before=$(sys_ticks "${pid[$name]}")
+          ctx_before=$(ctx_switches "${pid[$name]}")
           csv=$(timeout 300 taskset -c "$cpu" redis-benchmark -h 127.0.0.1 -p "${port[$name]}" \
             -t "$test" -c 50 -n "$n" -P "$pipeline" --csv 2>>"$out/redis-benchmark.log")
           after=$(cpu_ns "${pid[$name]}")
           sys_after=$(sys_ticks "${pid[$name]}")
+          ctx_after=$(ctx_switches "${pid[$name]}")
           rps=$(printf '%s\n' "$csv" | awk -F'"' 'NR == 2 { print $4 }')
           if [ -z "$rps" ]; then
             echo "redis-benchmark printed no result for $name $test -P $pipeline: $csv" >&2
             exit 1
           fi
-          printf 'resp\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$test" "$pipeline" "$name" \
-            "$((after - before))" "$n" "$rps" "$((sys_after - sys_before))" >>"$results"
+          printf 'resp\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$test" "$pipeline" "$name" \
+            "$((after - before))" "$n" "$rps" "$((sys_after - sys_before))" \
+            "$((ctx_after - ctx_before))" >>"$results"
           awk -v s="$name" -v t="$test" -v p="$pipeline" -v ns="$((after - before))" -v n="$n" \
             -v rps="$rps" 'BEGIN { printf "%-15s %-11s -P %-2s %8.3f us/request %10.0f requests/s\n",
               s, t, p, ns / n / 1000, rps }' >&2
@@ -442,6 +451,7 @@ from collections import defaultdict
 results, table_path, ticks_per_s = sys.argv[1], sys.argv[2], int(sys.argv[3])
 resp = defaultdict(list)   # (test, pipeline, server) -> [(cpu_ns, n, rps)]
 kernel = defaultdict(list) # (test, pipeline, server) -> [kernel µs per request]
+switches = defaultdict(list) # (test, pipeline, server) -> [context switches per request]
 echo = defaultdict(list)   # server -> [(cpu_ns, bytes, seconds)]
 memory = {}                # server -> (conns, kib_connected, kib_after_request)
 splits = defaultdict(list) # clients -> ["27 23", ...]
@@ -458,6 +468,8 @@ for line in open(results):
         resp[(test, int(pipeline), server)].append((int(a), int(b), float(c)))
         if rest:
             kernel[(test, int(pipeline), server)].append(int(rest[0]) / ticks_per_s * 1e6 / int(b))
+        if len(rest) > 1:
+            switches[(test, int(pipeline), server)].append(int(rest[1]) / int(b))
     elif kind == "echo":
         echo[server].append((int(a), int(b), float(c)))
     else:
@@ -586,8 +598,11 @@ if len(lines) > 3:
 
 # Groups of engines (issue 18): CPU per request of --threads 2 against --threads 1, every
 # thread and the client on one CPU; the connections' split; the placed run.
-lines = ["", "| group of 2 engines (all on CPU 0) | CPU/request, 1 engine | 2 engines | 2 / 1 | target |",
-         "|---|---|---|---|---|"]
+lines = ["", "| group of 2 engines (all on CPU 0) | CPU/request, 1 engine | 2 engines | 2 / 1 | target "
+         "| kernel µs/request, 1 / 2 engines | context switches per 100 requests, 1 / 2 engines |",
+         "|---|---|---|---|---|---|---|"]
+median_of = lambda table, key: statistics.median(table[key]) if table.get(key) else None
+pair = lambda a, b, f: "–" if a is None or b is None else f"{f(a)} / {f(b)}"
 for one, two, driver in (("pants_resp", "pants_resp_t2", "mio"), ("pants_smol_resp", "pants_smol_resp_t2", "smol")):
     for pipeline in (1, 16):
         for test in ("ping_inline", "ping_mbulk", "set", "get"):
@@ -597,20 +612,24 @@ for one, two, driver in (("pants_resp", "pants_resp_t2", "mio"), ("pants_smol_re
             ua = statistics.median(ns / n / 1000 for ns, n, _ in a)
             ub = statistics.median(ns / n / 1000 for ns, n, _ in b)
             met = "met" if ub / ua <= 1.05 else "MISSED"
-            lines.append(f"| {driver} {test} -P {pipeline} | {ua:.3f} µs | {ub:.3f} µs | {ub / ua:.3f}× | ≤ 1.05×: {met} |")
+            ka, kb = median_of(kernel, (test, pipeline, one)), median_of(kernel, (test, pipeline, two))
+            sa, sb = median_of(switches, (test, pipeline, one)), median_of(switches, (test, pipeline, two))
+            lines.append(f"| {driver} {test} -P {pipeline} | {ua:.3f} µs | {ub:.3f} µs | {ub / ua:.3f}× "
+                         f"| ≤ 1.05×: {met} | {pair(ka, kb, lambda k: f'{k:.3f}')} "
+                         f"| {pair(sa, sb, lambda x: f'{100 * x:.1f}')} |")
 if echo.get("pants_echo") and echo.get("pants_echo_t2"):
     r = cpu["pants_echo_t2"] / cpu["pants_echo"]
     lines.append(f"| mio echo 10 × 64 KiB, CPU per MB | {cpu['pants_echo']:.0f} µs | {cpu['pants_echo_t2']:.0f} µs "
-                 f"| {r:.3f}× | (info) |")
+                 f"| {r:.3f}× | (info) | | |")
 for clients, runs in sorted(splits.items(), reverse=True):
-    lines.append(f"| connections by engine, {clients} clients (+1 probe), 5 servers | "
-                 + ", ".join(s.replace(" ", "/") for s in runs) + " | | | (info) |")
+    lines.append(f"| connections by engine, {clients} clients (+2: the probe, redis-benchmark's first), 5 servers | "
+                 + ", ".join(s.replace(" ", "/") for s in runs) + " | | | (info) | | |")
 for server, runs in placed.items():
     rps = statistics.median(r for _, _, r, _ in runs)
     server_s = statistics.median(ns / 1e9 for ns, _, _, _ in runs)
     client_s = statistics.median(c for _, _, _, c in runs)
     lines.append(f"| placed: {server}, get -P 16, client on CPU 0, server anywhere | {rps / 1000:.0f}k/s | "
-                 f"server CPU {server_s:.2f} s | client CPU {client_s:.2f} s | (placement, not scaling) |")
+                 f"server CPU {server_s:.2f} s | client CPU {client_s:.2f} s | (placement, not scaling) | | |")
 if len(lines) > 3:
     table += "\n" + "\n".join(lines)
 open(table_path, "w").write(table + "\n")
