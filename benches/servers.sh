@@ -35,7 +35,8 @@
 #      request of one engine; on one core a group cannot go faster, only cost more). Then how
 #      the connections of 50 and of 2 redis-benchmark clients split between the two engines
 #      (5 fresh servers each; the readiness probe's connection and the one redis-benchmark opens
-#      first are counted), and one placed run:
+#      first are counted); one client alone (`-c 1`) against 1 and 2 engines, where no work is
+#      split, so what remains is what being a group costs; and one placed run:
 #      redis-benchmark pinned to CPU 0, the server (1 engine, then 2) free to use both CPUs,
 #      with each process's CPU time: on 2 cores the client saturates a core first, so this row
 #      shows placement, not scaling (BENCHMARKS.md says what a scaling test needs).
@@ -81,6 +82,7 @@ idle_conns=10000
 echo_seconds=3
 split_requests=20000
 placed_requests=1000000
+single_requests=100000
 if [ "$quick" = 1 ]; then
   requests_p1=20000
   requests_p16=100000
@@ -88,6 +90,7 @@ if [ "$quick" = 1 ]; then
   echo_seconds=1
   split_requests=2000
   placed_requests=100000
+  single_requests=10000
 fi
 tests=(ping_inline ping_mbulk set get)
 cpu=0
@@ -421,6 +424,26 @@ if [ "$do_group" = 1 ]; then
     done
   done
 
+  log "groups: one client (-c 1), 1 engine against 2, all on CPU $cpu: a group's cost, no work split"
+  start pants_resp
+  start pants_resp_t2
+  for ((r = 1; r <= repeat; r++)); do
+    for name in pants_resp pants_resp_t2; do
+      before=$(cpu_ns "${pid[$name]}")
+      ctx_before=$(ctx_switches "${pid[$name]}")
+      timeout 300 taskset -c "$cpu" redis-benchmark -h 127.0.0.1 -p "${port[$name]}" \
+        -t ping_inline -c 1 -n "$single_requests" -q >/dev/null 2>>"$out/redis-benchmark.log"
+      after=$(cpu_ns "${pid[$name]}")
+      ctx_after=$(ctx_switches "${pid[$name]}")
+      printf 'single\tping_inline\t1\t%s\t%s\t%s\t%s\n' "$name" "$((after - before))" \
+        "$single_requests" "$((ctx_after - ctx_before))" >>"$results"
+      awk -v s="$name" -v ns="$((after - before))" -v n="$single_requests" \
+        'BEGIN { printf "%-15s one client, ping_inline: %8.3f us/request\n", s, ns / n / 1000 }' >&2
+    done
+  done
+  stop pants_resp
+  stop pants_resp_t2
+
   log "groups: placed run, redis-benchmark on CPU $cpu, the server's threads on any CPU"
   TIMEFORMAT='%U %S'
   for ((r = 1; r <= repeat; r++)); do
@@ -456,10 +479,14 @@ echo = defaultdict(list)   # server -> [(cpu_ns, bytes, seconds)]
 memory = {}                # server -> (conns, kib_connected, kib_after_request)
 splits = defaultdict(list) # clients -> ["27 23", ...]
 placed = defaultdict(list) # server -> [(server cpu_ns, n, rps, client cpu s)]
+single = defaultdict(list) # server -> [(cpu_ns, n, context switches)], one client
 for line in open(results):
     kind, test, pipeline, server, a, b, c, *rest = line.rstrip("\n").split("\t")
     if kind == "split":
         splits[int(pipeline)].append(a)
+        continue
+    if kind == "single":
+        single[server].append((int(a), int(b), int(c)))
         continue
     if kind == "placed":
         placed[server].append((int(a), int(b), float(c), sum(map(float, rest[0].split()))))
@@ -617,6 +644,12 @@ for one, two, driver in (("pants_resp", "pants_resp_t2", "mio"), ("pants_smol_re
             lines.append(f"| {driver} {test} -P {pipeline} | {ua:.3f} µs | {ub:.3f} µs | {ub / ua:.3f}× "
                          f"| ≤ 1.05×: {met} | {pair(ka, kb, lambda k: f'{k:.3f}')} "
                          f"| {pair(sa, sb, lambda x: f'{100 * x:.1f}')} |")
+if single.get("pants_resp") and single.get("pants_resp_t2"):
+    ua, ub = (statistics.median(ns / n / 1000 for ns, n, _ in single[s]) for s in ("pants_resp", "pants_resp_t2"))
+    sa, sb = (statistics.median(x / n for _, n, x in single[s]) for s in ("pants_resp", "pants_resp_t2"))
+    met = "met" if ub / ua <= 1.05 else "MISSED"
+    lines.append(f"| mio ping_inline, one client (-c 1): nothing split | {ua:.3f} µs | {ub:.3f} µs | {ub / ua:.3f}× "
+                 f"| ≤ 1.05×: {met} | | {100 * sa:.1f} / {100 * sb:.1f} |")
 if echo.get("pants_echo") and echo.get("pants_echo_t2"):
     r = cpu["pants_echo_t2"] / cpu["pants_echo"]
     lines.append(f"| mio echo 10 × 64 KiB, CPU per MB | {cpu['pants_echo']:.0f} µs | {cpu['pants_echo_t2']:.0f} µs "
