@@ -200,6 +200,13 @@ pants_socket::deref_to_socket_engine!(Engine, inner, Reactor);
 /// thread. What the kernel spreads, how engines reach each other and how a group stops:
 /// [`pants_socket::Group`]'s module documentation.
 ///
+/// Unlike the mio driver's, these engines are not independent down to the poller: async-io
+/// has one reactor per process, so every engine's sockets are in one epoll instance, polled
+/// by whichever engine thread holds the reactor's lock, which wakes the others when their
+/// sockets are ready. A smol group shares that lock and those wake-ups on its request path
+/// (BENCHMARKS.md measures what it costs); for one engine per core with nothing shared, use
+/// `pants_mio::Group`.
+///
 /// ```
 /// use std::io::{Read, Write};
 /// use pants_core::{Context, Frame, Handler};

@@ -63,7 +63,8 @@
 //! # What a group costs
 //!
 //! A request costs what it costs on one engine: each engine has its own poller, sockets,
-//! buffers and timers. A process with more than one thread pays a little more per socket call
+//! buffers and timers. (On the smol driver, not its own poller: async-io has one reactor per
+//! process, which the engines of a group share; see `pants_smol::Group`.) A process with more than one thread pays a little more per socket call
 //! (Linux counts references to the file, `fget`/`fput`, only when the file table is shared),
 //! which `benches/servers.sh` measures. State the application shares between engines (a
 //! key space, a chat room) is its own choice, and its cost is on its own request path: the
