@@ -228,7 +228,7 @@ pants_socket::deref_to_socket_engine!(Engine, inner, Mio);
 
 /// A group of mio engines, one per thread, listening on one port (`SO_REUSEPORT`): for a
 /// server that outgrows one core. What the kernel spreads, how engines reach each other and
-/// how a group stops: [`pants_socket::Group`]'s module documentation.
+/// how a group stops: [`pants_socket::Group`].
 ///
 /// ```
 /// use std::io::{Read, Write};

@@ -198,7 +198,7 @@ pants_socket::deref_to_socket_engine!(Engine, inner, Reactor);
 /// A group of smol engines, one per thread, listening on one port (`SO_REUSEPORT`): for a
 /// server that outgrows one core. Each engine runs under [`async_io::block_on`] on its own
 /// thread. What the kernel spreads, how engines reach each other and how a group stops:
-/// [`pants_socket::Group`]'s module documentation.
+/// [`pants_socket::Group`].
 ///
 /// Unlike the mio driver's, these engines are not independent down to the poller: async-io
 /// has one reactor per process, so every engine's sockets are in one epoll instance, polled

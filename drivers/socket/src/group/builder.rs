@@ -68,7 +68,7 @@ impl<E: GroupEngine> GroupBuilder<E> {
     ///
     /// Refused with an `Unsupported` error, before any thread starts, where the connections of
     /// a port cannot be spread between engines: a Unix socket, or a system other than Linux
-    /// (see the [module documentation](super)); a group of one engine listens anywhere.
+    /// (see [`Group`]); a group of one engine listens anywhere.
     pub fn listen<H, F>(
         self,
         addr: impl IntoAddr,
