@@ -29,6 +29,17 @@
 # also written, with the raw numbers, to $out (printed at the end).
 # A second table gives the kernel (system) part of each RESP row's CPU per request, from the
 # servers' /proc/PID/stat: where pants and raw mio pay the same kernel work, it reads ~1.00×.
+#   4. Groups of engines (issue 18): `resp --threads 2` on each driver (`pants_resp_t2`,
+#      `pants_smol_resp_t2`) runs in part 1 beside `--threads 1`, all of its threads on CPU 0
+#      with the client: what a group adds per request (target: at most 1.05× the CPU per
+#      request of one engine; on one core a group cannot go faster, only cost more). Then how
+#      the connections of 50 and of 2 redis-benchmark clients split between the two engines
+#      (5 fresh servers each; the readiness probe's connection and the one redis-benchmark opens
+#      first are counted); one client alone (`-c 1`) against 1 and 2 engines, where no work is
+#      split, so what remains is what being a group costs; and one placed run:
+#      redis-benchmark pinned to CPU 0, the server (1 engine, then 2) free to use both CPUs,
+#      with each process's CPU time: on 2 cores the client saturates a core first, so this row
+#      shows placement, not scaling (BENCHMARKS.md says what a scaling test needs).
 #
 # Builds in release: the workspace's examples (target dir: the workspace's, or
 # $CARGO_TARGET_DIR) and benches/reference ($REF_TARGET_DIR, else its own target dir or
@@ -37,6 +48,7 @@
 # every step is bounded in time.
 #
 # Usage: benches/servers.sh [--repeat N] [--quick] [--skip-resp] [--skip-echo] [--skip-memory]
+#                           [--skip-group]
 #   --repeat N   run each redis-benchmark cell and each echo run N times, interleaved across
 #                the servers, and keep the medians (default 3)
 #   --quick      a tenth of the requests, 1,000 idle connections, 1 s of echo (a smoke test)
@@ -50,6 +62,7 @@ quick=0
 do_resp=1
 do_echo=1
 do_memory=1
+do_group=1
 while (($#)); do
   case "$1" in
     --repeat) repeat=${2:?--repeat needs a count}; shift ;;
@@ -57,7 +70,8 @@ while (($#)); do
     --skip-resp) do_resp=0 ;;
     --skip-echo) do_echo=0 ;;
     --skip-memory) do_memory=0 ;;
-    *) echo "usage: $0 [--repeat N] [--quick] [--skip-resp] [--skip-echo] [--skip-memory]" >&2; exit 2 ;;
+    --skip-group) do_group=0 ;;
+    *) echo "usage: $0 [--repeat N] [--quick] [--skip-resp] [--skip-echo] [--skip-memory] [--skip-group]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -66,11 +80,17 @@ requests_p1=200000
 requests_p16=1000000
 idle_conns=10000
 echo_seconds=3
+split_requests=20000
+placed_requests=1000000
+single_requests=100000
 if [ "$quick" = 1 ]; then
   requests_p1=20000
   requests_p16=100000
   idle_conns=1000
   echo_seconds=1
+  split_requests=2000
+  placed_requests=100000
+  single_requests=10000
 fi
 tests=(ping_inline ping_mbulk set get)
 cpu=0
@@ -121,9 +141,12 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start NAME: starts server NAME on CPU 0 and waits until it answers.
+# start NAME [CPUS]: starts server NAME on CPU 0 (or on CPUS, as taskset takes them; `any`:
+# unpinned) and waits until it answers.
 start() {
-  local name=$1 logfile=$out/$1.log
+  local name=$1 logfile=$out/$1.log cpus=${2:-$cpu}
+  local pin=(taskset -c "$cpus")
+  [ "$cpus" = any ] && pin=()
   rm -f "$logfile" # a stale log would name a stale port
   case "$name" in
     redis)
@@ -141,9 +164,12 @@ start() {
         pants_echo) binary=$examples/echo ;;
         pants_smol_resp) binary=$examples/resp driver=(--driver smol) ;;
         pants_smol_echo) binary=$examples/echo driver=(--driver smol) ;;
+        pants_resp_t2) binary=$examples/resp driver=(--threads 2) ;;
+        pants_smol_resp_t2) binary=$examples/resp driver=(--driver smol --threads 2) ;;
+        pants_echo_t2) binary=$examples/echo driver=(--threads 2) ;;
         *) binary=$ref/$name ;;
       esac
-      taskset -c "$cpu" "$binary" "${driver[@]}" --listen 127.0.0.1:0 >"$logfile" 2>&1 &
+      "${pin[@]}" "$binary" "${driver[@]}" --listen 127.0.0.1:0 >"$logfile" 2>&1 &
       pid[$name]=$!
       started+=("$name")
       local i
@@ -175,7 +201,7 @@ start() {
 
 ready() {
   case "$1" in
-    *echo) timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/${port[$1]}" 2>/dev/null ;;
+    *echo | *echo_t2) timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/${port[$1]}" 2>/dev/null ;;
     *) [ "$(timeout 2 redis-cli -p "${port[$1]}" ping 2>/dev/null)" = PONG ] ;;
   esac
 }
@@ -198,6 +224,11 @@ sys_ticks() {
   sed 's/.*) //' /proc/"$1"/stat | awk '{ print $13 }'
 }
 
+# The context switches (voluntary and not) of every thread of process $1.
+ctx_switches() {
+  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches:/ { sum += $2 } END { print sum + 0 }'
+}
+
 # A smoke check that a RESP server answers as Redis does.
 check_resp() {
   local p=${port[$1]} got
@@ -211,6 +242,9 @@ check_resp() {
 # ---- 1. RESP ------------------------------------------------------------------------------
 
 resp_servers=(mio_resp pants_resp pants_smol_resp smol_resp tokio_resp redis)
+if [ "$do_group" = 1 ]; then
+  resp_servers+=(pants_resp_t2 pants_smol_resp_t2)
+fi
 
 if [ "$do_resp" = 1 ]; then
   for name in "${resp_servers[@]}"; do
@@ -225,17 +259,20 @@ if [ "$do_resp" = 1 ]; then
         for name in "${resp_servers[@]}"; do
           before=$(cpu_ns "${pid[$name]}")
           sys_before=$(sys_ticks "${pid[$name]}")
+          ctx_before=$(ctx_switches "${pid[$name]}")
           csv=$(timeout 300 taskset -c "$cpu" redis-benchmark -h 127.0.0.1 -p "${port[$name]}" \
             -t "$test" -c 50 -n "$n" -P "$pipeline" --csv 2>>"$out/redis-benchmark.log")
           after=$(cpu_ns "${pid[$name]}")
           sys_after=$(sys_ticks "${pid[$name]}")
+          ctx_after=$(ctx_switches "${pid[$name]}")
           rps=$(printf '%s\n' "$csv" | awk -F'"' 'NR == 2 { print $4 }')
           if [ -z "$rps" ]; then
             echo "redis-benchmark printed no result for $name $test -P $pipeline: $csv" >&2
             exit 1
           fi
-          printf 'resp\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$test" "$pipeline" "$name" \
-            "$((after - before))" "$n" "$rps" "$((sys_after - sys_before))" >>"$results"
+          printf 'resp\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$test" "$pipeline" "$name" \
+            "$((after - before))" "$n" "$rps" "$((sys_after - sys_before))" \
+            "$((ctx_after - ctx_before))" >>"$results"
           awk -v s="$name" -v t="$test" -v p="$pipeline" -v ns="$((after - before))" -v n="$n" \
             -v rps="$rps" 'BEGIN { printf "%-15s %-11s -P %-2s %8.3f us/request %10.0f requests/s\n",
               s, t, p, ns / n / 1000, rps }' >&2
@@ -249,6 +286,9 @@ fi
 # ---- 2. Echo ------------------------------------------------------------------------------
 
 echo_servers=(mio_echo pants_echo pants_smol_echo smol_echo tokio_echo)
+if [ "$do_group" = 1 ]; then
+  echo_servers+=(pants_echo_t2)
+fi
 
 if [ "$do_echo" = 1 ]; then
   for name in "${echo_servers[@]}"; do start "$name"; done
@@ -343,6 +383,69 @@ if [ "$do_memory" = 1 ]; then
   done
 fi
 
+# ---- 4. Groups of engines ----------------------------------------------------------------
+
+# The line a server on a group prints at exit: each engine's accepted connections ("27 23").
+accepted_split() {
+  sed -n 's/^accepted connections by engine: //p' "$out/$1.log"
+}
+
+if [ "$do_group" = 1 ]; then
+  log "groups: how 50 and 2 redis-benchmark clients split between the 2 engines of pants_resp_t2"
+  for clients in 50 2; do
+    for ((r = 1; r <= 5; r++)); do
+      start pants_resp_t2
+      timeout 300 taskset -c "$cpu" redis-benchmark -h 127.0.0.1 -p "${port[pants_resp_t2]}" \
+        -t ping_inline -c "$clients" -n "$split_requests" -q >/dev/null 2>>"$out/redis-benchmark.log"
+      stop pants_resp_t2
+      split=$(accepted_split pants_resp_t2)
+      [ -n "$split" ] || { echo "pants_resp_t2 printed no split; its log:" >&2; cat "$out/pants_resp_t2.log" >&2; exit 1; }
+      printf 'split\t-\t%s\tpants_resp_t2\t%s\t-\t-\n' "$clients" "$split" >>"$results"
+      echo "$clients clients: connections accepted by engine: $split" >&2
+    done
+  done
+
+  log "groups: one client (-c 1), 1 engine against 2, all on CPU $cpu: a group's cost, no work split"
+  start pants_resp
+  start pants_resp_t2
+  for ((r = 1; r <= repeat; r++)); do
+    for name in pants_resp pants_resp_t2; do
+      before=$(cpu_ns "${pid[$name]}")
+      ctx_before=$(ctx_switches "${pid[$name]}")
+      timeout 300 taskset -c "$cpu" redis-benchmark -h 127.0.0.1 -p "${port[$name]}" \
+        -t ping_inline -c 1 -n "$single_requests" -q >/dev/null 2>>"$out/redis-benchmark.log"
+      after=$(cpu_ns "${pid[$name]}")
+      ctx_after=$(ctx_switches "${pid[$name]}")
+      printf 'single\tping_inline\t1\t%s\t%s\t%s\t%s\n' "$name" "$((after - before))" \
+        "$single_requests" "$((ctx_after - ctx_before))" >>"$results"
+      awk -v s="$name" -v ns="$((after - before))" -v n="$single_requests" \
+        'BEGIN { printf "%-15s one client, ping_inline: %8.3f us/request\n", s, ns / n / 1000 }' >&2
+    done
+  done
+  stop pants_resp
+  stop pants_resp_t2
+
+  log "groups: placed run, redis-benchmark on CPU $cpu, the server's threads on any CPU"
+  TIMEFORMAT='%U %S'
+  for ((r = 1; r <= repeat; r++)); do
+    for name in pants_resp pants_resp_t2; do
+      start "$name" any
+      before=$(cpu_ns "${pid[$name]}")
+      { time csv=$(timeout 300 taskset -c "$cpu" redis-benchmark -h 127.0.0.1 -p "${port[$name]}" \
+        -t get -c 50 -n "$placed_requests" -P 16 --csv 2>>"$out/redis-benchmark.log"); } 2>"$out/client-time"
+      after=$(cpu_ns "${pid[$name]}")
+      read -r client_user client_sys <"$out/client-time"
+      rps=$(printf '%s\n' "$csv" | awk -F'"' 'NR == 2 { print $4 }')
+      stop "$name"
+      printf 'placed\tget\t16\t%s\t%s\t%s\t%s\t%s\n' "$name" "$((after - before))" \
+        "$placed_requests" "$rps" "$client_user $client_sys" >>"$results"
+      awk -v s="$name" -v ns="$((after - before))" -v rps="$rps" -v cu="$client_user" -v cs="$client_sys" \
+        'BEGIN { printf "%-15s placed get -P 16: %10.0f requests/s, server CPU %.2f s, client CPU %.2f s\n",
+          s, rps, ns / 1e9, cu + cs }' >&2
+    done
+  done
+fi
+
 # ---- The table ----------------------------------------------------------------------------
 
 python3 - "$results" "$out/table.md" "$(getconf CLK_TCK)" <<'PY'
@@ -352,14 +455,29 @@ from collections import defaultdict
 results, table_path, ticks_per_s = sys.argv[1], sys.argv[2], int(sys.argv[3])
 resp = defaultdict(list)   # (test, pipeline, server) -> [(cpu_ns, n, rps)]
 kernel = defaultdict(list) # (test, pipeline, server) -> [kernel µs per request]
+switches = defaultdict(list) # (test, pipeline, server) -> [context switches per request]
 echo = defaultdict(list)   # server -> [(cpu_ns, bytes, seconds)]
 memory = {}                # server -> (conns, kib_connected, kib_after_request)
+splits = defaultdict(list) # clients -> ["27 23", ...]
+placed = defaultdict(list) # server -> [(server cpu_ns, n, rps, client cpu s)]
+single = defaultdict(list) # server -> [(cpu_ns, n, context switches)], one client
 for line in open(results):
     kind, test, pipeline, server, a, b, c, *rest = line.rstrip("\n").split("\t")
+    if kind == "split":
+        splits[int(pipeline)].append(a)
+        continue
+    if kind == "single":
+        single[server].append((int(a), int(b), int(c)))
+        continue
+    if kind == "placed":
+        placed[server].append((int(a), int(b), float(c), sum(map(float, rest[0].split()))))
+        continue
     if kind == "resp":
         resp[(test, int(pipeline), server)].append((int(a), int(b), float(c)))
         if rest:
             kernel[(test, int(pipeline), server)].append(int(rest[0]) / ticks_per_s * 1e6 / int(b))
+        if len(rest) > 1:
+            switches[(test, int(pipeline), server)].append(int(rest[1]) / int(b))
     elif kind == "echo":
         echo[server].append((int(a), int(b), float(c)))
     else:
@@ -483,6 +601,49 @@ for pipeline in (1, 16):
         f = lambda s: f"{k[s]:.3f} µs" if s in k else "–"
         lines.append(f"| {test} -P {pipeline} | {f('pants_resp')} | {f('mio_resp')} | {f('redis')} "
                      f"| {ratio(k['pants_resp'], k['mio_resp'])}× |")
+if len(lines) > 3:
+    table += "\n" + "\n".join(lines)
+
+# Groups of engines (issue 18): CPU per request of --threads 2 against --threads 1, every
+# thread and the client on one CPU; the connections' split; the placed run.
+lines = ["", "| group of 2 engines (all on CPU 0) | CPU/request, 1 engine | 2 engines | 2 / 1 | target "
+         "| kernel µs/request, 1 / 2 engines | context switches per 100 requests, 1 / 2 engines |",
+         "|---|---|---|---|---|---|---|"]
+median_of = lambda table, key: statistics.median(table[key]) if table.get(key) else None
+pair = lambda a, b, f: "–" if a is None or b is None else f"{f(a)} / {f(b)}"
+for one, two, driver in (("pants_resp", "pants_resp_t2", "mio"), ("pants_smol_resp", "pants_smol_resp_t2", "smol")):
+    for pipeline in (1, 16):
+        for test in ("ping_inline", "ping_mbulk", "set", "get"):
+            a, b = resp.get((test, pipeline, one)), resp.get((test, pipeline, two))
+            if not a or not b:
+                continue
+            ua = statistics.median(ns / n / 1000 for ns, n, _ in a)
+            ub = statistics.median(ns / n / 1000 for ns, n, _ in b)
+            met = "met" if ub / ua <= 1.05 else "MISSED"
+            ka, kb = median_of(kernel, (test, pipeline, one)), median_of(kernel, (test, pipeline, two))
+            sa, sb = median_of(switches, (test, pipeline, one)), median_of(switches, (test, pipeline, two))
+            lines.append(f"| {driver} {test} -P {pipeline} | {ua:.3f} µs | {ub:.3f} µs | {ub / ua:.3f}× "
+                         f"| ≤ 1.05×: {met} | {pair(ka, kb, lambda k: f'{k:.3f}')} "
+                         f"| {pair(sa, sb, lambda x: f'{100 * x:.1f}')} |")
+if single.get("pants_resp") and single.get("pants_resp_t2"):
+    ua, ub = (statistics.median(ns / n / 1000 for ns, n, _ in single[s]) for s in ("pants_resp", "pants_resp_t2"))
+    sa, sb = (statistics.median(x / n for _, n, x in single[s]) for s in ("pants_resp", "pants_resp_t2"))
+    met = "met" if ub / ua <= 1.05 else "MISSED"
+    lines.append(f"| mio ping_inline, one client (-c 1): nothing split | {ua:.3f} µs | {ub:.3f} µs | {ub / ua:.3f}× "
+                 f"| ≤ 1.05×: {met} | | {100 * sa:.1f} / {100 * sb:.1f} |")
+if echo.get("pants_echo") and echo.get("pants_echo_t2"):
+    r = cpu["pants_echo_t2"] / cpu["pants_echo"]
+    lines.append(f"| mio echo 10 × 64 KiB, CPU per MB | {cpu['pants_echo']:.0f} µs | {cpu['pants_echo_t2']:.0f} µs "
+                 f"| {r:.3f}× | (info) | | |")
+for clients, runs in sorted(splits.items(), reverse=True):
+    lines.append(f"| connections by engine, {clients} clients (+2: the probe, redis-benchmark's first), 5 servers | "
+                 + ", ".join(s.replace(" ", "/") for s in runs) + " | | | (info) | | |")
+for server, runs in placed.items():
+    rps = statistics.median(r for _, _, r, _ in runs)
+    server_s = statistics.median(ns / 1e9 for ns, _, _, _ in runs)
+    client_s = statistics.median(c for _, _, _, c in runs)
+    lines.append(f"| placed: {server}, get -P 16, client on CPU 0, server anywhere | {rps / 1000:.0f}k/s | "
+                 f"server CPU {server_s:.2f} s | client CPU {client_s:.2f} s | (placement, not scaling) | | |")
 if len(lines) > 3:
     table += "\n" + "\n".join(lines)
 open(table_path, "w").write(table + "\n")

@@ -29,13 +29,14 @@
 //! This crate is a facade: it re-exports the sans-IO core ([`pants_core`], also as
 //! [`core`]) and the default driver (mio: [`Engine`] and [`Handle`], also as [`mod@mio`]).
 //! The smol driver, for programs that run a smol executor, is `pants::smol` behind the cargo
-//! feature `smol`: the same handlers run on either. The in-memory test network is
+//! feature `smol`: the same handlers run on either. A server that outgrows one core runs a
+//! [`Group`] of engines, one per thread, on one port. The in-memory test network is
 //! [`testing`].
 #![warn(missing_docs)]
 
 pub use bytes::Bytes;
 pub use pants_core::*;
-pub use pants_mio::{Engine, Handle, signal};
+pub use pants_mio::{Engine, Group, GroupHandle, Handle, Member, signal};
 
 /// The sans-IO core, whole (its own `Engine` is the state machine that drivers run).
 pub mod core {

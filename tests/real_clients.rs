@@ -1,7 +1,8 @@
 //! Real third-party clients against the real example servers: `redis-cli` and
 //! `redis-benchmark` against `resp`, `curl` against `http` (and `http --tls`), `socat` against
 //! `echo` and `udp_echo`, `openssl s_client` against `tls_echo`, over 127.0.0.1, ::1 and Unix
-//! sockets, each server on both drivers (`mio::...` and `smol::...` tests).
+//! sockets, each server on both drivers (`mio::...` and `smol::...` tests); and `resp` and
+//! `chat` on two engines (`--threads 2`).
 //!
 //! Every server is started on port 0 (or on a socket in the test's own directory), found by
 //! the one line it prints, `listening on ADDR`, and stopped with SIGINT, after which it must
@@ -68,6 +69,8 @@ on_every_driver!(
     openssl_s_client_against_tls_echo,
     curl_https_against_http_tls,
     plaintext_client_on_a_tls_port_is_dropped_and_others_are_served,
+    resp_on_two_threads_keeps_one_key_space,
+    chat_on_two_threads_sends_every_line_to_every_client_once,
 );
 
 /// How long one client invocation may take.
@@ -1465,4 +1468,167 @@ fn plaintext_client_on_a_tls_port_is_dropped_and_others_are_served(driver: Drive
     assert_eq!(output.stdout(), "still serving\n", "{output}");
     drop(plain);
     server.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two engines: resp and chat with --threads 2
+// ---------------------------------------------------------------------------------------------
+
+/// Each engine's count of accepted connections, from the line a server on a group prints on
+/// stderr at exit (`accepted connections by engine: 27 23`).
+fn accepted_by_engine(stderr: &Path) -> Vec<usize> {
+    let text = fs::read_to_string(stderr).unwrap_or_default();
+    let line = text
+        .lines()
+        .find_map(|line| line.strip_prefix("accepted connections by engine: "))
+        .unwrap_or_else(|| panic!("no count of accepted connections on stderr:\n{text}"));
+    line.split(' ')
+        .map(|n| n.parse().expect("a count"))
+        .collect()
+}
+
+/// Stops `server` and checks that each of its two engines accepted some connections.
+fn stop_and_check_both_engines_served(server: Server) {
+    let stderr = server.stderr.clone();
+    server.stop();
+    let accepted = accepted_by_engine(&stderr);
+    assert!(
+        accepted.len() == 2 && accepted.iter().all(|&n| n > 0),
+        "connections accepted by each engine: {accepted:?}"
+    );
+}
+
+/// `resp --threads 2`: a SET through one connection is seen by a GET through any other, and
+/// the INCRs of 50 redis-benchmark clients spread over both engines all count.
+fn resp_on_two_threads_keeps_one_key_space(driver: Driver) {
+    if !installed(&["redis-benchmark", "redis-cli"]) {
+        return;
+    }
+    let dir = TempDir::new("rc-threads");
+    let server = Server::start(driver, &dir, "resp", "127.0.0.1:0", &["--threads", "2"]);
+    let cli = RedisCli::new(&dir, &server);
+    // Each redis-cli run is a connection of its own, on whichever engine the kernel picks.
+    cli.expect(&["SET", "greeting", "hello"], "OK");
+    for n in 1..=8 {
+        cli.expect(&["GET", "greeting"], "\"hello\"");
+        cli.expect(&["INCR", "n"], &format!("(integer) {n}"));
+    }
+    let addr = server.socket_addr();
+    let (host, port) = (addr.ip().to_string(), addr.port().to_string());
+    let args = [
+        "-h", &host, "-p", &port, "-t", "set,incr", "-c", "50", "-n", "20000", "-q",
+    ];
+    let output = run_within(&dir, "redis-benchmark", &args, None, BENCHMARK_LIMIT);
+    output.assert_success();
+    assert!(
+        !output.stdout().contains("ERR") && !output.stderr().contains("ERR"),
+        "redis-benchmark saw errors\n{output}"
+    );
+    // redis-benchmark's INCR increments one key; its SET writes another.
+    cli.expect(&["GET", "counter:__rand_int__"], "\"20000\"");
+    cli.expect(&["DBSIZE"], "(integer) 4");
+    stop_and_check_both_engines_served(server);
+}
+
+/// Clients of `chat --threads 2`, spread over both engines.
+const CHAT_CLIENTS: usize = 24;
+/// Lines each client sends.
+const CHAT_LINES: usize = 5;
+
+/// `chat --threads 2`: every line any client sends reaches every client once, whichever
+/// engine serves it. (24 clients all land on one engine with probability 2^-23; the server's
+/// count of accepted connections by engine shows they did not.)
+fn chat_on_two_threads_sends_every_line_to_every_client_once(driver: Driver) {
+    let dir = TempDir::new("chat-threads");
+    let server = Server::start(driver, &dir, "chat", "127.0.0.1:0", &["--threads", "2"]);
+    let addr = server.socket_addr();
+    let mut clients: Vec<ChatClient> = (0..CHAT_CLIENTS)
+        .map(|_| ChatClient::connect(addr))
+        .collect();
+    // A client that reads its own line back is served (its engine knows it): lines sent from
+    // now on reach it.
+    for (i, client) in clients.iter_mut().enumerate() {
+        let joined = format!("joined {i}");
+        client.send(&joined);
+        client.read_until(|line| line == joined);
+    }
+    let mut expected: Vec<String> = Vec::new();
+    for (i, client) in clients.iter_mut().enumerate() {
+        for n in 0..CHAT_LINES {
+            let line = format!("line {n} of client {i}");
+            client.send(&line);
+            expected.push(line);
+        }
+    }
+    expected.sort();
+    for (i, client) in clients.iter_mut().enumerate() {
+        let mut got = client.lines_until(expected.len());
+        got.sort();
+        assert_eq!(got, expected, "client {i}: every line, once");
+    }
+    // A last line after all of them: nothing else (a line twice) may come before it.
+    clients[0].send("done");
+    for (i, client) in clients.iter_mut().enumerate() {
+        let late = client.read_until(|line| line == "done");
+        assert!(late.is_empty(), "client {i} received lines twice: {late:?}");
+    }
+    stop_and_check_both_engines_served(server);
+}
+
+/// A chat client: lines in and out, every read bounded by [`CLIENT_LIMIT`].
+struct ChatClient {
+    stream: std::net::TcpStream,
+    reader: BufReader<std::net::TcpStream>,
+}
+
+impl ChatClient {
+    fn connect(addr: SocketAddr) -> Self {
+        let stream = std::net::TcpStream::connect_timeout(&addr, CLIENT_LIMIT)
+            .unwrap_or_else(|err| panic!("connect to {addr}: {err}"));
+        stream.set_read_timeout(Some(CLIENT_LIMIT)).unwrap();
+        stream.set_write_timeout(Some(CLIENT_LIMIT)).unwrap();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        Self { stream, reader }
+    }
+
+    fn send(&mut self, line: &str) {
+        self.stream
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("send a chat line");
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) => panic!("the chat server closed the connection"),
+            Ok(_) => line.trim_end_matches('\n').to_owned(),
+            Err(err) => panic!("reading a chat line: {err}"),
+        }
+    }
+
+    /// Reads until a line `done` accepts; the `line ...` lines before it.
+    fn read_until(&mut self, done: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line();
+            if done(&line) {
+                return lines;
+            }
+            if line.starts_with("line ") {
+                lines.push(line);
+            }
+        }
+    }
+
+    /// The next `n` lines `line ...`, skipping the `joined ...` lines of other clients.
+    fn lines_until(&mut self, n: usize) -> Vec<String> {
+        let mut lines = Vec::new();
+        while lines.len() < n {
+            let line = self.line();
+            if line.starts_with("line ") {
+                lines.push(line);
+            }
+        }
+        lines
+    }
 }

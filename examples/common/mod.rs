@@ -1,11 +1,11 @@
 //! What every example server shares: its command line, the choice of driver, and a graceful
 //! stop on SIGINT or SIGTERM.
 //!
-//! `cargo run --release --example NAME -- [--driver mio|smol] [--listen ADDR] [--root DIR]
-//! [--idle-timeout SECONDS] [--header-timeout SECONDS] [--tls] [--cert FILE --key FILE]`,
-//! where ADDR is `HOST:PORT`, `[V6]:PORT` or `unix:PATH` (`unixgram:PATH` for datagram
-//! servers); port 0 picks a free port. When ready, a server prints exactly one line,
-//! `listening on ADDR`, with the real address, in the form `--listen` takes.
+//! `cargo run --release --example NAME -- [--driver mio|smol] [--threads N] [--listen ADDR]
+//! [--root DIR] [--idle-timeout SECONDS] [--header-timeout SECONDS] [--tls]
+//! [--cert FILE --key FILE]`, where ADDR is `HOST:PORT`, `[V6]:PORT` or `unix:PATH`
+//! (`unixgram:PATH` for datagram servers); port 0 picks a free port. When ready, a server prints
+//! exactly one line, `listening on ADDR`, with the real address, in the form `--listen` takes.
 //!
 //! TLS (stream servers): `--tls` serves every connection over TLS, with the certificate chain
 //! and key of `--cert` and `--key` (PEM files); without them, a self-signed certificate for
@@ -17,15 +17,25 @@
 //! `timeout 0`); `--header-timeout` answers `408` and closes when a request head takes longer
 //! than that (http; default 60, as nginx's `client_header_timeout`). The README's "Limits and
 //! timeouts" says why.
+//!
+//! `--threads N` (default 1) runs the server on a group of N engines, one per thread, all
+//! listening on one TCP port (the kernel spreads the connections), for the examples that
+//! support it (`resp`, `chat`, `echo`); at exit each engine's count of accepted connections
+//! is printed on stderr. With one thread the server runs on the main thread, as always.
 #![allow(dead_code)]
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::exit;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use pants::mio::{GroupBuilder, GroupEngine};
 use pants::signal::{SIGINT, SIGTERM};
-use pants::{Addr, ChannelId, EngineContext, Handler, Listen, StreamConfig, TlsServer};
+use pants::{
+    Addr, ChannelId, EngineContext, Handler, IntoAddr, Listen, Member, StreamConfig, TlsServer,
+};
 use pants_protocols::http::HttpConfig;
 
 /// Which driver runs the example's engine (`--driver`).
@@ -38,9 +48,12 @@ pub enum Driver {
 }
 
 /// An example's command line.
+#[derive(Clone)]
 pub struct Args {
     /// `--driver`: the driver.
     pub driver: Driver,
+    /// `--threads`: how many engines (threads) serve, at least 1.
+    pub threads: usize,
     /// `--listen`: where to listen.
     pub listen: String,
     /// `--root`: the directory files are served from (http).
@@ -62,11 +75,21 @@ impl Args {
         factory: impl FnMut() -> H + 'static,
         config: StreamConfig,
     ) -> Listen {
+        self.server_at(self.listen.as_str(), factory, config)
+    }
+
+    /// As [`server`](Self::server), at `addr`.
+    pub fn server_at<H: Handler>(
+        &self,
+        addr: impl IntoAddr,
+        factory: impl FnMut() -> H + 'static,
+        config: StreamConfig,
+    ) -> Listen {
         let config = StreamConfig {
             idle_timeout: self.idle_timeout,
             ..config
         };
-        let listen = Listen::new(self.listen.as_str(), factory).stream_config(config);
+        let listen = Listen::new(addr, factory).stream_config(config);
         match &self.tls {
             Some(tls) => listen.tls(tls.clone()),
             None => listen,
@@ -107,7 +130,7 @@ pub fn tls_args(name: &str, default_listen: &str) -> Args {
 fn parse(name: &str, default_listen: &str, always_tls: bool) -> Args {
     let usage = || -> ! {
         eprintln!(
-            "usage: {name} [--driver mio|smol] [--listen ADDR] [--root DIR] \
+            "usage: {name} [--driver mio|smol] [--threads N] [--listen ADDR] [--root DIR] \
              [--idle-timeout SECONDS] [--header-timeout SECONDS] [--tls] \
              [--cert FILE --key FILE]"
         );
@@ -115,6 +138,7 @@ fn parse(name: &str, default_listen: &str, always_tls: bool) -> Args {
     };
     let mut args = Args {
         driver: Driver::Mio,
+        threads: 1,
         listen: default_listen.to_owned(),
         root: None,
         idle_timeout: None,
@@ -143,6 +167,10 @@ fn parse(name: &str, default_listen: &str, always_tls: bool) -> Args {
             "--key" => key = Some(PathBuf::from(value)),
             "--driver" if value == "mio" => args.driver = Driver::Mio,
             "--driver" if value == "smol" => args.driver = Driver::Smol,
+            "--threads" => match value.parse() {
+                Ok(threads) if threads >= 1 => args.threads = threads,
+                _ => usage(),
+            },
             _ => usage(),
         }
     }
@@ -177,11 +205,16 @@ fn self_signed() -> io::Result<TlsServer> {
 
 /// Opens the example's channel with `open` on the driver `args` names, prints
 /// `listening on ADDR` (in the form `--listen` takes), and runs until SIGINT or SIGTERM, then
-/// shuts down gracefully (a second signal closes everything at once).
+/// shuts down gracefully (a second signal closes everything at once). One engine, on this
+/// thread: refused with `--threads` over 1 (see [`serve_group`]).
 pub fn serve(
     args: &Args,
     open: impl FnOnce(&mut EngineContext<'_>) -> io::Result<ChannelId>,
 ) -> io::Result<()> {
+    if args.threads != 1 {
+        let message = "this example runs on one engine: --threads 1";
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, message));
+    }
     // Signals are caught by the loop itself (a second thread would make every socket call
     // dearer), and before `listening on` is printed: whoever reads it may signal at once.
     match args.driver {
@@ -214,4 +247,88 @@ fn announce(
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "listening on {}", args.shown(&addr))?;
     stdout.flush()
+}
+
+/// Runs the example on a group of `--threads` engines of the driver `args` names: each opens
+/// its listener with `open`, given its [`Place`] (engine 0 first, whose port the others share),
+/// then `listening on ADDR` is printed, and the group runs until SIGINT or SIGTERM (each
+/// engine stops gracefully; a second signal closes everything at once). At exit, each engine's
+/// count of accepted connections is printed on stderr:
+/// `accepted connections by engine: 27 23`.
+pub fn serve_group(
+    args: &Args,
+    open: impl Fn(&mut EngineContext<'_>, &Place<'_>) -> io::Result<ChannelId> + Send + Sync + 'static,
+) -> io::Result<()> {
+    match args.driver {
+        Driver::Mio => run_group(pants::mio::Group::builder(args.threads), args, open),
+        Driver::Smol => run_group(pants::smol::Group::builder(args.threads), args, open),
+    }
+}
+
+/// One engine of a group, while its listener opens.
+pub struct Place<'a> {
+    /// Where to listen: `--listen`, with engine 0's port from the second engine on.
+    pub addr: Addr,
+    /// The engine's place in the group: its index, and the group's handle.
+    pub member: &'a Member,
+    args: &'a Args,
+    accepted: &'a Arc<[Count]>,
+}
+
+impl Place<'_> {
+    /// The server [`Args::server`] makes, at this engine's address, its accepted connections
+    /// counted.
+    pub fn server<H: Handler>(
+        &self,
+        mut factory: impl FnMut() -> H + 'static,
+        config: StreamConfig,
+    ) -> Listen {
+        let (accepted, engine) = (self.accepted.clone(), self.member.index());
+        let counted = move || {
+            accepted[engine].0.fetch_add(1, Ordering::Relaxed);
+            factory()
+        };
+        self.args.server_at(self.addr.clone(), counted, config)
+    }
+}
+
+/// One engine's count of accepted connections, on a cache line of its own: engines never
+/// write the same line.
+#[derive(Default)]
+#[repr(align(64))]
+struct Count(AtomicUsize);
+
+fn run_group<E: GroupEngine>(
+    builder: GroupBuilder<E>,
+    args: &Args,
+    open: impl Fn(&mut EngineContext<'_>, &Place<'_>) -> io::Result<ChannelId> + Send + Sync + 'static,
+) -> io::Result<()> {
+    let counts: Arc<[Count]> = (0..args.threads).map(|_| Count::default()).collect();
+    let (accepted, shared) = (counts.clone(), args.clone());
+    let group = builder.stop_on_signals(&[SIGINT, SIGTERM]).listen_with(
+        args.listen_addr()?,
+        move |cx, addr, member| {
+            let place = Place {
+                addr,
+                member,
+                args: &shared,
+                accepted: &accepted,
+            };
+            open(cx, &place)
+        },
+    )?;
+    let addr = group
+        .local_addr()
+        .ok_or_else(|| io::Error::other("no local address"))?;
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "listening on {}", args.shown(addr))?;
+    stdout.flush()?;
+    drop(stdout);
+    let result = group.join();
+    let accepted: Vec<String> = counts
+        .iter()
+        .map(|count| count.0.load(Ordering::Relaxed).to_string())
+        .collect();
+    eprintln!("accepted connections by engine: {}", accepted.join(" "));
+    result
 }

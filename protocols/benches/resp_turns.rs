@@ -11,7 +11,9 @@
 //! - `cargo bench` (`--bench`): checks the replies, then prints nanoseconds per request
 //!   (wall clock, for orientation only);
 //! - `cargo test --benches` / `--all-targets` (no arguments): checks the replies, the one test;
-//! - the script: `resp_turns count REQUEST TURNS PIPELINE` runs just that, for counting.
+//! - the script: `resp_turns count REQUEST TURNS PIPELINE [shared]` runs just that, for
+//!   counting; with `shared`, the key space is a [`resp::SharedDb`]'s view, as on a group of
+//!   engines (its lock taken by each command on keys, never contended here).
 
 use std::hint::black_box;
 use std::io::{self, IoSlice};
@@ -111,7 +113,7 @@ struct Server {
 }
 
 impl Server {
-    fn new(request: &[u8], pipeline: usize) -> Self {
+    fn new(request: &[u8], pipeline: usize, keys: Keys) -> Self {
         let now = Instant::now();
         let mut engine = Engine::new(EngineConfig::default(), now);
         let mut io = Scripted {
@@ -121,7 +123,10 @@ impl Server {
             readable: false,
             written: 0,
         };
-        let db = resp::Db::new();
+        let db = match keys {
+            Keys::Local => resp::Db::new(),
+            Keys::Shared => resp::SharedDb::new().db(),
+        };
         db.set("key:000000001234", "xxx");
         let server = engine
             .context(&mut io, now)
@@ -154,10 +159,19 @@ impl Server {
     }
 }
 
+/// Which key space the server has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    /// One engine's (`resp::Db::new`).
+    Local,
+    /// A view of a `resp::SharedDb`, as each engine of a group has.
+    Shared,
+}
+
 /// Runs `turns` turns of `pipeline` requests of kind `name`; returns the bytes written.
-fn run(name: &str, turns: usize, pipeline: usize) -> usize {
+fn run(name: &str, turns: usize, pipeline: usize, keys: Keys) -> usize {
     let (_, request, _) = lookup(name);
-    let mut server = Server::new(request, pipeline);
+    let mut server = Server::new(request, pipeline, keys);
     for _ in 0..turns {
         server.turn();
     }
@@ -174,9 +188,16 @@ fn lookup(name: &str) -> (&'static str, &'static [u8], &'static [u8]) {
 /// Every request gets its reply, once per request, in every turn.
 fn check_replies() {
     for (name, _, reply) in REQUESTS {
-        for pipeline in [1, 16] {
-            let written = run(name, 10, pipeline);
-            assert_eq!(written, 10 * pipeline * reply.len(), "{name} -P {pipeline}");
+        for (pipeline, keys) in [1, 16]
+            .into_iter()
+            .flat_map(|p| [(p, Keys::Local), (p, Keys::Shared)])
+        {
+            let written = run(name, 10, pipeline, keys);
+            assert_eq!(
+                written,
+                10 * pipeline * reply.len(),
+                "{name} -P {pipeline} {keys:?}"
+            );
         }
     }
 }
@@ -184,12 +205,17 @@ fn check_replies() {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let has = |flag: &str| args.iter().any(|arg| arg == flag);
-    if let [count, name, turns, pipeline] = &args[..]
+    if let [count, name, turns, pipeline, keys @ ..] = &args[..]
         && count == "count"
     {
         let turns = turns.parse().expect("TURNS is a number");
         let pipeline = pipeline.parse().expect("PIPELINE is a number");
-        println!("{} bytes written", run(name, turns, pipeline));
+        let keys = match keys {
+            [] => Keys::Local,
+            [shared] if shared == "shared" => Keys::Shared,
+            _ => panic!("the key space is `shared` or left out, not {keys:?}"),
+        };
+        println!("{} bytes written", run(name, turns, pipeline, keys));
     } else if has("--list") {
         if !has("--ignored") {
             println!("replies_are_correct: test");
@@ -200,7 +226,7 @@ fn main() {
             for pipeline in [1, 16] {
                 let turns = 200_000 / pipeline;
                 let started = Instant::now();
-                run(name, turns, pipeline);
+                run(name, turns, pipeline, Keys::Local);
                 let per_request = started.elapsed().as_nanos() as f64 / 200_000.0;
                 println!("{name:<12} -P {pipeline:<3} {per_request:8.1} ns/request");
             }

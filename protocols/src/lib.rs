@@ -6,7 +6,7 @@
 //! | protocol | module | framing |
 //! |---|---|---|
 //! | echo | [`Echo`] | none: every read is written back as it came |
-//! | chat | [`Chat`] | `\n` lines, broadcast to every client of the server |
+//! | chat | [`Chat`] (and [`chat::Room`] on a group of engines) | `\n` lines, broadcast to every client of the server |
 //! | Redis (RESP2) | [`resp`] | a line (`\n`, a `\r` before it stripped), then `count(n + 2)` per bulk argument |
 //! | HTTP/1.1 | [`http`] | the `\r\n\r\n` header block, then `count(Content-Length)` for a body |
 //!
@@ -38,7 +38,7 @@
 //! their corpus-replay tests call it.
 #![warn(missing_docs, unreachable_pub)]
 
-mod chat;
+pub mod chat;
 mod echo;
 pub mod fuzzing;
 pub mod http;

@@ -142,3 +142,75 @@ fn a_client_that_left_is_no_longer_sent_lines() {
     net.run();
     assert_eq!(net.received(peers[1]), "anyone?\n");
 }
+
+/// Two in-memory networks standing for two engines of a group, joined by a chat room: what
+/// one engine posts to the other is run there by `deliver`, as the group's handle would.
+struct TwoEngines {
+    engines: [Network; 2],
+    posted: std::sync::Arc<std::sync::Mutex<Vec<(usize, pants_protocols::chat::Work)>>>,
+}
+
+impl TwoEngines {
+    fn new() -> Self {
+        let posted = std::sync::Arc::<std::sync::Mutex<Vec<_>>>::default();
+        let room = pants_protocols::chat::Room::new(2);
+        let mut engines = [Network::new(), Network::new()];
+        for (index, net) in engines.iter_mut().enumerate() {
+            let posted = posted.clone();
+            let post = move |to, work| posted.lock().unwrap().push((to, work));
+            net.listen(ADDR, room.factory(index, post)).unwrap();
+        }
+        Self { engines, posted }
+    }
+
+    /// Runs both engines and the work they posted each other until nothing is left.
+    fn run(&mut self) {
+        loop {
+            self.engines.iter_mut().for_each(Network::run);
+            let posted: Vec<_> = self.posted.lock().unwrap().drain(..).collect();
+            if posted.is_empty() {
+                return;
+            }
+            for (to, work) in posted {
+                work(&mut self.engines[to].context());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_room_sends_every_line_to_every_client_of_every_engine_once() {
+    let mut group = TwoEngines::new();
+    // Two clients on engine 0, one on engine 1.
+    let clients = [(0, 0), (0, 1), (1, 2)]
+        .map(|(engine, _)| (engine, group.engines[engine].peer_connect(ADDR).unwrap()));
+    group.run();
+    for (i, &(engine, peer)) in clients.iter().enumerate() {
+        group.engines[engine].send(peer, format!("line {i}\n"));
+    }
+    group.run();
+    for (engine, peer) in clients {
+        let mut got: Vec<String> = String::from_utf8_lossy(&group.engines[engine].received(peer))
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            ["line 0", "line 1", "line 2"],
+            "engine {engine}'s client"
+        );
+    }
+}
+
+#[test]
+fn a_room_relays_nothing_to_an_engine_without_clients() {
+    let mut group = TwoEngines::new();
+    let peer = group.engines[0].peer_connect(ADDR).unwrap();
+    group.run();
+    group.engines[0].send(peer, "anyone?\n");
+    group.engines[0].run();
+    assert!(group.posted.lock().unwrap().is_empty(), "nothing posted");
+    group.run();
+    assert_eq!(group.engines[0].received(peer), "anyone?\n");
+}

@@ -588,3 +588,37 @@ fn eof_in_the_middle_of_a_command_closes_after_answering_the_complete_ones() {
     assert_eq!(net.received(peer), "+PONG\r\n");
     assert!(net.saw_eof(peer));
 }
+
+/// Engines of a group each take a view of one `SharedDb`: what one's connections change, the
+/// others' see, for every command on keys.
+#[test]
+fn engines_sharing_a_key_space_see_each_others_changes() {
+    let keys = resp::SharedDb::new();
+    let mut engines = [Network::new(), Network::new()];
+    let mut peers = Vec::new();
+    for net in &mut engines {
+        net.context()
+            .listen_with(resp::listen(ADDR, keys.db()))
+            .unwrap();
+        peers.push(client(net));
+    }
+    let [one, two] = &mut engines;
+    assert_eq!(
+        ask(one, peers[0], "SET k v1\r\nINCR n\r\n"),
+        "+OK\r\n:1\r\n"
+    );
+    assert_eq!(
+        ask(two, peers[1], "GET k\r\nINCR n\r\nDEL k\r\nDBSIZE\r\n"),
+        "$2\r\nv1\r\n:2\r\n:1\r\n:1\r\n"
+    );
+    assert_eq!(
+        ask(one, peers[0], "EXISTS k n\r\nFLUSHALL\r\n"),
+        ":1\r\n+OK\r\n"
+    );
+    assert!(keys.db().is_empty(), "FLUSHALL through one engine");
+    // A key space of its own sees none of it.
+    let (mut alone, _) = server();
+    let peer = client(&mut alone);
+    keys.db().set("k", "v");
+    assert_eq!(ask(&mut alone, peer, "GET k\r\n"), "$-1\r\n");
+}

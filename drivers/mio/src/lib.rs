@@ -89,7 +89,9 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 use pants_core::driver::Readiness;
 use pants_core::{ChannelId, EngineConfig};
-pub use pants_socket::{Call, Handle, SocketEngine};
+pub use pants_socket::{
+    Call, GroupBuilder, GroupEngine, GroupHandle, Handle, Member, SocketEngine,
+};
 use pants_socket::{SignalPipe, Wake};
 pub use poller::Mio;
 /// Signal numbers for [`Engine::stop_on_signals`] (`SIGINT`, `SIGTERM`, `SIGHUP`, ...).
@@ -223,6 +225,52 @@ impl Engine {
 }
 
 pants_socket::deref_to_socket_engine!(Engine, inner, Mio);
+
+/// A group of mio engines, one per thread, listening on one port (`SO_REUSEPORT`): for a
+/// server that outgrows one core. What the kernel spreads, how engines reach each other and
+/// how a group stops: [`pants_socket::Group`].
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use pants_core::{Context, Frame, Handler};
+///
+/// struct Echo;
+/// impl Handler for Echo {
+///     fn on_read(&mut self, cx: &mut Context<'_>, data: Frame<'_>) {
+///         let _ = cx.write(data);
+///     }
+/// }
+///
+/// // Two engines on two threads, both listening on the port engine 0 was given.
+/// let group = pants_mio::Group::builder(2).listen("127.0.0.1:0", |_member| || Echo)?;
+/// let addr = group.local_addr().unwrap().to_string();
+/// let mut client = std::net::TcpStream::connect(addr)?;
+/// client.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+/// client.write_all(b"ping")?;
+/// let mut echoed = [0; 4];
+/// client.read_exact(&mut echoed)?;
+/// assert_eq!(&echoed, b"ping");
+/// group.stop();
+/// group.join()?; // every engine stopped, every thread ended
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub type Group = pants_socket::Group<Engine>;
+
+impl GroupEngine for Engine {
+    type Poller = Mio;
+
+    fn build(config: EngineConfig) -> io::Result<Self> {
+        Self::with_config(config)
+    }
+
+    fn catch_signals(&mut self, signals: &[c_int]) -> io::Result<()> {
+        self.stop_on_signals(signals)
+    }
+
+    fn run_here(&mut self) -> io::Result<()> {
+        self.run()
+    }
+}
 
 impl AsFd for Engine {
     /// The poller's descriptor: readable when [`poll`](Engine::poll) has events to handle.

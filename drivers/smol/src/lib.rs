@@ -67,7 +67,9 @@ use std::time::Instant;
 use async_io::Async;
 use deadline::Deadline;
 use pants_core::{ChannelId, EngineConfig};
-pub use pants_socket::{Call, Handle, SocketEngine};
+pub use pants_socket::{
+    Call, GroupBuilder, GroupEngine, GroupHandle, Handle, Member, SocketEngine,
+};
 use pants_socket::{SignalPipe, Wake};
 use reactor::ReadySet;
 pub use reactor::{Reactor, Watched};
@@ -192,6 +194,59 @@ impl Engine {
 }
 
 pants_socket::deref_to_socket_engine!(Engine, inner, Reactor);
+
+/// A group of smol engines, one per thread, listening on one port (`SO_REUSEPORT`): for a
+/// server that outgrows one core. Each engine runs under [`async_io::block_on`] on its own
+/// thread. What the kernel spreads, how engines reach each other and how a group stops:
+/// [`pants_socket::Group`].
+///
+/// Unlike the mio driver's, these engines are not independent down to the poller: async-io
+/// has one reactor per process, so every engine's sockets are in one epoll instance, polled
+/// by whichever engine thread holds the reactor's lock, which wakes the others when their
+/// sockets are ready. A smol group shares that lock and those wake-ups on its request path
+/// (BENCHMARKS.md measures what it costs); for one engine per core with nothing shared, use
+/// `pants_mio::Group`.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use pants_core::{Context, Frame, Handler};
+///
+/// struct Echo;
+/// impl Handler for Echo {
+///     fn on_read(&mut self, cx: &mut Context<'_>, data: Frame<'_>) {
+///         let _ = cx.write(data);
+///     }
+/// }
+///
+/// let group = pants_smol::Group::builder(2).listen("[::1]:0", |_member| || Echo)?;
+/// let addr = group.local_addr().unwrap().to_string();
+/// let mut client = std::net::TcpStream::connect(addr)?;
+/// client.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+/// client.write_all(b"ping")?;
+/// let mut echoed = [0; 4];
+/// client.read_exact(&mut echoed)?;
+/// assert_eq!(&echoed, b"ping");
+/// group.stop();
+/// group.join()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub type Group = pants_socket::Group<Engine>;
+
+impl GroupEngine for Engine {
+    type Poller = Reactor;
+
+    fn build(config: EngineConfig) -> io::Result<Self> {
+        Self::with_config(config)
+    }
+
+    fn catch_signals(&mut self, signals: &[c_int]) -> io::Result<()> {
+        self.stop_on_signals(signals)
+    }
+
+    fn run_here(&mut self) -> io::Result<()> {
+        async_io::block_on(self.run())
+    }
+}
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -12,7 +12,9 @@
 //!   poller watches a socket ([`Poller`]);
 //! - the [`SocketEngine`] every driver's `Engine` dereferences to, the [`Handle`] other
 //!   threads and tasks use, and the [`SignalPipe`] that stops a loop on a signal without a
-//!   thread.
+//!   thread;
+//! - the [`Group`] of engines, one per thread, sharing their listening ports (`SO_REUSEPORT`)
+//!   for a server that outgrows one core, generic over the driver's engine ([`GroupEngine`]).
 //!
 //! A driver is then translation only: register a socket's descriptor with its poller, turn
 //! the poller's reports into [`Readiness`](pants_core::driver::Readiness), wait until the engine's
@@ -21,6 +23,7 @@
 
 mod calls;
 mod engine;
+mod group;
 mod handle;
 mod open;
 mod poller;
@@ -31,6 +34,7 @@ mod socket;
 mod table;
 
 pub use engine::SocketEngine;
+pub use group::{Group, GroupBuilder, GroupEngine, GroupHandle, Member};
 pub use handle::{Call, Handle};
 pub use poller::{Direction, Opened, Poller};
 pub use resolver::Wake;

@@ -13,7 +13,7 @@ use socket2::{Domain, Protocol, SockAddr, Type};
 use crate::socket::{OwnedPath, Socket};
 
 /// A listening socket for `addr`: TCP (`SO_REUSEADDR` always, `SO_REUSEPORT` and
-/// `IPV6_V6ONLY` as asked) or Unix. A Unix socket file left by a process that is gone is
+/// `IPV6_V6ONLY` as asked) or Unix (where `SO_REUSEPORT` means nothing). A Unix socket file left by a process that is gone is
 /// replaced; a live one, or any other file, is an `AddrInUse` error.
 pub(crate) fn listener(addr: &Addr, options: &SocketOptions) -> io::Result<Socket> {
     let backlog = options.backlog.min(i32::MAX as u32) as i32;
@@ -26,6 +26,7 @@ pub(crate) fn listener(addr: &Addr, options: &SocketOptions) -> io::Result<Socke
     let addr = ip_of(addr)?;
     let socket = ip_socket(addr, Type::STREAM, Protocol::TCP, options)?;
     socket.set_reuse_address(true)?;
+    share_port(&socket, options)?;
     socket.bind(&SockAddr::from(addr))?;
     socket.listen(backlog)?;
     Ok(Socket::TcpListener {
@@ -51,7 +52,9 @@ pub(crate) fn accept(listener: &Socket) -> io::Result<Socket> {
     }
 }
 
-/// A non-blocking connect to an IP or Unix address, in progress.
+/// A non-blocking connect to an IP or Unix address, in progress. `SO_REUSEPORT` is not set,
+/// whatever the options say: it shares a port between listening or bound sockets, and on an
+/// outgoing connect it would only let the kernel pick a local port another socket holds.
 pub(crate) fn connect(addr: &Addr, options: &SocketOptions) -> io::Result<Socket> {
     let (socket, target) = match addr {
         Addr::Ip(ip) => {
@@ -89,6 +92,7 @@ pub(crate) fn datagram(addr: &Addr, options: &SocketOptions) -> io::Result<Socke
     }
     let addr = ip_of(addr)?;
     let socket = ip_socket(addr, Type::DGRAM, Protocol::UDP, options)?;
+    share_port(&socket, options)?;
     socket.bind(&SockAddr::from(addr))?;
     Ok(Socket::Udp(socket.into()))
 }
@@ -104,13 +108,19 @@ fn ip_socket(
         kind.nonblocking().cloexec(),
         Some(protocol),
     )?;
-    if options.reuse_port {
-        socket.set_reuse_port(true)?;
-    }
     if let (SocketAddr::V6(_), Some(only_v6)) = (addr, options.only_v6) {
         socket.set_only_v6(only_v6)?;
     }
     Ok(socket)
+}
+
+/// `SO_REUSEPORT` on a socket about to be bound, when asked: for listeners and datagram
+/// sockets only (one per engine of a group, on one port).
+fn share_port(socket: &socket2::Socket, options: &SocketOptions) -> io::Result<()> {
+    if options.reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    Ok(())
 }
 
 fn unix_type(kind: Type) -> Type {
@@ -195,5 +205,55 @@ fn ip_of(addr: &Addr) -> io::Result<SocketAddr> {
                 })
         }
         _ => Err(io::ErrorKind::InvalidInput.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pants_core::{Addr, SocketOptions};
+    use socket2::SockRef;
+
+    use super::{connect, datagram, listener};
+
+    fn sharing() -> SocketOptions {
+        SocketOptions {
+            reuse_port: true,
+            ..SocketOptions::default()
+        }
+    }
+
+    fn reuses_port(socket: &crate::Socket) -> bool {
+        SockRef::from(socket)
+            .reuse_port()
+            .expect("read SO_REUSEPORT")
+    }
+
+    #[test]
+    fn reuse_port_is_set_on_listeners_and_datagram_sockets_only() {
+        let loopback: Addr = "127.0.0.1:0".parse().unwrap();
+        let server = listener(&loopback, &sharing()).unwrap();
+        assert!(reuses_port(&server), "a listener asked to share its port");
+        let bound = datagram(&loopback, &sharing()).unwrap();
+        assert!(
+            reuses_port(&bound),
+            "a datagram socket asked to share its port"
+        );
+
+        let at = server.local_addr().unwrap();
+        let client = connect(&at, &sharing()).unwrap();
+        assert!(
+            !reuses_port(&client),
+            "an outgoing connect never shares a port"
+        );
+    }
+
+    #[test]
+    fn listeners_sharing_a_port_bind_it_together() {
+        let first = listener(&"127.0.0.1:0".parse().unwrap(), &sharing()).unwrap();
+        let at = first.local_addr().unwrap();
+        let second = listener(&at, &sharing()).unwrap();
+        assert_eq!(second.local_addr().unwrap(), at);
+        let err = listener(&at, &SocketOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse, "{err}");
     }
 }

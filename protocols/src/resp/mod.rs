@@ -1,4 +1,5 @@
-//! A small Redis-compatible server: RESP2, inline and multibulk requests, one shared key space.
+//! A small Redis-compatible server: RESP2, inline and multibulk requests, one shared key space
+//! (shared by the engines of a group too: [`SharedDb`]).
 //!
 //! Commands: `PING [msg]`, `ECHO msg`, `SET key value`, `GET key`, `DEL key...`,
 //! `EXISTS key...`, `INCR key`, `DBSIZE`, `FLUSHALL [ASYNC|SYNC]`, `QUIT`, and of `CONFIG`
@@ -75,10 +76,11 @@ mod commands;
 pub(crate) mod parse;
 mod value;
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 use pants_core::{
@@ -111,7 +113,9 @@ pub struct Limits {
     pub command_bytes: usize,
     /// The most the arguments of all the commands being read at once may hold, across every
     /// connection of the server: bounds what many peers can make the server hold together.
-    /// 256 MiB by default, as the engine's read buffer budget.
+    /// 256 MiB by default, as the engine's read buffer budget. On a group of engines, each
+    /// engine's factory counts its own connections: the bound is per engine, as the engine's
+    /// budget is.
     pub server_bytes: usize,
 }
 
@@ -126,14 +130,35 @@ impl Default for Limits {
 
 /// The key space shared by every connection of one server: cheap to clone (a shared handle).
 ///
-/// The engine runs every handler on one thread, so a `Rc<RefCell<...>>` is enough.
+/// One engine runs every handler on one thread, so [`Db::new`] keeps the keys in a
+/// `Rc<RefCell<...>>`: no lock on the request path. A server on a group of engines (threads)
+/// shares one [`SharedDb`], each engine's factory taking its own `Db` view of it
+/// ([`SharedDb::db`]): the commands on keys then take a lock.
 #[derive(Clone, Default)]
 pub struct Db {
-    map: Rc<RefCell<HashMap<Bytes, Value>>>,
+    keys: Keys,
 }
 
+/// Where a [`Db`] keeps its keys.
+#[derive(Clone)]
+enum Keys {
+    /// One engine's alone.
+    Local(Rc<RefCell<Map>>),
+    /// Shared by the engines of a group.
+    Shared(Arc<Mutex<Map>>),
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Keys::Local(Rc::default())
+    }
+}
+
+/// The keys and their values.
+type Map = HashMap<Bytes, Value>;
+
 impl Db {
-    /// An empty key space.
+    /// An empty key space, for the connections of one engine.
     pub fn new() -> Self {
         Self::default()
     }
@@ -141,28 +166,106 @@ impl Db {
     /// Stores a copy of `value` at `key`, as `SET` does.
     pub fn set(&self, key: impl Into<Bytes>, value: impl Into<Bytes>) {
         let value = Value::new(&value.into());
-        self.map.borrow_mut().insert(key.into(), value);
+        self.with_map(|map| map.insert(key.into(), value));
     }
 
     /// The value at `key`, as `GET` sees it.
     pub fn get(&self, key: &[u8]) -> Option<Bytes> {
-        self.map.borrow().get(key).map(Value::to_bytes)
+        self.with_map(|map| map.get(key).map(Value::to_bytes))
     }
 
     /// How many keys there are (`DBSIZE`).
     pub fn len(&self) -> usize {
-        self.map.borrow().len()
+        self.with_map(|map| map.len())
     }
 
     /// True when there are no keys.
     pub fn is_empty(&self) -> bool {
-        self.map.borrow().is_empty()
+        self.with_map(|map| map.is_empty())
     }
+
+    /// Runs `work` on the keys: borrowed on one engine, locked in a group. Commands never
+    /// nest, and a lock poisoned by a panic elsewhere still holds whole entries (each change
+    /// is one map operation), so it is taken as it is. Inlined: a call of its own, and the
+    /// reply writing it then keeps out of line, cost a GET 60 instructions of its ~1,940
+    /// (benches/engine_instructions.sh).
+    #[inline(always)]
+    fn with_map<R>(&self, work: impl FnOnce(&mut Map) -> R) -> R {
+        // One instance of `work`, whichever the key space: only taking the keys branches.
+        let mut keys = match &self.keys {
+            Keys::Local(map) => Taken::Borrowed(map.borrow_mut()),
+            Keys::Shared(map) => Taken::Locked(map.lock().unwrap_or_else(PoisonError::into_inner)),
+        };
+        work(match &mut keys {
+            Taken::Borrowed(map) => map,
+            Taken::Locked(map) => map,
+        })
+    }
+}
+
+/// The keys, taken for one command.
+enum Taken<'a> {
+    Borrowed(RefMut<'a, Map>),
+    Locked(MutexGuard<'a, Map>),
 }
 
 impl fmt::Debug for Db {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Db").field("keys", &self.len()).finish()
+    }
+}
+
+/// One key space for the connections of several engines (threads): `Send + Sync`, cheap to
+/// clone. Give each engine's factory its own view, [`db`](Self::db); a `SET` through any
+/// engine is seen by a `GET` through any other.
+///
+/// Every command on keys takes the map's lock (`PING` and `ECHO` do not): one cache line
+/// that every engine writes, which two engines barely feel and sixteen would. A server for
+/// many cores would shard the key space by engine instead: each engine owns the keys that
+/// hash to it, without a lock, and posts the commands on other keys to their owner (the
+/// group's handle runs a closure there), answering once the owner's reply comes back.
+///
+/// ```
+/// use pants_core::testing::Network;
+/// use pants_protocols::resp::{self, SharedDb};
+///
+/// let keys = SharedDb::new();
+/// // Two servers standing for two engines, each with its own view of the keys.
+/// let (mut one, mut two) = (Network::new(), Network::new());
+/// one.context().listen_with(resp::listen("127.0.0.1:6379", keys.db()))?;
+/// two.context().listen_with(resp::listen("127.0.0.1:6379", keys.db()))?;
+/// let (a, b) = (one.peer_connect("127.0.0.1:6379")?, two.peer_connect("127.0.0.1:6379")?);
+/// one.send(a, "SET k v\r\n");
+/// one.run();
+/// two.send(b, "GET k\r\n");
+/// two.run();
+/// assert_eq!(two.received(b), "$1\r\nv\r\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct SharedDb {
+    map: Arc<Mutex<Map>>,
+}
+
+impl SharedDb {
+    /// An empty key space.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A view of the keys for one engine's connections.
+    pub fn db(&self) -> Db {
+        Db {
+            keys: Keys::Shared(self.map.clone()),
+        }
+    }
+}
+
+impl fmt::Debug for SharedDb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedDb")
+            .field("keys", &self.db().len())
+            .finish()
     }
 }
 
