@@ -57,10 +57,12 @@ impl Held {
 }
 
 /// Input lent out of a framer while frames are read from it in place (see
-/// [`Framer::lend`](super::Framer::lend)): its bytes, and where a delimiter search may start.
+/// [`Framer::lend`](super::Framer::lend)): its bytes, and, once a search of them found no whole
+/// frame, where the framer's next search may resume.
 #[derive(Debug, Default)]
 pub(crate) struct Lent {
     pub(crate) bytes: Bytes,
+    /// 0 until the search found no whole frame; the input is given back then.
     pub(crate) scan_from: usize,
 }
 
@@ -77,7 +79,6 @@ impl Lent {
     #[inline]
     pub(crate) fn advance(&mut self, n: usize) {
         self.bytes.advance(n);
-        self.scan_from = 0;
     }
 }
 
@@ -253,18 +254,16 @@ impl ReadBuf {
         held.kept.freeze()
     }
 
-    /// Lends the input, with where the search resumes, releasing the allocation: when no frame
-    /// spans reads and nothing is being discarded.
+    /// Lends the input, releasing the allocation: when no frame spans reads and nothing is
+    /// being discarded. (Where the last search stopped is forgotten: input is lent again only
+    /// when a callback came between, and the lent search starts over.)
     pub(super) fn lend(&mut self) -> Option<Lent> {
         let held = self.0.as_ref()?;
         if !held.kept.is_empty() || held.discard != 0 {
             return None;
         }
         let held = self.0.take()?;
-        Some(Lent {
-            bytes: held.input,
-            scan_from: held.scan_from,
-        })
+        Some(Lent::new(held.input))
     }
 
     /// Takes back what is left of lent input, held before anything pushed meanwhile.
