@@ -396,9 +396,13 @@ impl Framer {
     /// compiled for it: with neither a resumption point to start from nor one to keep, a
     /// `SET` (5 frames) costs 66 instructions fewer with `-P 16`, 115 fewer with `-P 1`
     /// (`benches/engine_instructions.sh`).
+    ///
+    /// Asked only while the input is out: not after [`clear`](Self::clear), which drops it
+    /// (a stream asks only while it is open and reading, which every clear ends).
     #[inline(always)]
     pub(crate) fn frame_in(&self, input: &Lent) -> Option<FrameAt> {
-        if self.mode != Mode::Framing || !self.lent {
+        debug_assert!(self.lent, "frame_in asked of input the framer dropped");
+        if self.mode != Mode::Framing {
             return None;
         }
         match find(&self.delimiter.kind, &input.bytes, 0, self.limits) {
