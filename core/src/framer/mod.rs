@@ -212,16 +212,11 @@ impl Framer {
     /// of an [`after`](ReadDelimiter::after) delimiter over the hard limit.
     #[inline(always)]
     pub fn set_delimiter(&mut self, delimiter: ReadDelimiter) -> Result<(), DelimiterError> {
-        let needs = match &delimiter.kind {
-            Kind::Count(n) => *n,
-            Kind::ByteAfter { skip, .. } | Kind::BytesAfter { skip, .. } => *skip as usize,
-            Kind::LengthPrefix(prefix) => prefix.header_len(),
-            Kind::Skip(n) => {
-                self.set_skip(*n, delimiter);
-                return Ok(());
-            }
-            _ => 0,
-        };
+        if let Kind::Skip(n) = delimiter.kind {
+            self.set_skip(n, delimiter);
+            return Ok(());
+        }
+        let needs = held_at_once(&delimiter.kind);
         if needs > self.limits.hard_limit() {
             return Err(self.over_hard_limit(needs));
         }
@@ -270,12 +265,7 @@ impl Framer {
     /// Sets the limits; refused when the current delimiter needs more than the new hard limit.
     pub fn set_limits(&mut self, limits: ReadLimits) -> Result<(), DelimiterError> {
         let old = std::mem::replace(&mut self.limits, limits);
-        let needs = match &self.delimiter.kind {
-            Kind::Count(n) => *n,
-            Kind::ByteAfter { skip, .. } | Kind::BytesAfter { skip, .. } => *skip as usize,
-            Kind::LengthPrefix(prefix) => prefix.header_len(),
-            _ => 0,
-        };
+        let needs = held_at_once(&self.delimiter.kind);
         if needs > limits.hard_limit() {
             self.limits = old;
             return Err(DelimiterError::OverHardLimit {
@@ -498,5 +488,18 @@ impl Framer {
         }
         self.buf.set_discard(self.delimiter.skip_len().unwrap_or(0));
         Some(Ok(Bytes::new()))
+    }
+}
+
+/// How many bytes delimiter `kind` needs held at once, whatever the limit: a count, a body
+/// searched [`after`](ReadDelimiter::after), a length prefix's header. Over the hard limit, the
+/// delimiter is refused.
+#[inline(always)]
+fn held_at_once(kind: &Kind) -> usize {
+    match kind {
+        Kind::Count(n) => *n,
+        Kind::ByteAfter { skip, .. } | Kind::BytesAfter { skip, .. } => *skip as usize,
+        Kind::LengthPrefix(prefix) => prefix.header_len(),
+        _ => 0,
     }
 }
