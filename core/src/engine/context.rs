@@ -494,14 +494,14 @@ impl ChannelMut<'_> {
         let Some(entry) = core.channels.get_mut(self.id) else {
             return Written::Refused(WriteError::Closed);
         };
-        let result = match &mut entry.channel {
-            Channel::Stream(stream) => write(stream, &mut core.recycler),
-            Channel::Datagram(_) => Err(WriteError::NoPeer),
-            Channel::Server(_) => Err(WriteError::Unsupported),
+        let written = match &mut entry.channel {
+            Channel::Stream(stream) => write(stream, &mut core.recycler).into(),
+            Channel::Datagram(_) => Written::Refused(WriteError::NoPeer),
+            Channel::Server(_) => Written::Refused(WriteError::Unsupported),
         };
         core.work.queue_io(self.id, entry);
         core.work.queue_events(self.id, entry);
-        result.into()
+        written
     }
 
     /// Queues a datagram to `to` on a datagram channel.

@@ -57,27 +57,17 @@ impl Held {
 }
 
 /// Input lent out of a framer while frames are read from it in place (see
-/// [`Framer::lend`](super::Framer::lend)): its bytes, and where a delimiter search may start.
+/// [`Framer::lend`](super::Framer::lend)): it starts with the next frame.
 #[derive(Debug, Default)]
 pub(crate) struct Lent {
     pub(crate) bytes: Bytes,
-    pub(crate) scan_from: usize,
 }
 
 impl Lent {
-    /// `bytes`, not searched yet.
-    pub(crate) fn new(bytes: Bytes) -> Self {
-        Self {
-            bytes,
-            scan_from: 0,
-        }
-    }
-
     /// Drops the first `n` bytes (a frame and its delimiter, handed over).
     #[inline]
     pub(crate) fn advance(&mut self, n: usize) {
         self.bytes.advance(n);
-        self.scan_from = 0;
     }
 }
 
@@ -253,18 +243,16 @@ impl ReadBuf {
         held.kept.freeze()
     }
 
-    /// Lends the input, with where the search resumes, releasing the allocation: when no frame
-    /// spans reads and nothing is being discarded.
+    /// Lends the input, releasing the allocation: when no frame spans reads and nothing is
+    /// being discarded. Where the last search of it stopped is forgotten (see
+    /// [`Framer::frame_in`](super::Framer::frame_in)).
     pub(super) fn lend(&mut self) -> Option<Lent> {
         let held = self.0.as_ref()?;
         if !held.kept.is_empty() || held.discard != 0 {
             return None;
         }
         let held = self.0.take()?;
-        Some(Lent {
-            bytes: held.input,
-            scan_from: held.scan_from,
-        })
+        Some(Lent { bytes: held.input })
     }
 
     /// Takes back what is left of lent input, held before anything pushed meanwhile.
@@ -276,7 +264,6 @@ impl ReadBuf {
             None => {
                 self.0 = Some(Box::new(Held {
                     input: lent.bytes,
-                    scan_from: lent.scan_from,
                     ..Held::default()
                 }))
             }

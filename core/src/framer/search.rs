@@ -50,8 +50,8 @@ pub(crate) fn find(kind: &Kind, bytes: &[u8], scan_from: usize, limits: ReadLimi
                 end: len,
             },
         },
-        Kind::Byte(byte) => delimited(byte, bytes, 0, scan_from, Some(limit)),
-        Kind::Bytes(search) => delimited(&**search, bytes, 0, scan_from, Some(limit)),
+        Kind::Byte(byte) => delimited(byte, bytes, scan_from, Some(limit)),
+        Kind::Bytes(search) => delimited(&**search, bytes, scan_from, Some(limit)),
         Kind::Count(n) => counted(bytes, *n),
         Kind::ByteAfter { skip, byte } => after(byte, bytes, *skip as usize, scan_from, limit),
         Kind::BytesAfter { skip, search } => {
@@ -80,11 +80,9 @@ pub(crate) fn find_unbounded(
     limits: ReadLimits,
 ) -> (Found, usize) {
     match kind {
-        Kind::Byte(byte) | Kind::ByteAfter { byte, .. } => {
-            (delimited(byte, bytes, from, from, None), 1)
-        }
+        Kind::Byte(byte) | Kind::ByteAfter { byte, .. } => (delimited(byte, bytes, from, None), 1),
         Kind::Bytes(search) | Kind::BytesAfter { search, .. } => (
-            delimited(&**search, bytes, from, from, None),
+            delimited(&**search, bytes, from, None),
             search.needle().len(),
         ),
         #[cfg(feature = "regex")]
@@ -103,26 +101,18 @@ pub(crate) fn find_unbounded(
     }
 }
 
-/// The first match of `search` starting at or after `from` (and at or after `skip`, the bytes
-/// that belong to the frame unsearched): the frame is everything before it. With a `limit`, only
-/// matches starting at or before `skip + limit` count, and their absence is an overflow once
-/// that many bytes and a delimiter are here.
+/// The first match of `search` starting at or after `from`: the frame is everything before it.
+/// With a `limit`, only matches starting at or before `limit` count, and their absence is an
+/// overflow once that many bytes and a delimiter are here.
 #[inline(always)]
-fn delimited(
-    search: &impl Needle,
-    bytes: &[u8],
-    skip: usize,
-    from: usize,
-    limit: Option<usize>,
-) -> Found {
+fn delimited(search: &impl Needle, bytes: &[u8], from: usize, limit: Option<usize>) -> Found {
     let d = search.needle().len();
-    // A match starting within `skip + limit` ends within `window`. (Summed as `u64`: it
-    // cannot overflow, and needs no saturating steps on the path of every frame.)
+    // A match starting within the limit ends within `window`. (Summed as `u64`: it cannot
+    // overflow, and needs no saturating step on the path of every frame.)
     let window = match limit {
-        Some(limit) => (skip as u64 + limit as u64 + d as u64).min(bytes.len() as u64) as usize,
+        Some(limit) => (limit as u64 + d as u64).min(bytes.len() as u64) as usize,
         None => bytes.len(),
     };
-    let from = from.max(skip);
     match bytes
         .get(from..window)
         .and_then(|haystack| search.find(haystack))
@@ -132,23 +122,21 @@ fn delimited(
             len: from + at,
             end: from + at + d,
         },
-        None => not_found(bytes.len(), skip, d, limit),
+        None => not_found(bytes.len(), d, limit),
     }
 }
 
-/// No match after the first `skip` of `total` bytes: an overflow once more than `skip + limit`
-/// bytes are here with no match (a match of up to `max_match` bytes would have started within
-/// the limit), or else where the next search may start.
-fn not_found(total: usize, skip: usize, max_match: usize, limit: Option<usize>) -> Found {
+/// No match in `total` bytes: an overflow once more than `limit` bytes are here with no match
+/// (a match of up to `max_match` bytes would have started within the limit), or else where the
+/// next search may start.
+fn not_found(total: usize, max_match: usize, limit: Option<usize>) -> Found {
     match limit {
-        Some(limit) if total >= skip.saturating_add(limit).saturating_add(max_match) => {
-            Found::Overflow {
-                size: total,
-                frame_end: None,
-            }
-        }
+        Some(limit) if total >= limit.saturating_add(max_match) => Found::Overflow {
+            size: total,
+            frame_end: None,
+        },
         _ => Found::NeedMore {
-            scan_from: total.saturating_sub(max_match - 1).max(skip),
+            scan_from: total.saturating_sub(max_match - 1),
             needs: 0,
         },
     }
@@ -171,11 +159,12 @@ fn counted(bytes: &[u8], n: usize) -> Found {
     }
 }
 
-/// A body of `skip` bytes that ends with the delimiter, then the bytes up to the next match;
-/// the body alone when it does not end with the delimiter.
+/// A body of `skip` bytes that ends with the delimiter, then the bytes up to the next match
+/// (searched as a [`delimited`] frame of the rest); the body alone when it does not end with
+/// the delimiter.
 #[inline(always)]
 fn after(search: &impl Needle, bytes: &[u8], skip: usize, from: usize, limit: usize) -> Found {
-    let Some(body) = bytes.get(..skip) else {
+    let Some((body, rest)) = bytes.split_at_checked(skip) else {
         return Found::NeedMore {
             scan_from: skip,
             needs: skip,
@@ -188,7 +177,23 @@ fn after(search: &impl Needle, bytes: &[u8], skip: usize, from: usize, limit: us
             end: skip,
         };
     }
-    delimited(search, bytes, skip, from, Some(limit))
+    match delimited(search, rest, from.saturating_sub(skip), Some(limit)) {
+        // The body is the frame's start.
+        Found::Frame { len, end, .. } => Found::Frame {
+            skip: 0,
+            len: skip + len,
+            end: skip + end,
+        },
+        Found::Overflow { size, frame_end } => Found::Overflow {
+            size: skip + size,
+            frame_end,
+        },
+        Found::NeedMore { scan_from, needs } => Found::NeedMore {
+            scan_from: skip + scan_from,
+            needs,
+        },
+        other => other,
+    }
 }
 
 /// A frame announced by a length field; bodies over `hard_limit` overflow.
@@ -253,7 +258,7 @@ fn matched(
             },
         };
     }
-    not_found(bytes.len(), 0, m, limit)
+    not_found(bytes.len(), m, limit)
 }
 
 #[cfg(test)]

@@ -154,3 +154,34 @@ impl Stream {
         set
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::StreamConfig;
+    use crate::error::{Direction, OverflowError};
+
+    fn overflow() -> Event {
+        Event::Overflow(OverflowError {
+            direction: Direction::Read,
+            limit: 4,
+            size: 5,
+        })
+    }
+
+    #[test]
+    fn pending_says_whether_rare_events_wait_until_the_last_is_taken() {
+        let mut stream = Stream::connecting(StreamConfig::default(), Instant::now());
+        assert!(!stream.has_pending_events());
+        stream.push_event(overflow());
+        stream.push_event(overflow());
+        assert!(stream.has_pending_events());
+        assert!(matches!(stream.pop_first_event(), Some(Event::Overflow(_))));
+        assert!(stream.has_pending_events(), "one is left");
+        assert!(matches!(stream.pop_first_event(), Some(Event::Overflow(_))));
+        assert!(!stream.has_pending_events(), "none is left");
+        assert!(stream.pop_first_event().is_none());
+    }
+}

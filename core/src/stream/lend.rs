@@ -41,7 +41,7 @@ impl Stream {
     /// `None` says only that [`poll_event`](Self::poll_event) must be asked, on the input given
     /// back.
     #[inline]
-    pub(crate) fn frame_in(&self, input: &mut Lent) -> Option<FrameAt> {
+    pub(crate) fn frame_in(&self, input: &Lent) -> Option<FrameAt> {
         if !self.frames_next() {
             return None;
         }
