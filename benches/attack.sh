@@ -87,13 +87,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-rss_kb() { awk '/^VmRSS:/ { print $2 }' /proc/"$1"/status; }
-
-fd_count() {
-  local fds=(/proc/"$1"/fd/*)
-  echo "${#fds[@]}"
-}
-
 # wait_line FILE PATTERN SECONDS: waits until a line of FILE matches PATTERN (grep -E).
 wait_line() {
   local i
