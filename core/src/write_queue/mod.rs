@@ -401,7 +401,7 @@ impl WriteQueue {
         let emptied = !was_empty && self.chunks.is_empty();
         if emptied {
             // An idle channel holds no queue memory; the deque serves the next writes.
-            recycler.keep_deque(std::mem::take(&mut self.chunks));
+            recycler.keep_deque(&mut self.chunks);
         }
         emptied
     }
