@@ -679,6 +679,26 @@ mod tests {
     }
 
     #[test]
+    fn a_drained_queue_holds_no_deque_and_the_recycler_keeps_one() {
+        let mut recycler = Recycler::default();
+        let (mut one, mut two) = (WriteQueue::default(), WriteQueue::default());
+        for queue in [&mut one, &mut two] {
+            queue
+                .push_recycling(Bytes::from_static(b"reply"), &mut recycler)
+                .unwrap();
+        }
+        for queue in [&mut one, &mut two] {
+            assert!(queue.handle_written_recycling(5, &mut recycler));
+            assert_eq!(
+                queue.chunks.capacity(),
+                0,
+                "a drained queue holds no memory"
+            );
+        }
+        assert_ne!(recycler.deque.capacity(), 0, "kept for the next writes");
+    }
+
+    #[test]
     fn a_copied_write_over_the_limit_is_refused_whole() {
         let mut queue = WriteQueue::new(WriteLimits::new(4, 6));
         queue.push_slice(b"1234").unwrap();
