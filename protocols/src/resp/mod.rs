@@ -73,6 +73,7 @@
 
 pub(crate) mod args;
 mod commands;
+mod key_hash;
 pub(crate) mod parse;
 mod value;
 
@@ -90,6 +91,7 @@ use pants_core::{
 
 use args::Args;
 use commands::{Outcome, Replies};
+use key_hash::KeyHashing;
 use value::Value;
 
 /// The most arguments one multibulk command may announce (Redis' own bound).
@@ -155,7 +157,7 @@ impl Default for Keys {
 }
 
 /// The keys and their values.
-type Map = HashMap<Bytes, Value>;
+type Map = HashMap<Bytes, Value, KeyHashing>;
 
 impl Db {
     /// An empty key space, for the connections of one engine.
