@@ -26,9 +26,11 @@ impl Clock {
 
     /// Moves `now` forward to `at` (never back).
     pub(super) fn advance(&mut self, at: Instant) {
-        // The inputs of one turn carry one time: after the first, a comparison of a few
-        // instructions says so, where the subtraction costs about 50 (two of them were 100 of
-        // the 2,066 instructions of a `SET -P 1` turn, benches/engine_instructions.sh).
+        // The inputs of one turn carry one time: from the second on, a comparison of a few
+        // instructions says that it has not moved, where the subtraction costs about 50.
+        // (benches/engine_instructions.sh, whose turns all carry one time, counts 106 fewer
+        // per `SET -P 1` turn, the read's and the write's; where the time moves between
+        // turns, the write's.)
         if at <= self.now {
             return;
         }
