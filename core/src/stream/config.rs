@@ -68,6 +68,13 @@ impl StreamConfig {
 
     /// The default TLS handshake timeout: 10 seconds (as Netty's).
     pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// True when an idle timeout of any kind is set.
+    pub(crate) fn has_idle_timeouts(&self) -> bool {
+        self.read_idle_timeout.is_some()
+            || self.write_idle_timeout.is_some()
+            || self.idle_timeout.is_some()
+    }
 }
 
 impl Default for StreamConfig {

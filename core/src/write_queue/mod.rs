@@ -401,7 +401,7 @@ impl WriteQueue {
         let emptied = !was_empty && self.chunks.is_empty();
         if emptied {
             // An idle channel holds no queue memory; the deque serves the next writes.
-            recycler.keep_deque(std::mem::take(&mut self.chunks));
+            recycler.keep_deque(&mut self.chunks);
         }
         emptied
     }
@@ -676,6 +676,26 @@ mod tests {
             .unwrap();
         assert_eq!(small_front(&other), first, "the allocation was reused");
         assert_eq!(sent(&other), b"second");
+    }
+
+    #[test]
+    fn a_drained_queue_holds_no_deque_and_the_recycler_keeps_one() {
+        let mut recycler = Recycler::default();
+        let (mut one, mut two) = (WriteQueue::default(), WriteQueue::default());
+        for queue in [&mut one, &mut two] {
+            queue
+                .push_recycling(Bytes::from_static(b"reply"), &mut recycler)
+                .unwrap();
+        }
+        for queue in [&mut one, &mut two] {
+            assert!(queue.handle_written_recycling(5, &mut recycler));
+            assert_eq!(
+                queue.chunks.capacity(),
+                0,
+                "a drained queue holds no memory"
+            );
+        }
+        assert_ne!(recycler.deque.capacity(), 0, "kept for the next writes");
     }
 
     #[test]

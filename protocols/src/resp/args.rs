@@ -15,9 +15,10 @@ pub(crate) struct Args {
     ends: Vec<usize>,
     /// The length of the argument being read, with its `\r\n`.
     expected: usize,
-    /// What the argument being read will count in [`held`](Self::held) once pushed (0
-    /// between arguments): counted from its `$len` line on.
-    reserved: usize,
+    /// What the arguments count against the limits, each as [`cost_of`](Self::cost_of) its
+    /// announced length, from its `$len` line on (the one being read included): kept as it
+    /// changes, since a command's every argument checks it.
+    held: usize,
 }
 
 /// Arguments handed to a command at once without a heap allocation for their slices.
@@ -29,18 +30,18 @@ const SPARE_ARGS: usize = 16;
 const SPARE_BYTES: usize = 4096;
 
 impl Args {
-    /// Adds one argument.
+    /// Adds one argument (counted in [`held`](Self::held) when it was announced).
     #[inline]
     pub(crate) fn push(&mut self, arg: &[u8]) {
         self.bytes.extend_from_slice(arg);
         self.ends.push(self.bytes.len());
-        self.reserved = 0;
     }
 
-    /// Notes that the next argument has `len` bytes (its `$len` line was read).
+    /// Notes that the next argument has `len` bytes (its `$len` line was read): it counts in
+    /// [`held`](Self::held) from now on.
     pub(crate) fn expect(&mut self, len: usize) {
         self.expected = len.saturating_add(2);
-        self.reserved = Self::cost_of(len);
+        self.held = self.held.saturating_add(Self::cost_of(len));
     }
 
     /// The next argument's length with its `\r\n`, as [`expect`](Self::expect)ed.
@@ -58,10 +59,10 @@ impl Args {
         self.ends.is_empty()
     }
 
-    /// What the arguments hold, as counted against the command size limit: their bytes and
-    /// one offset each, with the argument being read as [`cost_of`](Self::cost_of) counts it.
+    /// What the arguments hold, as counted against the command size limits: the bytes and one
+    /// offset of each argument [`expect`](Self::expect)ed, the one being read included.
     pub(crate) fn held(&self) -> usize {
-        self.bytes.len() + self.ends.len() * size_of::<usize>() + self.reserved
+        self.held
     }
 
     /// What counts against the limit for one more argument of `len` bytes.
@@ -94,7 +95,7 @@ impl Args {
     pub(crate) fn recycle(&mut self) -> bool {
         self.bytes.clear();
         self.ends.clear();
-        self.reserved = 0;
+        self.held = 0;
         self.ends.capacity() <= SPARE_ARGS && self.bytes.capacity() <= SPARE_BYTES
     }
 }
@@ -109,6 +110,7 @@ mod tests {
             let mut args = Args::default();
             let words: Vec<Vec<u8>> = (0..n).map(|i| vec![b'a' + i as u8 % 26; i]).collect();
             for word in &words {
+                args.expect(word.len());
                 args.push(word);
             }
             assert_eq!(args.len(), n);
@@ -129,8 +131,10 @@ mod tests {
     #[test]
     fn only_a_small_buffer_is_kept_as_a_spare() {
         let mut small = Args::default();
-        small.push(b"GET");
-        small.push(b"key");
+        for word in [&b"GET"[..], b"key"] {
+            small.expect(word.len());
+            small.push(word);
+        }
         assert!(small.recycle());
         assert!(small.is_empty() && small.held() == 0);
         let mut large = Args::default();

@@ -1,13 +1,11 @@
 //! The commands of the RESP server and the replies they write, in Redis' wording.
 
-use std::collections::HashMap;
-
 use bytes::{BufMut, Bytes};
 use pants_core::{Context, Written};
 
-use super::Db;
 use super::parse;
 use super::value::{HEADER_MAX, Reply, Value, header_line};
+use super::{Db, Map};
 
 /// What the connection does after a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,11 +73,11 @@ pub(super) fn execute(db: &Db, args: &[&[u8]], out: &mut Replies<'_, '_>) -> Out
         Command::Dbsize => out.integer(db.with_map(|map| map.len()) as i64),
         Command::Flushall => match rest {
             [] => {
-                db.with_map(HashMap::clear);
+                db.with_map(Map::clear);
                 out.fixed(OK);
             }
             [mode] if is_one_of(mode, &[b"ASYNC", b"SYNC"]) => {
-                db.with_map(HashMap::clear);
+                db.with_map(Map::clear);
                 out.fixed(OK);
             }
             _ => out.error(b"syntax error"),
@@ -172,7 +170,7 @@ impl Command {
 
 /// Stores a copy of `value` at `key`; a key that is there already is kept, and its value
 /// overwritten (in place when it can be, see [`Value::overwrite`]).
-fn set(map: &mut HashMap<Bytes, Value>, key: &[u8], value: &[u8]) {
+fn set(map: &mut Map, key: &[u8], value: &[u8]) {
     match map.get_mut(key) {
         Some(stored) => stored.overwrite(value),
         None => {
@@ -181,7 +179,7 @@ fn set(map: &mut HashMap<Bytes, Value>, key: &[u8], value: &[u8]) {
     }
 }
 
-fn incr(map: &mut HashMap<Bytes, Value>, key: &[u8], out: &mut Replies<'_, '_>) {
+fn incr(map: &mut Map, key: &[u8], out: &mut Replies<'_, '_>) {
     let stored = map.get_mut(key);
     let current = match stored.as_deref() {
         None => 0,

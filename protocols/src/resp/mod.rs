@@ -73,6 +73,7 @@
 
 pub(crate) mod args;
 mod commands;
+mod key_hash;
 pub(crate) mod parse;
 mod value;
 
@@ -90,6 +91,7 @@ use pants_core::{
 
 use args::Args;
 use commands::{Outcome, Replies};
+use key_hash::KeyHashing;
 use value::Value;
 
 /// The most arguments one multibulk command may announce (Redis' own bound).
@@ -155,7 +157,7 @@ impl Default for Keys {
 }
 
 /// The keys and their values.
-type Map = HashMap<Bytes, Value>;
+type Map = HashMap<Bytes, Value, KeyHashing>;
 
 impl Db {
     /// An empty key space, for the connections of one engine.
@@ -462,23 +464,35 @@ impl Resp {
             }
             Err(err) => unreachable!("a count of at least 2 is valid: {err}"),
         }
-        let limits = self.shared.limits;
-        let command = self.held().saturating_add(Args::cost_of(len));
-        if command > limits.command_bytes {
-            let message = format!("command over {} bytes", limits.command_bytes);
-            return self.protocol_error(cx, message);
+        // The argument counts from here on, for its command and for the server: one test of
+        // both limits (with the message chosen out of line), the two sums kept as they change.
+        let cost = Args::cost_of(len);
+        let shared = &*self.shared;
+        let pending = self.pending.get_or_insert_default();
+        let command = pending.held().saturating_add(cost);
+        let server = shared.held.get().saturating_add(cost);
+        if command > shared.limits.command_bytes || server > shared.limits.server_bytes {
+            return self.over_limits(cx, command);
         }
-        let server = self.shared.held.get() + Args::cost_of(len);
-        if server > limits.server_bytes {
-            let message = format!(
+        pending.expect(len);
+        shared.held.set(server);
+        self.state = State::BulkBody { left };
+    }
+
+    /// Refuses an argument that takes its command (holding `command` bytes with it) or the
+    /// server over its limit.
+    #[cold]
+    fn over_limits(&mut self, cx: &mut Context<'_>, command: usize) {
+        let limits = self.shared.limits;
+        let message = if command > limits.command_bytes {
+            format!("command over {} bytes", limits.command_bytes)
+        } else {
+            format!(
                 "the server holds {} bytes of unfinished commands",
                 limits.server_bytes
-            );
-            return self.protocol_error(cx, message);
-        }
-        self.pending.get_or_insert_default().expect(len);
-        self.shared.held.set(server);
-        self.state = State::BulkBody { left };
+            )
+        };
+        self.protocol_error(cx, message);
     }
 
     /// Takes an argument; when more follow, returns the next one's `$n` line, which came
