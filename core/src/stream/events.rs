@@ -113,14 +113,16 @@ impl Stream {
         self.take_pending(bit::CLOSED)
     }
 
-    /// Drops the events a closing stream makes moot: it no longer drains (`Drained`: its queue
-    /// is gone) nor idles.
+    /// Drops the events a closed stream makes moot: it no longer drains (`Drained`: its queue
+    /// is gone), idles, or reads (`Eof`: the end of input it dropped, as it drops the frames
+    /// still buffered; an `Eof` left waiting after a truncated frame would otherwise come
+    /// between the report of unsent bytes and `Closed`).
     pub(super) fn drop_moot_events(&mut self) {
         let idle = Idle::ALL
             .into_iter()
             .map(bit::idle)
             .fold(0, |all, b| all | b);
-        self.pending &= !(bit::DRAINED | idle);
+        self.pending &= !(bit::DRAINED | bit::EOF | idle);
     }
 
     /// Drops every event but `Closed`, which is made to wait (after a handler panicked, its

@@ -428,6 +428,33 @@ fn partial_frame_at_eof_is_reported_with_its_bytes() {
 }
 
 #[test]
+fn a_close_now_on_a_truncated_frame_drops_the_eof_that_waits_after_it() {
+    // Found by the engine fuzzer: the `Eof` that follows a truncated frame came between the
+    // report of the unsent bytes and `Closed`, which must be next.
+    let mut driver = line_driver();
+    driver.write_cap = 0;
+    driver.by_hand.handle_data(Bytes::from_static(b"hal"));
+    driver.by_hand.handle_eof();
+    driver.drive_with(|stream, event| {
+        if let Event::Error(err) = event
+            && err.truncated_frame().is_some()
+        {
+            stream.write("never sent").unwrap();
+            stream.close_now();
+        }
+    });
+    assert_eq!(
+        driver.log,
+        [
+            "connect",
+            "error:peer closed in the middle of a frame (3 bytes received)",
+            "error:closed with 10 queued bytes never sent",
+            "close"
+        ]
+    );
+}
+
+#[test]
 fn half_open_stream_keeps_writing_after_peer_eof_until_closed() {
     let mut driver = Driver::accepted(StreamConfig {
         half_open: true,
