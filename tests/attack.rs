@@ -1,7 +1,7 @@
 //! The example servers under attack (issue 20) and their printed address (issue 16, item 8),
 //! on real sockets: what stalls is closed by the timeouts their flags set, a file the server
 //! cannot open for want of descriptors is a `503`, and `udp_echo` prints an address it takes
-//! back.
+//! back (and refuses `--tls`, which only streams speak).
 //!
 //! The example binaries are taken from next to this test binary (`target/<profile>/examples`,
 //! where `cargo test --workspace` builds them), or built with cargo when missing. Every server
@@ -179,6 +179,38 @@ fn udp_echo_prints_the_unixgram_address_it_was_given() {
     let mut buf = [0; 64];
     let n = client.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"round trip");
+}
+
+#[test]
+fn udp_echo_refuses_tls_with_an_error_instead_of_ignoring_it() {
+    let child = Command::new(example("udp_echo"))
+        .args(["--listen", "127.0.0.1:0", "--tls"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start udp_echo");
+    let pid = child.id();
+    let (tx, exited) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let Ok(output) = exited.recv_timeout(STEP) else {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+        panic!("udp_echo --tls still runs after {STEP:?}: TLS was ignored");
+    };
+    let output = output.expect("udp_echo's output");
+    let (status, stdout, stderr) = (
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(!status.success(), "udp_echo --tls exited with {status}");
+    assert!(!stdout.contains("listening on"), "it listened: {stdout:?}");
+    assert!(
+        stderr.contains("--tls"),
+        "the error does not name --tls: {stderr:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
