@@ -507,6 +507,25 @@ fn start_tls_twice_or_on_a_client_without_a_name_is_refused() {
     );
 }
 
+#[test]
+fn the_bytes_starttls_sends_in_clear_and_those_written_after_share_one_write_limit() {
+    let identity = Identity::new();
+    let config = StreamConfig {
+        write_limits: pants_core::WriteLimits::new(32, 64),
+        ..StreamConfig::default()
+    };
+    let mut stream = pants_core::channel::Stream::accepted(config, std::time::Instant::now());
+    stream.write(vec![b'c'; 50]).unwrap();
+    stream.start_tls(identity.server()).unwrap();
+    // 50 bytes wait to go out in clear: 14 more fit under the limit of 64, 15 do not.
+    let refused = stream.write(vec![b'p'; 15]).unwrap_err();
+    let pants_core::WriteError::Overflow(overflow) = refused else {
+        panic!("refused as {refused:?}, not as an overflow");
+    };
+    assert_eq!((overflow.limit(), overflow.size()), (64, 65));
+    assert_eq!(stream.write_queue().in_memory(), 50);
+}
+
 /// Sends `total` bytes in 16 KiB writes, stopping above the high-water mark until `on_write`
 /// (the producer pants asks for), then closes.
 struct Producer {

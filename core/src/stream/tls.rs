@@ -14,7 +14,7 @@ use super::{Phase, Stream, flag};
 use crate::error::{Error, Unsent};
 use crate::event::Event;
 use crate::tls::{Session, StartTlsError, Tls, TlsError, TlsInfo, TlsLayer, state};
-use crate::write_queue::{Recycler, Transmit, WriteQueue};
+use crate::write_queue::{Recycler, Transmit};
 
 /// Slices of plaintext encrypted in one step.
 const PLAIN_SLICES: usize = 64;
@@ -31,7 +31,8 @@ impl Stream {
     /// stream (STARTTLS) after what is queued now is sent in clear. Bytes received before and
     /// not yet delivered as frames are then refused ([`TlsError::PlaintextAfterStartTls`]),
     /// not fed to the session. A client needs its server's name (see
-    /// [`TlsClient::server_name`](crate::TlsClient::server_name)).
+    /// [`TlsClient::server_name`](crate::TlsClient::server_name)). The bytes to send in clear
+    /// stay in the write queue: its limits bound them and what is written after together.
     pub fn start_tls(&mut self, tls: impl Into<Tls>) -> Result<(), StartTlsError> {
         self.start_tls_session(tls.into().session()?)
     }
@@ -46,12 +47,10 @@ impl Stream {
             Phase::Open if !self.has(flag::WINDING_DOWN) && !self.has(flag::PEER_EOF) => true,
             _ => return Err(StartTlsError::NotOpen),
         };
-        let mut layer = TlsLayer::new(session, None, None);
+        let mut layer = TlsLayer::new(session, 0, None);
         if open {
-            let limits = self.writes.limits();
-            let queued = mem::replace(&mut self.writes, WriteQueue::new(limits));
-            if !queued.is_empty() {
-                layer.clear = Some(queued);
+            layer.clear = self.writes.unsent();
+            if layer.sends_clear() {
                 layer.set(state::APP_IN_FLIGHT);
             }
             layer.started = Some(self.clock.now());
@@ -160,7 +159,8 @@ impl Stream {
         let Stream { rare, writes, .. } = self;
         let tls = rare.as_deref_mut()?.tls.as_mut()?;
         if tls.sends_clear() {
-            return tls.clear.as_ref()?.poll_transmit_within(slices, max);
+            let clear = usize::try_from(tls.clear).unwrap_or(usize::MAX);
+            return writes.poll_transmit_within(slices, max.min(clear));
         }
         if tls.out.capacity() == 0 {
             tls.out = recycler.take_records();
@@ -205,18 +205,11 @@ impl Stream {
             let Some(tls) = rare.as_deref_mut().and_then(|rare| rare.tls.as_mut()) else {
                 return;
             };
-            match &mut tls.clear {
-                Some(clear) if !clear.is_empty() => {
-                    clear.handle_written(n);
-                }
-                _ => {
-                    if tls.records_written(n) {
-                        recycler.keep_records(mem::take(&mut tls.out));
-                    }
-                }
-            }
-            if !tls.sends_clear() {
-                tls.clear = None;
+            if tls.sends_clear() {
+                writes.handle_written_recycling(n, recycler);
+                tls.clear = tls.clear.saturating_sub(n as u64);
+            } else if tls.records_written(n) {
+                recycler.keep_records(mem::take(&mut tls.out));
             }
             let drained = tls.has(state::APP_IN_FLIGHT) && !tls.has_records() && writes.is_empty();
             if drained {
@@ -312,12 +305,13 @@ impl Stream {
         }
     }
 
-    /// What a closing TLS stream drops: the clear bytes, and the records of application data.
+    /// What a closing TLS stream drops besides its write queue (which holds the clear bytes
+    /// too): the records of application data.
     pub(super) fn tls_finish(&mut self) -> u64 {
         let Some(tls) = self.tls_mut() else {
             return 0;
         };
-        let clear = tls.clear.take().map_or(0, |clear| clear.unsent());
+        tls.clear = 0;
         let records = if tls.has(state::APP_IN_FLIGHT) {
             tls.unsent_records().len() as u64
         } else {
@@ -325,7 +319,7 @@ impl Stream {
         };
         tls.out = Vec::new();
         tls.sent = 0;
-        clear + records
+        records
     }
 
     /// The session failed: `on_tls_error`, what was queued is dropped (and reported), the
@@ -338,8 +332,8 @@ impl Stream {
         };
         tls.set(state::FAILED | state::CLOSE_NOTIFY);
         tls.unset(state::APP_IN_FLIGHT);
-        let clear = tls.clear.take().map_or(0, |clear| clear.unsent());
-        let unsent = writes.unsent() + clear;
+        tls.clear = 0;
+        let unsent = writes.unsent();
         writes.clear();
         tls.collect_output();
         if unsent > 0 {

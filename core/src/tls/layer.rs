@@ -23,14 +23,15 @@ use bytes::BytesMut;
 
 use super::TlsError;
 use super::session::{Decrypted, Session};
-use crate::write_queue::WriteQueue;
 
 /// One stream's TLS: the session and the bytes around it.
 #[derive(Debug)]
 pub(crate) struct TlsLayer {
     pub(crate) session: Session,
-    /// What was queued before STARTTLS: sent in clear before the first handshake record.
-    pub(crate) clear: Option<WriteQueue>,
+    /// How many bytes at the head of the stream's write queue were queued before STARTTLS:
+    /// they go out in clear before the first handshake record. (One queue holds them and
+    /// what is written after, so that the write limit bounds both together.)
+    pub(crate) clear: u64,
     /// Records to send; `sent` of them were sent. Given to the engine's recycler once all
     /// are sent (`records_written`). More plaintext
     /// is encrypted only then, so that it holds at most one batch (rustls takes at most
@@ -66,11 +67,7 @@ pub(crate) mod state {
 }
 
 impl TlsLayer {
-    pub(crate) fn new(
-        session: Session,
-        clear: Option<WriteQueue>,
-        started: Option<Instant>,
-    ) -> Self {
+    pub(crate) fn new(session: Session, clear: u64, started: Option<Instant>) -> Self {
         Self {
             session,
             clear,
@@ -112,7 +109,7 @@ impl TlsLayer {
 
     /// True while bytes wait to go out in clear (STARTTLS).
     pub(crate) fn sends_clear(&self) -> bool {
-        self.clear.as_ref().is_some_and(|clear| !clear.is_empty())
+        self.clear > 0
     }
 
     /// Moves the session's records into `out`, unless the clear bytes go first. (What was
