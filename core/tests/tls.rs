@@ -158,6 +158,25 @@ fn close_sends_close_notify_after_the_last_bytes_and_the_peer_sees_a_clean_eof()
 }
 
 #[test]
+fn a_graceful_stop_says_close_notify_to_an_idle_tls_peer_and_does_not_wait_for_its_own() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    let server = tls_echo_server(&mut net, &identity);
+    let mut raw = RawClient::connect(&mut net, ADDR, &identity);
+    raw.handshake(&mut net);
+    net.context().stop();
+    net.run();
+    // No time passed: the stop did not linger for the peer's close_notify or EOF.
+    assert_eq!(entries(&server), ["connect", "handshake", "close"]);
+    assert_eq!(raw.input(&mut net).unwrap(), b"");
+    assert!(
+        raw.conn.process_new_packets().unwrap().peer_has_closed(),
+        "the idle peer got no close_notify: it would see a truncation"
+    );
+    assert!(net.saw_eof(raw.peer), "the transport was not closed");
+}
+
+#[test]
 fn a_tcp_eof_without_close_notify_is_a_truncation_after_the_last_frame() {
     let identity = Identity::new();
     let mut net = Network::new();

@@ -125,11 +125,11 @@ impl Channel {
     }
 
     /// Closes as an engine's stop does: what has nothing to finish (a stream connecting or
-    /// idle, with nothing queued and no partial frame) at once, the rest gracefully.
+    /// idle, with nothing queued and no partial frame) at once, the rest gracefully (see
+    /// `Stream::close_for_stop`).
     pub(crate) fn close_for_stop(&mut self) {
         match self {
-            Channel::Stream(stream) if stream.is_idle() => stream.close_now(),
-            Channel::Stream(stream) if stream.is_connecting() => stream.close_now(),
+            Channel::Stream(stream) => stream.close_for_stop(),
             channel => channel.close(),
         }
     }

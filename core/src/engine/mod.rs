@@ -206,7 +206,8 @@ impl Engine {
     }
 
     /// Shuts down gracefully: servers stop accepting, streams with nothing to finish (nothing
-    /// queued, no partial frame) close at once and the others after flushing, datagram
+    /// queued, no partial frame) close at once (a TLS one once its `close_notify` went out,
+    /// without waiting for the peer's) and the others after flushing, datagram
     /// channels once their queue is sent; whatever is still open after the
     /// [stop timeout](EngineConfig::stop_timeout) closes at once. A second call closes
     /// everything at once. The engine is [finished](Self::is_finished) when every channel is

@@ -335,6 +335,23 @@ impl Stream {
         self.finish();
     }
 
+    /// Closes as an engine's graceful stop does. A stream connecting, or idle with nothing
+    /// to finish ([`is_idle`](Self::is_idle)), closes at once; an idle TLS stream first sends
+    /// its `close_notify` (so that its peer sees a clean end, not a truncation) and closes
+    /// once that went out, without waiting for the peer's. The rest closes as
+    /// [`close`](Self::close) does.
+    pub(crate) fn close_for_stop(&mut self) {
+        if !self.is_idle() && !self.is_connecting() {
+            return self.close();
+        }
+        #[cfg(feature = "tls")]
+        if self.tls_says_goodbye() {
+            self.set_flag(flag::NO_LINGER, true);
+            return self.close();
+        }
+        self.close_now();
+    }
+
     /// Closes at once and drops every pending event but [`Event::Closed`] (after a handler
     /// panicked: its `on_close` comes next).
     pub(crate) fn abort(&mut self) {
@@ -739,7 +756,7 @@ impl Stream {
         if self.is_tls() && !self.tls_flushed() {
             return;
         }
-        if self.has(flag::PEER_EOF) {
+        if self.has(flag::PEER_EOF) || self.has(flag::NO_LINGER) {
             self.finish();
         } else {
             self.framer.clear();
@@ -862,4 +879,6 @@ mod flag {
     pub(super) const WINDING_DOWN: u8 = 16;
     /// `Event::Eof` was handed out: with `half_open` off, the stream closes once flushed.
     pub(super) const EOF_DELIVERED: u8 = 32;
+    /// A graceful stop closes this stream once flushed, without waiting for the peer's EOF.
+    pub(super) const NO_LINGER: u8 = 64;
 }

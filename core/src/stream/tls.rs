@@ -239,6 +239,12 @@ impl Stream {
         !tls.has_records()
     }
 
+    /// True when closing this stream can send a `close_notify`: its handshake is done, and
+    /// neither side ended the session.
+    pub(super) fn tls_says_goodbye(&self) -> bool {
+        self.tls().is_some_and(encrypts)
+    }
+
     /// The peer's TCP EOF: a truncation unless its `close_notify` came first.
     pub(super) fn tls_eof(&mut self) {
         if let Some(tls) = self.tls_mut()
