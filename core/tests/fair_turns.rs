@@ -159,3 +159,42 @@ fn a_file_range_is_sent_within_the_share_too() {
         );
     }
 }
+
+/// Echoes each frame (all that a read brought) as it comes.
+struct Echo;
+
+impl Handler for Echo {
+    fn on_read(&mut self, cx: &mut Context<'_>, data: Frame<'_>) {
+        cx.write_slice(&data).unwrap();
+    }
+}
+
+#[test]
+fn sharing_a_turn_does_not_cut_a_channels_writes_into_pieces() {
+    // 50 channels share a turn: 4 MiB / 50 = 82 KiB each. An echo reads 64 KiB, writes it,
+    // reads 64 KiB more (some share is left) and writes that whole too: cut to the 18 KiB
+    // left, its replies went out as 18 and 46 KiB pieces, a system call more per read.
+    let mut net = Network::with_config(EngineConfig::default(), 1);
+    net.listen(ADDR, || Echo).unwrap();
+    let n = 50;
+    let chunk = 64 * 1024;
+    let peers: Vec<Peer> = (0..n).map(|_| net.peer_connect(ADDR).unwrap()).collect();
+    net.run();
+    let before = net.io_stats();
+    for &peer in &peers {
+        net.send(peer, vec![b'e'; 4 * chunk]);
+    }
+    net.run();
+    for &peer in &peers {
+        assert_eq!(net.received(peer).len(), 4 * chunk, "all echoed");
+    }
+    let stats = net.io_stats();
+    let written = stats.bytes_written - before.bytes_written;
+    let writes = stats.writes - before.writes;
+    assert_eq!(written, (n * 4 * chunk) as u64);
+    assert_eq!(
+        writes,
+        (n * 4) as u64,
+        "each 64 KiB read's echo goes out in one write"
+    );
+}
