@@ -26,6 +26,28 @@ target_dir_of() {
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 }
 
+# Builds in release what a benchmark runs: the workspace's examples (the arguments before
+# `--`: `--examples`, or `--example NAME`) and benches/reference (those after it, such as
+# `--bin canary`; all of it when none). Sets ws_target and ref_target (the workspace's target
+# directory, the reference's or $REF_TARGET_DIR), and examples and ref (where the binaries
+# are). Needs $root, the workspace.
+build_servers() {
+  local ws_args=()
+  while (($#)) && [ "$1" != -- ]; do
+    ws_args+=("$1")
+    shift
+  done
+  (($#)) && shift
+  ws_target=$(target_dir_of "$root")
+  ref_target=${REF_TARGET_DIR:-$(target_dir_of "$root/benches/reference")}
+  log "building ${ws_args[*]} (release, $ws_target)"
+  cargo build --release "${ws_args[@]}" --target-dir "$ws_target" >&2
+  log "building benches/reference (release, $ref_target)"
+  (cd "$root/benches/reference" && cargo build --release "$@" --target-dir "$ref_target" >&2)
+  examples=$ws_target/release/examples
+  ref=$ref_target/release
+}
+
 # The nanoseconds every thread of process $1 has spent on a CPU.
 cpu_ns() {
   local sum=0 ns rest file

@@ -25,12 +25,7 @@ source benches/common.sh
 install_packages valgrind:valgrind callgrind_control:valgrind redis-benchmark:redis-tools \
   taskset:util-linux python3:python3
 
-ws_target=$(target_dir_of "$root")
-ref_target=${REF_TARGET_DIR:-$(target_dir_of "$root/benches/reference")}
-log "building the resp example (release, $ws_target)"
-cargo build --release --example resp --target-dir "$ws_target" >&2
-log "building benches/reference (release, $ref_target)"
-(cd benches/reference && cargo build --release --target-dir "$ref_target" >&2)
+build_servers --example resp --
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

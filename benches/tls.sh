@@ -65,14 +65,7 @@ cpu=0
 source benches/common.sh
 
 install_packages redis-benchmark:redis-tools openssl:openssl taskset:util-linux python3:python3
-ws_target=$(target_dir_of "$root")
-ref_target=${REF_TARGET_DIR:-$(target_dir_of "$root/benches/reference")}
-log "building the examples (release, $ws_target)"
-cargo build --release --examples --target-dir "$ws_target" >&2
-log "building benches/reference (release, $ref_target)"
-(cd benches/reference && cargo build --release --target-dir "$ref_target" >&2)
-examples=$ws_target/release/examples
-ref=$ref_target/release
+build_servers --examples --
 
 out=$ws_target/tls-bench
 mkdir -p "$out"
