@@ -609,3 +609,68 @@ fn a_producer_waits_for_on_write_and_everything_arrives_under_tls() {
     assert!(got == expected, "every byte, in order");
     assert!(waits.get() > 1, "the producer waited for on_write");
 }
+
+/// A second after its handshake writes `len` bytes, and a second later closes at once.
+struct FloodThenCloseNow {
+    len: usize,
+    flooded: bool,
+    log: tls_util::Log,
+}
+
+impl Handler for FloodThenCloseNow {
+    fn on_tls_handshake(&mut self, cx: &mut Context<'_>) {
+        cx.timer_after(Duration::from_secs(1));
+    }
+
+    fn on_read(&mut self, _cx: &mut Context<'_>, _frame: Frame<'_>) {}
+
+    fn on_timer(&mut self, cx: &mut Context<'_>, _timer: pants_core::TimerId) {
+        if self.flooded {
+            return cx.close_now();
+        }
+        self.flooded = true;
+        cx.write(vec![b'x'; self.len]);
+        cx.timer_after(Duration::from_secs(1));
+    }
+
+    fn on_error(&mut self, _cx: &mut Context<'_>, err: &pants_core::Error) {
+        let entry = match err {
+            pants_core::Error::Unsent(unsent) => format!("unsent:{}", unsent.bytes()),
+            err => format!("error:{err}"),
+        };
+        self.log.borrow_mut().push(entry);
+    }
+
+    fn on_close(&mut self, _cx: &mut Context<'_>) {
+        self.log.borrow_mut().push("close".into());
+    }
+}
+
+#[test]
+fn closing_at_once_reports_the_plaintext_of_records_not_sent_as_unsent() {
+    // More than rustls takes at once (64 KiB): part of it is encrypted into records that
+    // wait in the session, the rest waits in the write queue; both count.
+    const LEN: usize = 200 * 1024;
+    let identity = Identity::new();
+    let mut net = Network::new();
+    let server = log();
+    let seen = server.clone();
+    net.context()
+        .listen_with(
+            Listen::new(ADDR, move || FloodThenCloseNow {
+                len: LEN,
+                flooded: false,
+                log: seen.clone(),
+            })
+            .tls(identity.server()),
+        )
+        .unwrap();
+    let mut raw = RawClient::connect(&mut net, ADDR, &identity);
+    raw.handshake(&mut net);
+    // The peer reads nothing more: the records stall.
+    net.stop_reading(raw.peer);
+    net.advance(Duration::from_secs(3));
+    assert_eq!(entries(&server), [format!("unsent:{LEN}"), "close".into()]);
+    net.resume_reading(raw.peer);
+    assert_eq!(raw.input(&mut net).unwrap(), b"", "nothing of it was sent");
+}

@@ -14,7 +14,7 @@ use crate::event::Action;
 use crate::id::{ChannelId, TimerId};
 use crate::io::{Io, Received};
 use crate::stream::Stream;
-use crate::write_queue::{Recycler, Transmit};
+use crate::write_queue::Transmit;
 
 /// Rounds of I/O and dispatch in one turn; work left after them waits for the next turn.
 const MAX_ROUNDS: usize = 32;
@@ -229,9 +229,9 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId, share: Share
             // its share in a turn, as a read may overshoot by one read.
             let max = share.write;
             let result = if stream.write_queue().chunks() <= FEW_SLICES {
-                transmit::<FEW_SLICES>(stream, io, id, now, &mut core.recycler, max)
+                transmit::<FEW_SLICES>(stream, io, id, now, max)
             } else {
-                transmit::<MAX_SLICES>(stream, io, id, now, &mut core.recycler, max)
+                transmit::<MAX_SLICES>(stream, io, id, now, max)
             };
             match result {
                 Ok(0) => stream.handle_error(now, io::ErrorKind::WriteZero.into()),
@@ -284,19 +284,24 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId, share: Share
 }
 
 /// Writes the head of the stream's queue: up to `N` chunks and `max` bytes in one vectored
-/// write, or its file range. (Small writes were copied together when queued, so pipelined
-/// replies are one slice.)
+/// write, or its file range; or a TLS stream's records. (Small writes were copied together
+/// when queued, so pipelined replies are one slice.)
 #[inline]
 fn transmit<const N: usize>(
     stream: &mut Stream,
     io: &mut dyn Io,
     id: ChannelId,
     #[cfg_attr(not(feature = "tls"), expect(unused_variables))] now: Instant,
-    recycler: &mut Recycler,
     max: usize,
 ) -> io::Result<usize> {
+    #[cfg(feature = "tls")]
+    if stream.is_tls()
+        && let Some(sent) = crate::tls::send_records(stream, io, id, max)
+    {
+        return sent;
+    }
     let mut slices = [IoSlice::new(&[]); N];
-    match stream.poll_transmit_within(&mut slices, max, recycler) {
+    match stream.poll_transmit_within(&mut slices, max) {
         Some(Transmit::Vectored(n)) => retry(|| io.write(id, &slices[..n])),
         // A range longer than the share is sent in part (a new handle on the file, cheaper
         // than the system call).
@@ -308,7 +313,7 @@ fn transmit<const N: usize>(
         #[cfg(feature = "tls")]
         Some(Transmit::ReadFile(range)) => {
             let range = range.clone();
-            crate::tls::transmit_file(stream, io, id, now, &range)
+            crate::tls::transmit_file(stream, io, id, now, &range, max)
         }
         #[cfg(not(feature = "tls"))]
         Some(Transmit::ReadFile(_)) => unreachable!("only TLS streams read files for sending"),

@@ -442,25 +442,24 @@ impl Stream {
     /// What to send next: fills `slices` for one vectored write, or names a file range. Report
     /// what was sent with [`handle_written`](Self::handle_written).
     pub fn poll_transmit<'a>(&'a mut self, slices: &mut [IoSlice<'a>]) -> Option<Transmit<'a>> {
-        self.poll_transmit_within(slices, usize::MAX, &mut Recycler::default())
+        self.poll_transmit_within(slices, usize::MAX)
     }
 
     /// [`poll_transmit`](Self::poll_transmit), at most `max` bytes (at least one): a channel's
-    /// share of a turn. A TLS stream takes what memory it needs for its records from
-    /// `recycler` (the engine's).
+    /// share of a turn. (The engine sends a TLS stream's records another way: see
+    /// `tls/transport.rs`.)
     #[inline]
     pub(crate) fn poll_transmit_within<'a>(
         &'a mut self,
         slices: &mut [IoSlice<'a>],
         max: usize,
-        #[cfg_attr(not(feature = "tls"), expect(unused_variables))] recycler: &mut Recycler,
     ) -> Option<Transmit<'a>> {
         if !self.wants_write() {
             return None;
         }
         #[cfg(feature = "tls")]
         if self.is_tls() {
-            return self.tls_transmit(slices, max, recycler);
+            return self.tls_transmit(slices, max);
         }
         self.writes.poll_transmit_within(slices, max)
     }

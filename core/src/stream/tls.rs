@@ -5,7 +5,6 @@
 //! and output (`is_tls`), and pays nothing else.
 
 use std::io::IoSlice;
-use std::mem;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -74,9 +73,9 @@ impl Stream {
         let taken = tls.session.encrypt(&[IoSlice::new(data)]);
         if taken > 0 {
             writes.handle_written(taken);
+            tls.sealed += taken as u64;
             tls.set(state::APP_IN_FLIGHT);
         }
-        tls.collect_output();
     }
 
     /// What the TLS session agreed on, on a TLS stream.
@@ -146,57 +145,78 @@ impl Stream {
                 || (encrypts(tls) && !self.writes.is_empty()))
     }
 
-    /// What a TLS stream sends next: its clear bytes, or records (encrypting more of the
-    /// queue while few wait), or a request for a file's bytes.
+    /// Prepares a TLS stream's next records: encrypts more of the queue once the records
+    /// before it went out. True when records are what it sends next (no clear bytes go first,
+    /// no file range is to be read first).
+    pub(crate) fn tls_records_next(&mut self) -> bool {
+        let Stream { rare, writes, .. } = self;
+        let Some(tls) = rare.as_deref_mut().and_then(|rare| rare.tls.as_mut()) else {
+            return false;
+        };
+        if tls.sends_clear() {
+            return false;
+        }
+        if encrypts(tls) && !tls.has_records() && !writes.is_empty() {
+            let mut plain = [IoSlice::new(&[]); PLAIN_SLICES];
+            // A file range at the head is read first (`Transmit::ReadFile`).
+            if let Some(Transmit::Vectored(n)) = writes.poll_transmit(&mut plain) {
+                let taken = tls.session.encrypt(&plain[..n]);
+                if taken > 0 {
+                    writes.handle_written(taken);
+                    tls.sealed += taken as u64;
+                    tls.set(state::APP_IN_FLIGHT);
+                }
+            }
+        }
+        tls.has_records()
+    }
+
+    /// Writes a TLS stream's records to `transport` (after
+    /// [`tls_records_next`](Self::tls_records_next) said they go next); report what went with
+    /// `handle_written`.
+    pub(crate) fn tls_send_records(
+        &mut self,
+        transport: &mut dyn std::io::Write,
+    ) -> std::io::Result<usize> {
+        match self.tls_mut() {
+            Some(tls) => tls.send_records(transport),
+            None => Ok(0),
+        }
+    }
+
+    /// What a TLS stream driven by hand sends next: its clear bytes, records (copied out of
+    /// the session), or a request for a file's bytes.
     #[cold]
     #[inline(never)]
     pub(super) fn tls_transmit<'a>(
         &'a mut self,
         slices: &mut [IoSlice<'a>],
         max: usize,
-        recycler: &mut Recycler,
     ) -> Option<Transmit<'a>> {
+        if self.tls_records_next() {
+            let tls = self.tls_mut()?;
+            tls.collect_output();
+            let records = tls.unsent_records();
+            let records = &records[..records.len().min(max.max(1))];
+            *slices.first_mut()? = IoSlice::new(records);
+            return Some(Transmit::Vectored(1));
+        }
         let Stream { rare, writes, .. } = self;
-        let tls = rare.as_deref_mut()?.tls.as_mut()?;
+        let tls = rare.as_deref()?.tls.as_ref()?;
         if tls.sends_clear() {
             let clear = usize::try_from(tls.clear).unwrap_or(usize::MAX);
             return writes.poll_transmit_within(slices, max.min(clear));
         }
-        if tls.out.capacity() == 0 {
-            tls.out = recycler.take_records();
-        }
-        // More plaintext is encrypted once the records before it went out (see TlsLayer::out).
-        let encrypts = encrypts(tls) && tls.unsent_records().is_empty();
-        if encrypts && !writes.is_empty() {
-            let head_is_file = matches!(writes.poll_transmit(&mut []), Some(Transmit::File(_)));
-            if !head_is_file {
-                let mut plain = [IoSlice::new(&[]); PLAIN_SLICES];
-                if let Some(Transmit::Vectored(n)) = writes.poll_transmit(&mut plain) {
-                    let taken = tls.session.encrypt(&plain[..n]);
-                    if taken > 0 {
-                        writes.handle_written(taken);
-                        tls.set(state::APP_IN_FLIGHT);
-                    }
-                }
-            } else if !tls.session.has_output() {
-                return match writes.poll_transmit(&mut []) {
-                    Some(Transmit::File(range)) => Some(Transmit::ReadFile(range)),
-                    _ => None,
-                };
-            }
-        }
-        tls.collect_output();
-        let records = tls.unsent_records();
-        if records.is_empty() {
+        if !encrypts(tls) {
             return None;
         }
-        let records = &records[..records.len().min(max.max(1))];
-        *slices.first_mut()? = IoSlice::new(records);
-        Some(Transmit::Vectored(1))
+        match writes.poll_transmit(&mut []) {
+            Some(Transmit::File(range)) => Some(Transmit::ReadFile(range)),
+            _ => None,
+        }
     }
 
-    /// `n` bytes of what [`tls_transmit`](Self::tls_transmit) offered were sent; an emptied
-    /// buffer of records goes to `recycler`.
+    /// `n` bytes of what the stream offered were sent: clear bytes or records.
     #[cold]
     #[inline(never)]
     pub(super) fn tls_written(&mut self, n: usize, recycler: &mut Recycler) {
@@ -208,8 +228,8 @@ impl Stream {
             if tls.sends_clear() {
                 writes.handle_written_recycling(n, recycler);
                 tls.clear = tls.clear.saturating_sub(n as u64);
-            } else if tls.records_written(n) {
-                recycler.keep_records(mem::take(&mut tls.out));
+            } else {
+                tls.records_written(n);
             }
             let drained = tls.has(state::APP_IN_FLIGHT) && !tls.has_records() && writes.is_empty();
             if drained {
@@ -235,7 +255,6 @@ impl Stream {
             tls.set(state::CLOSE_NOTIFY);
             tls.session.close_notify();
         }
-        tls.collect_output();
         !tls.has_records()
     }
 
@@ -312,20 +331,21 @@ impl Stream {
     }
 
     /// What a closing TLS stream drops besides its write queue (which holds the clear bytes
-    /// too): the records of application data.
+    /// too): the plaintext of the records of application data not all sent.
     pub(super) fn tls_finish(&mut self) -> u64 {
         let Some(tls) = self.tls_mut() else {
             return 0;
         };
         tls.clear = 0;
-        let records = if tls.has(state::APP_IN_FLIGHT) {
-            tls.unsent_records().len() as u64
+        let dropped = if tls.has(state::APP_IN_FLIGHT) && tls.has_records() {
+            tls.sealed
         } else {
             0
         };
         tls.out = Vec::new();
         tls.sent = 0;
-        records
+        tls.sealed = 0;
+        dropped
     }
 
     /// The session failed: `on_tls_error`, what was queued is dropped (and reported), the
@@ -341,7 +361,6 @@ impl Stream {
         tls.clear = 0;
         let unsent = writes.unsent();
         writes.clear();
-        tls.collect_output();
         if unsent > 0 {
             self.push_event(Event::Error(Error::Unsent(Unsent { bytes: unsent })));
         }

@@ -9,20 +9,24 @@ use std::time::Instant;
 use crate::id::ChannelId;
 use crate::io::Io;
 use crate::stream::Stream;
-use crate::write_queue::{FileRange, Transmit};
+use crate::write_queue::FileRange;
+
+use super::transport::{retry, send_records};
 
 /// Bytes of a file read at once: one full TLS record.
 const FILE_CHUNK: usize = 16 * 1024;
 
 /// Reads the next bytes of `range` (the head of `stream`'s queue) through `io`, has the
-/// stream encrypt them, and writes the records: what the engine does for
-/// [`Transmit::ReadFile`]. Returns the bytes written to the socket.
+/// stream encrypt them, and writes the records (at most `max` bytes): what the engine does
+/// for [`Transmit::ReadFile`](crate::channel::Transmit::ReadFile). Returns the bytes written
+/// to the socket.
 pub(crate) fn transmit_file(
     stream: &mut Stream,
     io: &mut dyn Io,
     id: ChannelId,
     now: Instant,
     range: &FileRange,
+    max: usize,
 ) -> io::Result<usize> {
     let len = usize::try_from(range.len())
         .unwrap_or(usize::MAX)
@@ -36,18 +40,5 @@ pub(crate) fn transmit_file(
         ));
     }
     stream.handle_file_data(now, &buf[..n]);
-    let mut slices = [io::IoSlice::new(&[]); 1];
-    match stream.poll_transmit(&mut slices) {
-        Some(Transmit::Vectored(n)) => retry(|| io.write(id, &slices[..n])),
-        _ => Ok(0),
-    }
-}
-
-fn retry<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
-    loop {
-        match call() {
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            result => return result,
-        }
-    }
+    send_records(stream, io, id, max).unwrap_or(Ok(0))
 }

@@ -17,6 +17,7 @@
 //!                                                          shutdown, as plaintext
 //! ```
 
+use std::io::{self, Write};
 use std::time::Instant;
 
 use bytes::BytesMut;
@@ -32,12 +33,17 @@ pub(crate) struct TlsLayer {
     /// they go out in clear before the first handshake record. (One queue holds them and
     /// what is written after, so that the write limit bounds both together.)
     pub(crate) clear: u64,
-    /// Records to send; `sent` of them were sent. Given to the engine's recycler once all
-    /// are sent (`records_written`). More plaintext
-    /// is encrypted only then, so that it holds at most one batch (rustls takes at most
-    /// 64 KiB of plaintext at once) and a few handshake or alert records.
+    /// Records taken out of the session for a driver that sends them itself (a
+    /// [`Stream`](crate::channel::Stream) driven by hand, through `poll_transmit`); `sent` of
+    /// them were sent. The engine sends records from the session's own buffers instead
+    /// (`tls/transport.rs`), and never fills this one. More plaintext is encrypted only once
+    /// the records before it went out, so that a stream holds at most one batch of records
+    /// (rustls takes at most 64 KiB of plaintext at once) and a few handshake or alert ones.
     pub(crate) out: Vec<u8>,
     pub(crate) sent: usize,
+    /// Plaintext bytes encrypted whose records have not all gone out: what closing now would
+    /// drop of what was written (counted in plaintext, as the write queue counts).
+    pub(crate) sealed: u64,
     /// Where received records are decrypted. Kept between receipts of full records, whose
     /// plaintext is dropped before the next (an echo, a proxy), so that a stream moving data
     /// allocates no buffer per read; released after a smaller receipt.
@@ -54,7 +60,7 @@ pub(crate) mod state {
     pub(crate) const HANDSHAKE_DONE: u8 = 1;
     /// STARTTLS on an open stream: the input held when the handshake begins is to be refused.
     pub(crate) const CHECK_INPUT: u8 = 2;
-    /// Application records are in `out`: `on_write` once they are sent.
+    /// Records of application data wait to be sent: `on_write` once they are.
     pub(crate) const APP_IN_FLIGHT: u8 = 4;
     /// Our `close_notify` was queued (or the session failed: nothing more is sent).
     pub(crate) const CLOSE_NOTIFY: u8 = 8;
@@ -73,6 +79,7 @@ impl TlsLayer {
             clear,
             out: Vec::new(),
             sent: 0,
+            sealed: 0,
             rx: BytesMut::new(),
             started,
             state: 0,
@@ -130,16 +137,28 @@ impl TlsLayer {
         !self.sends_clear() && (self.sent < self.out.len() || self.session.has_output())
     }
 
-    /// `n` bytes of the records went out. True once all did: then the buffer is to be
-    /// released (an idle TLS stream holds no record memory; the engine's recycler keeps it
-    /// for the next stream that sends).
-    pub(crate) fn records_written(&mut self, n: usize) -> bool {
-        self.sent = (self.sent + n).min(self.out.len());
+    /// Writes records to `transport`: what is left of `out` first, else the session's own,
+    /// without a copy ([`Session::send_output`]). Returns how many bytes went.
+    pub(crate) fn send_records(&mut self, transport: &mut dyn Write) -> io::Result<usize> {
         if self.sent < self.out.len() {
-            return false;
+            return transport.write(&self.out[self.sent..]);
         }
-        self.out.clear();
-        self.sent = 0;
-        true
+        self.session.send_output(transport)
+    }
+
+    /// `n` bytes of the records went out: from `out` if it holds any, else straight from the
+    /// session. Once all are out, `out` is released (an idle TLS stream holds no record memory)
+    /// and nothing encrypted is unsent any more.
+    pub(crate) fn records_written(&mut self, n: usize) {
+        if self.sent < self.out.len() {
+            self.sent = (self.sent + n).min(self.out.len());
+            if self.sent == self.out.len() {
+                self.out = Vec::new();
+                self.sent = 0;
+            }
+        }
+        if !self.has_records() {
+            self.sealed = 0;
+        }
     }
 }

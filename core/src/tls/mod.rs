@@ -5,6 +5,7 @@
 //! - `session.rs`: the one type that calls rustls' connection API;
 //! - `config.rs`: rustls' configurations and the conveniences around them;
 //! - `layer.rs`: a stream's TLS state (records waiting, STARTTLS, the handshake);
+//! - `transport.rs`: the engine's way of sending records, from rustls' buffers to the socket;
 //! - `file.rs`: `write_file` under TLS, read through the driver;
 //! - `error.rs`: what fails, and how starting TLS can be misused.
 //!
@@ -16,6 +17,7 @@ mod error;
 mod file;
 mod layer;
 mod session;
+mod transport;
 
 use rustls::pki_types::CertificateDer;
 
@@ -24,6 +26,7 @@ pub use error::{StartTlsError, TlsError};
 pub(crate) use file::transmit_file;
 pub(crate) use layer::{TlsLayer, state};
 pub(crate) use session::Session;
+pub(crate) use transport::send_records;
 
 /// The TLS protocol version a session agreed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,10 +3,12 @@
 //! rustls 0.23's buffered API is used: ciphertext goes in with `read_tls` (a copy into its
 //! deframer) and `process_new_packets` (decryption in place), plaintext comes out with a copy
 //! from its reader; plaintext goes in through its writer (records of up to 16 KiB, many small
-//! writes into one) and records come out with `write_tls` into our buffer. rustls 0.24 changes
-//! this buffer API (the caller owns the input buffer); an upgrade changes this file only.
+//! writes into one) and records come out with `write_tls`, straight to the socket from
+//! rustls' own buffers when the engine sends them, or into our buffer for a stream driven by
+//! hand. rustls 0.24 changes this buffer API (the caller owns the input buffer); an upgrade
+//! changes this file only.
 
-use std::io::{BufRead, IoSlice, Write};
+use std::io::{self, BufRead, IoSlice, Write};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -114,7 +116,14 @@ impl Session {
         }
     }
 
-    /// True when records wait to be taken with [`take_output`](Self::take_output).
+    /// Writes the records ready to send to `transport`, in one vectored write of rustls' own
+    /// buffers (no copy into ours); returns how many bytes it took.
+    pub(crate) fn send_output(&mut self, transport: &mut dyn Write) -> io::Result<usize> {
+        self.conn.write_tls(transport)
+    }
+
+    /// True when records wait to be taken with [`take_output`](Self::take_output) or sent
+    /// with [`send_output`](Self::send_output).
     pub(crate) fn has_output(&self) -> bool {
         self.conn.wants_write()
     }

@@ -22,9 +22,6 @@ const DEQUE_CAPACITY: usize = 16;
 pub(crate) struct Recycler {
     pub(super) deque: VecDeque<Chunk>,
     pub(super) small: Vec<u8>,
-    /// A TLS stream's buffer of records, once they were all sent (`tls/layer.rs`).
-    #[cfg(feature = "tls")]
-    records: Vec<u8>,
 }
 
 impl Recycler {
@@ -42,25 +39,6 @@ impl Recycler {
         if deque.capacity() != 0 {
             *deque = VecDeque::new();
         }
-    }
-
-    /// Keeps a TLS stream's emptied buffer of records, unless it grew beyond one batch (a
-    /// stream that sends full records allocates and frees it about every 64 KiB: freed at the
-    /// top of the heap, the allocator hands it back to the kernel and faults it in again, 40%
-    /// of the CPU a TLS echo of one connection took, benches/tls.sh).
-    #[cfg(feature = "tls")]
-    pub(crate) fn keep_records(&mut self, mut records: Vec<u8>) {
-        const RECORDS_CAPACITY: usize = 128 * 1024;
-        if records.capacity() <= RECORDS_CAPACITY && records.capacity() > self.records.capacity() {
-            records.clear();
-            self.records = records;
-        }
-    }
-
-    /// A buffer for a TLS stream's records: the one kept, if any.
-    #[cfg(feature = "tls")]
-    pub(crate) fn take_records(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.records)
     }
 
     /// Keeps a sent chunk's allocation, unless it grew large.
