@@ -338,6 +338,31 @@ pub enum Error {
 }
 
 impl Error {
+    /// The kind of I/O error this is, as `io::Error::from` gives it: `ConnectionReset`,
+    /// `UnexpectedEof` for a truncated frame, `WriteZero` for unsent bytes, `OutOfMemory` for
+    /// an evicted frame, `InvalidData` for a bad length prefix, the error's own for an I/O
+    /// error, `Other` for a panic. For code that keeps a copy of the error with its kind:
+    ///
+    /// ```
+    /// use std::io;
+    /// use pants_core::Error;
+    ///
+    /// let err = Error::Reset;
+    /// let kept = io::Error::new(err.kind(), err.to_string());
+    /// assert_eq!(kept.kind(), io::ErrorKind::ConnectionReset);
+    /// ```
+    pub fn kind(&self) -> io::ErrorKind {
+        match self {
+            Error::Reset => io::ErrorKind::ConnectionReset,
+            Error::TruncatedFrame(_) => io::ErrorKind::UnexpectedEof,
+            Error::Unsent(_) => io::ErrorKind::WriteZero,
+            Error::Evicted(_) => io::ErrorKind::OutOfMemory,
+            Error::FrameLength(_) => io::ErrorKind::InvalidData,
+            Error::Io(err) => err.kind(),
+            Error::Panic(_) => io::ErrorKind::Other,
+        }
+    }
+
     /// Classifies an I/O error from a read, write or shutdown on an established channel.
     pub fn from_io(err: io::Error) -> Self {
         match err.kind() {
@@ -394,14 +419,15 @@ impl std::error::Error for Error {
 
 impl From<Error> for io::Error {
     fn from(err: Error) -> io::Error {
+        let kind = err.kind();
         match err {
-            Error::Reset => io::ErrorKind::ConnectionReset.into(),
+            Error::Reset => kind.into(),
             Error::TruncatedFrame(frame) => frame.into(),
-            Error::Unsent(unsent) => io::Error::new(io::ErrorKind::WriteZero, unsent),
-            Error::Evicted(evicted) => io::Error::new(io::ErrorKind::OutOfMemory, evicted),
-            Error::FrameLength(err) => io::Error::new(io::ErrorKind::InvalidData, err),
+            Error::Unsent(unsent) => io::Error::new(kind, unsent),
+            Error::Evicted(evicted) => io::Error::new(kind, evicted),
+            Error::FrameLength(err) => io::Error::new(kind, err),
             Error::Io(err) => err,
-            Error::Panic(message) => io::Error::other(format!("handler panicked: {message}")),
+            Error::Panic(message) => io::Error::new(kind, format!("handler panicked: {message}")),
         }
     }
 }
@@ -423,6 +449,17 @@ pub enum ConnectError {
 }
 
 impl ConnectError {
+    /// The kind of I/O error this is, as `io::Error::from` gives it: `ConnectionRefused`,
+    /// `TimedOut`, `HostUnreachable`, or the underlying error's own.
+    pub fn kind(&self) -> io::ErrorKind {
+        match self {
+            ConnectError::Refused => io::ErrorKind::ConnectionRefused,
+            ConnectError::TimedOut => io::ErrorKind::TimedOut,
+            ConnectError::Unreachable => io::ErrorKind::HostUnreachable,
+            ConnectError::Resolve(err) | ConnectError::Io(err) => err.kind(),
+        }
+    }
+
     /// Classifies an I/O error from a non-blocking connect. (A failed host-name lookup is
     /// reported to the engine as such, [`Engine::handle_resolved`](crate::driver::Engine::handle_resolved),
     /// and becomes [`Resolve`](Self::Resolve) there.)
@@ -460,10 +497,8 @@ impl std::error::Error for ConnectError {
 impl From<ConnectError> for io::Error {
     fn from(err: ConnectError) -> io::Error {
         match err {
-            ConnectError::Refused => io::ErrorKind::ConnectionRefused.into(),
-            ConnectError::TimedOut => io::ErrorKind::TimedOut.into(),
-            ConnectError::Unreachable => io::ErrorKind::HostUnreachable.into(),
             ConnectError::Resolve(err) | ConnectError::Io(err) => err,
+            other => other.kind().into(),
         }
     }
 }

@@ -95,6 +95,9 @@ struct Shared {
     /// The task waiting to read (or to connect), and the one waiting to write (or close).
     reader: Option<Waker>,
     writer: Option<Waker>,
+    /// The [`AsyncStream`] was dropped: the channel closes (once connected), and its frames
+    /// are dropped.
+    abandoned: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -141,6 +144,7 @@ impl AsyncStream {
             error: None,
             reader: None,
             writer: None,
+            abandoned: false,
         }));
         let handler = StreamHandler {
             shared: shared.clone(),
@@ -222,9 +226,10 @@ impl AsyncStream {
         Ok(Some(frame))
     }
 
-    /// Queues `data` on the stream, after waiting while its write queue is above its
-    /// high-water mark; refused as the channel's write is (over the hard limit, closed).
-    pub async fn write(&mut self, data: impl Into<Bytes>) -> io::Result<()> {
+    /// Queues a copy of `data` on the stream (`b"..."`, a `&str`, a `Vec<u8>`, `Bytes`: any
+    /// bytes), after waiting while its write queue is above its high-water mark; refused as
+    /// the channel's write is (over the hard limit, closed).
+    pub async fn write(&mut self, data: impl AsRef<[u8]>) -> io::Result<()> {
         let id = poll_fn(|cx| {
             let mut shared = lock(&self.shared);
             match (shared.phase, shared.id) {
@@ -237,7 +242,7 @@ impl AsyncStream {
             }
         })
         .await?;
-        let (data, shared) = (data.into(), self.shared.clone());
+        let (data, shared) = (Bytes::copy_from_slice(data.as_ref()), self.shared.clone());
         let written = self
             .handle
             .call(move |cx| {
@@ -284,11 +289,17 @@ impl Handler for StreamHandler {
         let mut shared = lock(&self.shared);
         shared.id = Some(cx.id());
         shared.phase = Phase::Open;
+        if shared.abandoned {
+            cx.close();
+        }
         shared.wake_all();
     }
 
     fn on_read(&mut self, cx: &mut Context<'_>, frame: Frame<'_>) {
         let mut shared = lock(&self.shared);
+        if shared.abandoned {
+            return;
+        }
         let frame = frame.into_bytes();
         shared.buffered += frame.len();
         shared.frames.push_back(frame);
@@ -318,24 +329,59 @@ impl Handler for StreamHandler {
     }
 
     fn on_connect_error(&mut self, _: &mut Context<'_>, err: &ConnectError) {
-        self.record(format!("connect failed: {err:?}"));
+        self.record(io::Error::new(err.kind(), err.to_string()));
     }
 
     fn on_overflow_error(&mut self, cx: &mut Context<'_>, err: &OverflowError) {
-        self.record(format!("{err:?}"));
+        self.record((*err).into());
         cx.close();
     }
 
     fn on_error(&mut self, _: &mut Context<'_>, err: &Error) {
-        self.record(format!("{err:?}"));
+        self.record(io::Error::new(err.kind(), err.to_string()));
+    }
+
+    #[cfg(feature = "tls")]
+    fn on_tls_error(&mut self, _: &mut Context<'_>, err: &pants_core::TlsError) {
+        self.record(err.clone().into());
     }
 }
 
 impl StreamHandler {
-    /// Keeps the channel's first error for the task.
-    fn record(&self, message: String) {
-        lock(&self.shared)
-            .error
-            .get_or_insert(io::Error::other(message));
+    /// Keeps the channel's first error for the task, with its kind.
+    fn record(&self, err: io::Error) {
+        lock(&self.shared).error.get_or_insert(err);
+    }
+}
+
+impl Drop for StreamHandler {
+    /// The engine dropped the channel without closing it (the engine itself was dropped, or
+    /// the connect was never made): a task waiting on the stream learns it is gone.
+    fn drop(&mut self) {
+        let mut shared = lock(&self.shared);
+        if shared.phase != Phase::Closed {
+            shared.phase = Phase::Closed;
+            shared.error.get_or_insert_with(|| {
+                io::Error::new(io::ErrorKind::BrokenPipe, "the engine dropped the stream")
+            });
+            shared.wake_all();
+        }
+    }
+}
+
+impl Drop for AsyncStream {
+    /// Closes the channel after flushing what is queued, as dropping a socket does; the
+    /// frames that arrive meanwhile are dropped.
+    fn drop(&mut self) {
+        let mut shared = lock(&self.shared);
+        shared.abandoned = true;
+        shared.frames.clear();
+        if let (Some(id), false) = (shared.id, shared.phase == Phase::Closed) {
+            self.handle.post(move |cx| {
+                if let Some(mut channel) = cx.channel(id) {
+                    channel.close();
+                }
+            });
+        }
     }
 }

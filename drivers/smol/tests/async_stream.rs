@@ -1,0 +1,153 @@
+//! The async view of a stream (`AsyncStream`): errors keep their kind, any bytes can be
+//! written, dropping the stream closes its channel, and dropping the engine wakes a task
+//! waiting on one of its streams.
+
+use std::cell::RefCell;
+use std::io;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use pants_core::{Context, Frame, Handler};
+use pants_smol::{AsyncStream, Engine};
+
+/// The bound on every wait.
+const STEP: Duration = Duration::from_secs(10);
+
+/// Echoes lines, and notes what happens to its connection.
+struct Echo(Rc<RefCell<Vec<&'static str>>>);
+
+impl Handler for Echo {
+    fn on_connect(&mut self, cx: &mut Context<'_>) {
+        cx.set_read_delimiter("\n").unwrap();
+    }
+    fn on_read(&mut self, cx: &mut Context<'_>, line: Frame<'_>) {
+        cx.write([&line[..], b"\n"].concat());
+    }
+    fn on_eof(&mut self, _: &mut Context<'_>) {
+        self.0.borrow_mut().push("eof");
+    }
+    fn on_close(&mut self, _: &mut Context<'_>) {
+        self.0.borrow_mut().push("close");
+    }
+}
+
+/// An engine with an echo server; its address and its connection's notes.
+fn echo_engine() -> (Engine, std::net::SocketAddr, Rc<RefCell<Vec<&'static str>>>) {
+    let mut engine = Engine::new().expect("an engine");
+    let notes = Rc::new(RefCell::new(Vec::new()));
+    let seen = notes.clone();
+    let server = engine
+        .listen("127.0.0.1:0", move || Echo(seen.clone()))
+        .expect("listen");
+    let addr = engine.local_addr(server).expect("an address").to_string();
+    (engine, addr.parse().expect("an IP address"), notes)
+}
+
+/// Runs `engine` beside `executor`'s tasks until `done` holds (checked every millisecond).
+fn run_until(
+    executor: &smol::LocalExecutor<'_>,
+    engine: &mut Engine,
+    mut done: impl FnMut() -> bool,
+) {
+    let deadline = Instant::now() + STEP;
+    let until = async {
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out");
+            smol::Timer::after(Duration::from_millis(1)).await;
+        }
+        Ok(())
+    };
+    smol::block_on(executor.run(smol::future::or(engine.run(), until))).expect("run");
+}
+
+#[test]
+fn a_refused_connect_is_an_error_of_kind_connection_refused() {
+    // A port nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let executor = smol::LocalExecutor::new();
+    let mut engine = Engine::new().expect("an engine");
+    let handle = engine.handle();
+    let task = executor.spawn(async move {
+        AsyncStream::connect(&handle, ("127.0.0.1", port), "\n")
+            .await
+            .map(drop)
+    });
+    run_until(&executor, &mut engine, || task.is_finished());
+    let err = smol::block_on(task).expect_err("nothing listens there");
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
+}
+
+#[test]
+fn byte_string_literals_are_written_and_echoed_then_the_end_is_none() {
+    let (mut engine, addr, _) = echo_engine();
+    let executor = smol::LocalExecutor::new();
+    let handle = engine.handle();
+    let task = executor.spawn(async move {
+        let mut stream = AsyncStream::connect(&handle, addr, "\n").await?;
+        stream.write(b"bytes\n").await?;
+        let line = String::from("a string\n");
+        stream.write(&line).await?;
+        let first = stream.read_frame().await?;
+        let second = stream.read_frame().await?;
+        stream.close().await?;
+        Ok::<_, io::Error>((first, second, stream.read_frame().await?))
+    });
+    run_until(&executor, &mut engine, || task.is_finished());
+    let (first, second, end) = smol::block_on(task).expect("the echo");
+    assert_eq!(first.as_deref(), Some(&b"bytes"[..]));
+    assert_eq!(second.as_deref(), Some(&b"a string"[..]));
+    assert_eq!(end, None);
+}
+
+#[test]
+fn dropping_the_stream_closes_its_channel() {
+    let (mut engine, addr, notes) = echo_engine();
+    let executor = smol::LocalExecutor::new();
+    let handle = engine.handle();
+    let task = executor.spawn(async move {
+        let mut stream = AsyncStream::connect(&handle, addr, "\n").await?;
+        stream.write("ping\n").await?;
+        stream.read_frame().await?;
+        drop(stream);
+        Ok::<_, io::Error>(())
+    });
+    run_until(&executor, &mut engine, || {
+        task.is_finished() && notes.borrow().contains(&"close")
+    });
+    smol::block_on(task).expect("the exchange");
+    assert_eq!(
+        notes.borrow()[..],
+        ["eof", "close"],
+        "the server saw the client end its side"
+    );
+}
+
+#[test]
+fn dropping_the_engine_wakes_a_task_waiting_for_a_frame_with_broken_pipe() {
+    let (mut engine, addr, _) = echo_engine();
+    let executor = smol::LocalExecutor::new();
+    let handle = engine.handle();
+    let connected = Rc::new(RefCell::new(false));
+    let up = connected.clone();
+    let task = executor.spawn(async move {
+        let mut stream = AsyncStream::connect(&handle, addr, "\n").await?;
+        *up.borrow_mut() = true;
+        // Nothing was written: no frame comes, and the wait ends only with the engine.
+        stream.read_frame().await
+    });
+    run_until(&executor, &mut engine, || *connected.borrow());
+    drop(engine);
+    let deadline = Instant::now() + STEP;
+    let result = smol::block_on(executor.run(async {
+        while !task.is_finished() {
+            assert!(Instant::now() < deadline, "the task was not woken");
+            smol::Timer::after(Duration::from_millis(1)).await;
+        }
+        task.await
+    }));
+    let err = result.expect_err("the engine is gone");
+    assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+}
