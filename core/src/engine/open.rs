@@ -1,7 +1,8 @@
 //! What it takes to open a channel: an address, a handler, and options with defaults.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::addr::Addr;
@@ -10,7 +11,23 @@ use crate::handler::Handler;
 use crate::io::SocketOptions;
 use crate::stream::StreamConfig;
 
-/// Anything that names an address: an [`Addr`], a `SocketAddr`, or a string to parse.
+/// Anything that names an address: an [`Addr`]; a socket address or an `(ip, port)` pair; a
+/// `(host, port)` pair as std's `ToSocketAddrs` takes it (an IP literal, or a host name the
+/// driver resolves); a Unix socket's path; or a string to parse (`"127.0.0.1:80"`,
+/// `"[::1]:80"`, `"example.com:80"`, `"unix:/run/app.sock"`, `"unix:@abstract"`).
+///
+/// ```
+/// use std::net::Ipv4Addr;
+/// use std::path::Path;
+/// use pants_core::{Addr, IntoAddr};
+///
+/// let ip = ("127.0.0.1", 8080).into_addr()?;
+/// assert_eq!(ip, (Ipv4Addr::LOCALHOST, 8080).into_addr()?);
+/// assert_eq!(ip, "127.0.0.1:8080".into_addr()?);
+/// assert!(matches!(("localhost", 80).into_addr()?, Addr::Host { .. }));
+/// assert!(Path::new("/run/app.sock").into_addr()?.is_unix());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub trait IntoAddr {
     /// The address, or an `InvalidInput` error saying why the string is not one.
     fn into_addr(self) -> io::Result<Addr>;
@@ -43,6 +60,77 @@ impl IntoAddr for &str {
 impl IntoAddr for String {
     fn into_addr(self) -> io::Result<Addr> {
         self.as_str().into_addr()
+    }
+}
+
+impl IntoAddr for &String {
+    fn into_addr(self) -> io::Result<Addr> {
+        self.as_str().into_addr()
+    }
+}
+
+impl IntoAddr for &SocketAddr {
+    fn into_addr(self) -> io::Result<Addr> {
+        Ok(Addr::Ip(*self))
+    }
+}
+
+impl IntoAddr for SocketAddrV4 {
+    fn into_addr(self) -> io::Result<Addr> {
+        Ok(Addr::Ip(self.into()))
+    }
+}
+
+impl IntoAddr for SocketAddrV6 {
+    fn into_addr(self) -> io::Result<Addr> {
+        Ok(Addr::Ip(self.into()))
+    }
+}
+
+impl IntoAddr for (IpAddr, u16) {
+    fn into_addr(self) -> io::Result<Addr> {
+        Ok(Addr::Ip(self.into()))
+    }
+}
+
+impl IntoAddr for (Ipv4Addr, u16) {
+    fn into_addr(self) -> io::Result<Addr> {
+        Ok(Addr::Ip(self.into()))
+    }
+}
+
+impl IntoAddr for (Ipv6Addr, u16) {
+    fn into_addr(self) -> io::Result<Addr> {
+        Ok(Addr::Ip(self.into()))
+    }
+}
+
+impl IntoAddr for (&str, u16) {
+    fn into_addr(self) -> io::Result<Addr> {
+        let (host, port) = self;
+        match host.parse::<IpAddr>() {
+            Ok(ip) => Ok(Addr::Ip(SocketAddr::new(ip, port))),
+            // A host name, checked as in `HOST:PORT`.
+            Err(_) => format!("{host}:{port}").into_addr(),
+        }
+    }
+}
+
+impl IntoAddr for (String, u16) {
+    fn into_addr(self) -> io::Result<Addr> {
+        (self.0.as_str(), self.1).into_addr()
+    }
+}
+
+impl IntoAddr for &Path {
+    fn into_addr(self) -> io::Result<Addr> {
+        Ok(Addr::Unix(self.to_owned()))
+    }
+}
+
+impl IntoAddr for PathBuf {
+    fn into_addr(self) -> io::Result<Addr> {
+        Ok(Addr::Unix(self))
     }
 }
 
