@@ -346,6 +346,32 @@ fn starttls_after_plaintext_lines_then_lines_under_tls() {
 }
 
 #[test]
+fn starttls_on_a_client_that_connected_by_host_name_verifies_that_name() {
+    // A certificate for the name only: verifying the peer's IP address would refuse it.
+    let identity = Identity::for_names(&["localhost"]);
+    let mut net = Network::new();
+    let server = starttls_server(&mut net, &identity);
+    let client = log();
+    net.connect(
+        "localhost:1",
+        StartTlsClient {
+            log: client.clone(),
+            tls: identity.client(),
+        },
+    )
+    .unwrap();
+    net.run();
+    assert_eq!(
+        entries(&server),
+        ["read:HELLO", "read:STARTTLS", "handshake", "read:secret"]
+    );
+    assert_eq!(
+        entries(&client),
+        ["read:HELLO", "read:OK", "handshake", "read:secret"]
+    );
+}
+
+#[test]
 fn plaintext_injected_after_starttls_is_refused_not_fed_to_tls() {
     let identity = Identity::new();
     let mut net = Network::new();

@@ -130,6 +130,8 @@ impl EngineContext<'_> {
         if let Some(tls) = connect.tls {
             let session = tls.name_or(Some(&addr)).session()?;
             stream.start_tls_session(session)?;
+        } else {
+            stream.remember_host(&addr);
         }
         let id = self.core.insert(Channel::Stream(stream), connect.handler);
         if let Err(err) = self.core.host_connects.start(self.io, id, &addr, &socket)
@@ -530,7 +532,8 @@ impl ChannelMut<'_> {
     /// queued now is sent in clear, then the handshake; `on_tls_handshake` follows. Bytes
     /// received and not yet delivered (what followed the STARTTLS command in the same
     /// packet) are refused with [`TlsError::PlaintextAfterStartTls`](crate::TlsError), and
-    /// the stream closes. A client without a server name verifies the peer's IP address.
+    /// the stream closes. A client without a server name verifies the name it connected to
+    /// (a host name), or else the peer's IP address.
     #[cfg(feature = "tls")]
     pub fn start_tls(
         &mut self,
@@ -538,7 +541,11 @@ impl ChannelMut<'_> {
     ) -> Result<(), crate::tls::StartTlsError> {
         let tls = match tls.into() {
             crate::tls::Tls::Client(client) => {
-                crate::tls::Tls::Client(client.name_or(self.peer().as_ref()))
+                let host = match self.channel() {
+                    Some(Channel::Stream(stream)) => stream.connected_host().cloned(),
+                    _ => None,
+                };
+                crate::tls::Tls::Client(client.name_or(host.or_else(|| self.peer()).as_ref()))
             }
             server => server,
         };

@@ -32,12 +32,16 @@ pub(super) struct Rare {
     pub(super) events: VecDeque<Event>,
     #[cfg(feature = "tls")]
     pub(super) tls: Option<crate::tls::TlsLayer>,
+    /// The host name a client stream connected to (`Addr::Host`), for a later `start_tls`
+    /// to verify the server as.
+    #[cfg(feature = "tls")]
+    pub(super) host: Option<crate::addr::Addr>,
 }
 
 impl Rare {
     fn is_empty(&self) -> bool {
         #[cfg(feature = "tls")]
-        if self.tls.is_some() {
+        if self.tls.is_some() || self.host.is_some() {
             return false;
         }
         self.events.is_empty()

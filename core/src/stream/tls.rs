@@ -10,6 +10,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::{Phase, Stream, flag};
+use crate::addr::Addr;
 use crate::error::{Error, Unsent};
 use crate::event::Event;
 use crate::tls::{Session, StartTlsError, Tls, TlsError, TlsInfo, TlsLayer, state};
@@ -34,6 +35,19 @@ impl Stream {
     /// stay in the write queue: its limits bound them and what is written after together.
     pub fn start_tls(&mut self, tls: impl Into<Tls>) -> Result<(), StartTlsError> {
         self.start_tls_session(tls.into().session()?)
+    }
+
+    /// Keeps `addr` when it is a host name: the name a later [`start_tls`](Self::start_tls)
+    /// verifies the server as, when its client was given none.
+    pub(crate) fn remember_host(&mut self, addr: &Addr) {
+        if matches!(addr, Addr::Host { .. }) {
+            self.rare.get_or_insert_with(Box::default).host = Some(addr.clone());
+        }
+    }
+
+    /// The host name this stream connected to, if it connected to one.
+    pub(crate) fn connected_host(&self) -> Option<&Addr> {
+        self.rare.as_deref()?.host.as_ref()
     }
 
     /// [`start_tls`](Self::start_tls) with the session made.

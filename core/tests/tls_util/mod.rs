@@ -20,7 +20,15 @@ pub struct Identity {
 
 impl Identity {
     pub fn new() -> Self {
-        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        Self::for_names(&["localhost", "127.0.0.1"])
+    }
+
+    /// A self-signed certificate for `names` only.
+    pub fn for_names(names: &[&str]) -> Self {
+        let names = names
+            .iter()
+            .map(|name| name.to_string())
+            .collect::<Vec<_>>();
         let made = rcgen::generate_simple_self_signed(names).expect("rcgen makes a certificate");
         Self {
             cert_pem: made.cert.pem(),
