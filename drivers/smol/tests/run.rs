@@ -111,3 +111,21 @@ fn a_call_the_engine_never_ran_fails_once_it_is_dropped() {
         assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
     }
 }
+
+#[test]
+fn a_call_after_the_engine_finished_its_stop_fails_without_waiting_for_its_drop() {
+    let mut engine = Engine::new().expect("an engine");
+    let handle = engine.handle();
+    handle.stop();
+    smol::block_on(engine.run()).expect("the stop");
+    assert!(engine.is_finished());
+    let call = handle.call(|cx| cx.now());
+    let deadline = Instant::now() + STEP;
+    let result = smol::block_on(smol::future::or(call, async {
+        smol::Timer::at(deadline).await;
+        panic!("the call still waits after {STEP:?}, the engine alive but stopped");
+    }));
+    let err = result.expect_err("a stopped engine runs nothing");
+    assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
+    drop(engine);
+}

@@ -139,6 +139,11 @@ impl<P: Poller> SocketEngine<P> {
             self.io.release_memory();
             trim_allocator();
         }
+        if self.core.is_finished() {
+            // A stopped engine runs nothing more: a call posted now fails at once rather
+            // than waits for the engine to be dropped.
+            self.inbox.close();
+        }
     }
 
     /// For drivers: the loop was woken from another thread. Connects to the host names

@@ -45,8 +45,8 @@ impl Inbox {
         )
     }
 
-    /// The engine is dropped: what was posted and not run is dropped (a pending
-    /// [`Handle::call`] then fails), and so is whatever is posted later.
+    /// The engine is dropped, or finished its stop: what was posted and not run is dropped
+    /// (a pending [`Handle::call`] then fails), and so is whatever is posted later.
     pub(crate) fn close(&self) {
         let posted = {
             let mut mail = self.lock();
@@ -85,7 +85,7 @@ impl Handle {
 
     /// Runs `work` on the loop and returns a future of what it returns: for async code that
     /// needs something from the loop. The future runs on any executor, and fails
-    /// (`BrokenPipe`) if the engine is dropped before running `work`.
+    /// (`BrokenPipe`) if the engine is dropped, or finishes its stop, before running `work`.
     pub fn call<R: Send + 'static>(
         &self,
         work: impl FnOnce(&mut EngineContext<'_>) -> R + Send + 'static,
