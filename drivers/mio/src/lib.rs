@@ -31,8 +31,9 @@
 //!
 //! # Hosting the engine in another loop
 //!
-//! The engine's poller is one file descriptor ([`AsFd`]): any loop (a plain `poll(2)`, a
-//! tokio `AsyncFd`, a smol `Async`, calloop, GLib) can watch it for reading, and call
+//! The engine's poller is one file descriptor ([`AsFd`], and [`AsRawFd`] for the hosts that
+//! take a raw one): any loop (a plain `poll(2)`, a tokio `AsyncFd`, a smol `Async`, calloop,
+//! GLib) can watch it for reading, and call
 //! [`Engine::poll`] with a zero timeout when it is readable or when
 //! [`next_deadline`](SocketEngine::next_deadline) has come:
 //!
@@ -81,7 +82,7 @@ mod poller;
 
 use std::ffi::c_int;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -276,6 +277,14 @@ impl AsFd for Engine {
     /// The poller's descriptor: readable when [`poll`](Engine::poll) has events to handle.
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.poll.registry().as_fd()
+    }
+}
+
+impl AsRawFd for Engine {
+    /// The poller's descriptor, as [`as_fd`](AsFd::as_fd) gives it: for the hosts that take a
+    /// raw one (tokio's `AsyncFd::new(engine)`).
+    fn as_raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
     }
 }
 
