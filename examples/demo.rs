@@ -1,12 +1,17 @@
 //! A chat server and three chat clients on real loopback sockets, in one process: each client
 //! says hello, hears everyone (itself included), and leaves; then the engine stops.
 //!
-//! Run it with `cargo run --release --example demo`.
+//! Run it with `cargo run --release --example demo`, or on the smol driver with
+//! `cargo run --release --example demo -- --driver smol` (the command line of the other
+//! examples: `--listen ADDR` too, by default a free port on 127.0.0.1).
+
+mod common;
 
 use std::cell::Cell;
+use std::io;
 use std::rc::Rc;
 
-use pants::{ChannelId, Context, Engine, Frame, Handler};
+use pants::{ChannelId, Context, Frame, Handler};
 use pants_protocols::Chat;
 
 const NAMES: [&str; 3] = ["alice", "bob", "carol"];
@@ -50,24 +55,29 @@ impl Handler for Client {
     }
 }
 
-fn main() -> std::io::Result<()> {
-    let mut engine = Engine::new()?;
-    let server = engine.listen("127.0.0.1:0", Chat::factory())?;
-    let addr = engine
-        .local_addr(server)
-        .expect("a listener has an address");
-    println!("chat server listening on {addr} (mio driver, real sockets)");
-    let left = Rc::new(Cell::new(0));
-    for name in NAMES {
-        let client = Client {
-            name,
-            heard: 0,
-            left: left.clone(),
-            server,
-        };
-        engine.connect(&addr, client)?;
-    }
-    engine.run()?;
-    println!("done: {} channels left open", engine.channel_count());
+fn main() -> io::Result<()> {
+    let args = common::args("demo", "127.0.0.1:0");
+    let (addr, driver) = (args.listen_addr()?, args.driver);
+    common::serve(&args, |cx| {
+        let server = cx.listen(addr, Chat::factory())?;
+        let addr = cx
+            .channel(server)
+            .and_then(|server| server.local())
+            .ok_or_else(|| io::Error::other("a listener has an address"))?;
+        let driver = format!("{driver:?}").to_lowercase();
+        println!("chat server on {addr} ({driver} driver, real sockets)");
+        let left = Rc::new(Cell::new(0));
+        for name in NAMES {
+            let client = Client {
+                name,
+                heard: 0,
+                left: left.clone(),
+                server,
+            };
+            cx.connect(&addr, client)?;
+        }
+        Ok(server)
+    })?;
+    println!("done: the engine stopped");
     Ok(())
 }

@@ -14,18 +14,14 @@ use std::fs;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, PoisonError, mpsc};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{STEP, TempDir, wait_until_within};
+use common::{STEP, TempDir, example};
 use pants::testing::Network;
 use pants_protocols::http::{self, HttpConfig};
-
-/// How long building a missing example may take.
-const BUILD_LIMIT: Duration = Duration::from_secs(600);
 
 /// The timeout the tests give a server: short, so that the tests are quick; the server's
 /// close is then awaited for up to [`STEP`].
@@ -279,52 +275,4 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The example binary `name`: next to this test binary, or built (once, bounded) with cargo
-/// into the same target directory and profile.
-fn example(name: &str) -> PathBuf {
-    static BUILDING: Mutex<()> = Mutex::new(());
-    let exe = std::env::current_exe().expect("the test binary's path");
-    // target/<profile>/deps/attack-HASH
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lies in target/<profile>/deps");
-    let path = profile_dir.join("examples").join(name);
-    let _building = BUILDING.lock().unwrap_or_else(PoisonError::into_inner);
-    if path.is_file() {
-        return path;
-    }
-    let target_dir = profile_dir.parent().expect("target/<profile>");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--quiet", "--example", name, "--target-dir"])
-        .arg(target_dir);
-    match profile_dir.file_name().and_then(|p| p.to_str()) {
-        Some("debug") | None => {}
-        Some("release") => {
-            command.arg("--release");
-        }
-        Some(profile) => {
-            command.args(["--profile", profile]);
-        }
-    }
-    let mut build = command.spawn().expect("run cargo build");
-    let mut status = None;
-    let built = wait_until_within(BUILD_LIMIT, || {
-        status = build.try_wait().expect("wait for cargo");
-        status.is_some()
-    });
-    if !built {
-        let _ = build.kill();
-        let _ = build.wait();
-    }
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "cargo build --example {name} failed or took over {BUILD_LIMIT:?}"
-    );
-    path
 }

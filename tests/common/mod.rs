@@ -13,7 +13,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
@@ -657,4 +657,55 @@ impl TestListener {
             }
         }
     }
+}
+
+/// How long building a missing example may take.
+const BUILD_LIMIT: Duration = Duration::from_secs(600);
+
+/// The example binary `name`: next to this test binary, or built (once, bounded) with cargo
+/// into the same target directory and profile.
+pub fn example(name: &str) -> PathBuf {
+    static BUILDING: Mutex<()> = Mutex::new(());
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/TEST-HASH
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lies in target/<profile>/deps");
+    let path = profile_dir.join("examples").join(name);
+    let _building = BUILDING.lock().unwrap_or_else(PoisonError::into_inner);
+    if path.is_file() {
+        return path;
+    }
+    let target_dir = profile_dir.parent().expect("target/<profile>");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["build", "--quiet", "--example", name, "--target-dir"])
+        .arg(target_dir);
+    match profile_dir.file_name().and_then(|p| p.to_str()) {
+        Some("debug") | None => {}
+        Some("release") => {
+            command.arg("--release");
+        }
+        Some(profile) => {
+            command.args(["--profile", profile]);
+        }
+    }
+    let mut build = command.spawn().expect("run cargo build");
+    let mut status = None;
+    let built = wait_until_within(BUILD_LIMIT, || {
+        status = build.try_wait().expect("wait for cargo");
+        status.is_some()
+    });
+    if !built {
+        let _ = build.kill();
+        let _ = build.wait();
+    }
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "cargo build --example {name} failed or took over {BUILD_LIMIT:?}"
+    );
+    path
 }
