@@ -126,6 +126,27 @@ fn a_certificate_the_client_does_not_trust_gives_tls_errors_then_close_on_both_s
 }
 
 #[test]
+fn the_loudly_named_option_accepts_an_untrusted_certificate_for_another_name() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    let server = tls_echo_server(&mut net, &identity);
+    let client = log();
+    let anything = pants_core::TlsClient::dangerous_accept_any_certificate()
+        .server_name("example.com")
+        .unwrap();
+    let recorder = Recorder {
+        greeting: Some("hello\n"),
+        ..Recorder::new(&client)
+    };
+    net.context()
+        .connect_with(Connect::new(ADDR, recorder).tls(anything))
+        .unwrap();
+    net.run();
+    assert_eq!(entries(&client), ["connect", "handshake", "read:hello"]);
+    assert_eq!(entries(&server), ["connect", "handshake", "read:hello"]);
+}
+
+#[test]
 fn a_certificate_for_another_name_is_refused() {
     let identity = Identity::new();
     let mut net = Network::new();

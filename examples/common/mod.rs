@@ -25,6 +25,7 @@
 #![allow(dead_code)]
 
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::exit;
 use std::sync::Arc;
@@ -198,7 +199,14 @@ fn self_signed() -> io::Result<TlsServer> {
     std::fs::create_dir_all(&dir)?;
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert, made.cert.pem())?;
-    std::fs::write(&key, made.signing_key.serialize_pem())?;
+    // The private key is readable by its owner only, as openssl and certbot write keys.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&key)?
+        .write_all(made.signing_key.serialize_pem().as_bytes())?;
     eprintln!("certificate: {}", cert.display());
     TlsServer::from_pem_files(cert, key)
 }

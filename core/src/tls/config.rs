@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -143,8 +143,10 @@ impl TlsClient {
         Self::with_ca_pem(&read(path.as_ref())?)
     }
 
-    /// Trusts the system's roots: the bundle named by `SSL_CERT_FILE`, or the first of the
-    /// usual bundle files that exists.
+    /// Trusts the system's roots: the bundle named by `SSL_CERT_FILE` (or else the first of
+    /// the usual bundle files that exists), and the certificate files in `SSL_CERT_DIR`. As
+    /// OpenSSL and rustls-native-certs do, a certificate of the system's that rustls cannot
+    /// use is skipped, not fatal; an error says that no usable root was found.
     pub fn system_roots() -> io::Result<Self> {
         const BUNDLES: [&str; 4] = [
             "/etc/ssl/certs/ca-certificates.crt",
@@ -152,16 +154,15 @@ impl TlsClient {
             "/etc/ssl/cert.pem",
             "/etc/ssl/ca-bundle.pem",
         ];
-        if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
-            return Self::with_ca_file(file);
-        }
-        match BUNDLES.iter().find(|path| Path::new(path).exists()) {
-            Some(path) => Self::with_ca_file(path),
-            None => Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                "no system CA bundle found (set SSL_CERT_FILE)",
-            )),
-        }
+        let bundle = match std::env::var_os("SSL_CERT_FILE") {
+            Some(file) => Some(PathBuf::from(file)),
+            None => BUNDLES.iter().map(PathBuf::from).find(|path| path.exists()),
+        };
+        let dir = std::env::var_os("SSL_CERT_DIR").map(PathBuf::from);
+        Ok(Self::with_roots(usable_roots(
+            bundle.as_deref(),
+            dir.as_deref(),
+        )?))
     }
 
     /// **Turns certificate verification off**: any server, with any certificate, for any
@@ -293,6 +294,35 @@ fn certificates_from_pem(pem: &[u8]) -> io::Result<Vec<CertificateDer<'static>>>
     Ok(chain)
 }
 
+/// The roots rustls can use out of a `bundle` file and the files of a `dir` (see
+/// [`TlsClient::system_roots`]).
+fn usable_roots(bundle: Option<&Path>, dir: Option<&Path>) -> io::Result<RootCertStore> {
+    let mut roots = RootCertStore::empty();
+    if let Some(bundle) = bundle {
+        add_usable(&mut roots, &read(bundle)?);
+    }
+    if let Some(dir) = dir {
+        for entry in std::fs::read_dir(dir)?.flatten() {
+            // Hashed links and bundles alike; what is not PEM holds no certificate.
+            if let Ok(pem) = std::fs::read(entry.path()) {
+                add_usable(&mut roots, &pem);
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "no usable system CA certificate found (set SSL_CERT_FILE or SSL_CERT_DIR)",
+        ));
+    }
+    Ok(roots)
+}
+
+/// Adds the certificates of `pem` that rustls can use as roots; skips the rest.
+fn add_usable(roots: &mut RootCertStore, pem: &[u8]) {
+    roots.add_parsable_certificates(CertificateDer::pem_slice_iter(pem).flatten());
+}
+
 fn read(path: &Path) -> io::Result<Vec<u8>> {
     std::fs::read(path)
         .map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", path.display())))
@@ -341,5 +371,79 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory for one test, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("pants-roots-{}-{name}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+
+        fn file(&self, name: &str, contents: &[u8]) -> PathBuf {
+            let path = self.0.join(name);
+            std::fs::write(&path, contents).unwrap();
+            path
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn a_certificate() -> String {
+        let names = vec!["localhost".to_owned()];
+        rcgen::generate_simple_self_signed(names)
+            .unwrap()
+            .cert
+            .pem()
+    }
+
+    /// PEM armour around bytes that are no certificate.
+    const MALFORMED: &str = "-----BEGIN CERTIFICATE-----\nAAECAwQ=\n-----END CERTIFICATE-----\n";
+
+    #[test]
+    fn a_bundle_with_a_certificate_rustls_refuses_keeps_the_others() {
+        let scratch = Scratch::new("bundle");
+        let bundle = scratch.file(
+            "bundle.pem",
+            format!("{MALFORMED}{}", a_certificate()).as_bytes(),
+        );
+        let roots = usable_roots(Some(&bundle), None).unwrap();
+        assert_eq!(roots.len(), 1);
+    }
+
+    #[test]
+    fn a_certificate_directory_adds_its_certificates_and_skips_other_files() {
+        let scratch = Scratch::new("dir");
+        scratch.file("one.pem", a_certificate().as_bytes());
+        scratch.file("two.crt", a_certificate().as_bytes());
+        scratch.file("README", b"not a certificate");
+        let roots = usable_roots(None, Some(&scratch.0)).unwrap();
+        assert_eq!(roots.len(), 2);
+    }
+
+    #[test]
+    fn nothing_usable_is_a_not_found_error() {
+        let scratch = Scratch::new("none");
+        let bundle = scratch.file("bundle.pem", MALFORMED.as_bytes());
+        let err = usable_roots(Some(&bundle), None).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+        let missing = scratch.0.join("missing.pem");
+        assert_eq!(
+            usable_roots(Some(&missing), None).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
     }
 }
