@@ -9,6 +9,13 @@
 //! engine, not one per connection), and one [`async_io::Timer`] waits for the engine's next
 //! deadline. Every rule lives in `pants-core`.
 //!
+//! It offers the mio driver's engine's methods (the shared ones, `listen`, `connect`,
+//! `handle`, `stop`, ..., are one implementation in the socket layer); in place of that
+//! engine's blocking `run` and `poll(timeout)` it has [`Engine::run`], a future, and
+//! [`Engine::poll_run`] for hand-written futures. It has no descriptor of its own to host in
+//! another loop: its sockets are on async-io's reactor, which a foreign loop hosts with
+//! `async_io::os::unix::reactor_fd`.
+//!
 //! The engine is not `Send` (its handlers need not be): run it under
 //! [`block_on`](async_io::block_on) or on a [`LocalExecutor`](https://docs.rs/smol), where
 //! other tasks run beside it. Its turns are bounded: when work is left after one, the engine
