@@ -58,10 +58,12 @@
 //!
 //! Async code at the edges reaches the loop through [`Handle::call`], and can see one
 //! channel as an [`AsyncStream`] (`read_frame().await`, `write(..).await`,
-//! `close().await`) instead of writing a handler.
+//! `close().await`) instead of writing a handler, and accept connections as such with an
+//! [`AsyncListener`] (`accept().await`).
 #![warn(missing_docs, unreachable_pub)]
 
 mod deadline;
+mod listener;
 mod reactor;
 mod stream;
 
@@ -73,6 +75,7 @@ use std::time::Instant;
 
 use async_io::Async;
 use deadline::Deadline;
+pub use listener::{AsyncListener, BACKLOG};
 use pants_core::{ChannelId, EngineConfig};
 pub use pants_socket::{
     Call, GroupBuilder, GroupEngine, GroupHandle, Handle, Member, SocketEngine,

@@ -16,7 +16,7 @@ use std::task::{Poll, Waker};
 
 use bytes::Bytes;
 use pants_core::{
-    ChannelId, ConnectError, Context, DelimiterError, Error, Frame, Handler, IntoAddr,
+    Addr, ChannelId, ConnectError, Context, DelimiterError, Error, Frame, Handler, IntoAddr,
     IntoReadDelimiter, OverflowError, ReadDelimiter, Written,
 };
 use pants_socket::Handle;
@@ -54,7 +54,7 @@ const FRAME_LIMIT: usize = 64 * 1024;
 ///     let handle = engine.handle();
 ///     // An async client of the same engine, in a task of its own.
 ///     let client = executor.spawn(async move {
-///         let mut stream = AsyncStream::connect(&handle, addr, "\n").await?;
+///         let stream = AsyncStream::connect(&handle, addr, "\n").await?;
 ///         stream.write("hello\n").await?;
 ///         let answer = stream.read_frame().await?;
 ///         stream.close().await?;
@@ -67,7 +67,16 @@ const FRAME_LIMIT: usize = 64 * 1024;
 /// }))?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// Clones are the same stream (as async-net's `TcpStream`): one task may read while another
+/// writes. The channel closes when the last clone is dropped.
+#[derive(Clone)]
 pub struct AsyncStream {
+    inner: Arc<Inner>,
+}
+
+/// What the clones of an [`AsyncStream`] share.
+struct Inner {
     shared: Arc<Mutex<Shared>>,
     handle: Handle,
 }
@@ -76,12 +85,20 @@ pub struct AsyncStream {
 pub struct StreamHandler {
     shared: Arc<Mutex<Shared>>,
     delimiter: ReadDelimiter,
+    /// Run once the channel is open (an [`AsyncListener`](crate::AsyncListener) hands the
+    /// accepted stream over then).
+    on_open: Option<OnOpen>,
 }
+
+/// What a [`StreamHandler`] runs once its channel is open.
+type OnOpen = Box<dyn FnOnce(&mut Context<'_>) + Send>;
 
 /// What the handler and the task share.
 struct Shared {
     /// The channel, once it connected.
     id: Option<ChannelId>,
+    /// The peer's address, once connected.
+    peer: Option<Addr>,
     phase: Phase,
     /// Frames the task has not read yet, and their bytes.
     frames: VecDeque<Bytes>,
@@ -123,7 +140,9 @@ impl Shared {
     }
 }
 
-fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+/// Locks what a task and the loop share; a panic elsewhere leaves it whole (each change is
+/// one assignment), so a poisoned lock is taken as it is.
+pub(crate) fn lock<T>(shared: &Mutex<T>) -> MutexGuard<'_, T> {
     shared.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -136,6 +155,7 @@ impl AsyncStream {
     ) -> Result<(StreamHandler, AsyncStream), DelimiterError> {
         let shared = Arc::new(Mutex::new(Shared {
             id: None,
+            peer: None,
             phase: Phase::Connecting,
             frames: VecDeque::new(),
             buffered: 0,
@@ -149,10 +169,13 @@ impl AsyncStream {
         let handler = StreamHandler {
             shared: shared.clone(),
             delimiter: delimiter.into_read_delimiter()?,
+            on_open: None,
         };
         let stream = AsyncStream {
-            shared,
-            handle: handle.clone(),
+            inner: Arc::new(Inner {
+                shared,
+                handle: handle.clone(),
+            }),
         };
         Ok((handler, stream))
     }
@@ -170,7 +193,7 @@ impl AsyncStream {
             .call(move |cx| cx.connect(addr, handler).map(drop))
             .await??;
         poll_fn(|cx| {
-            let mut shared = lock(&stream.shared);
+            let mut shared = lock(&stream.inner.shared);
             match shared.phase {
                 Phase::Connecting => {
                     shared.reader = Some(cx.waker().clone());
@@ -186,15 +209,20 @@ impl AsyncStream {
 
     /// The channel's id, once it connected.
     pub fn id(&self) -> Option<ChannelId> {
-        lock(&self.shared).id
+        lock(&self.inner.shared).id
+    }
+
+    /// The peer's address, once connected.
+    pub fn peer_addr(&self) -> Option<Addr> {
+        lock(&self.inner.shared).peer.clone()
     }
 
     /// The next frame; `None` once the peer ended the stream (or it closed) and every frame
     /// before that was read. An error the channel reported comes once, after the frames that
     /// came before it.
-    pub async fn read_frame(&mut self) -> io::Result<Option<Bytes>> {
+    pub async fn read_frame(&self) -> io::Result<Option<Bytes>> {
         let frame = poll_fn(|cx| {
-            let mut shared = lock(&self.shared);
+            let mut shared = lock(&self.inner.shared);
             if let Some(frame) = shared.frames.pop_front() {
                 shared.buffered -= frame.len();
                 let resume = shared.paused && shared.buffered <= FRAME_LIMIT / 2;
@@ -217,7 +245,7 @@ impl AsyncStream {
             return Ok(None);
         };
         if let Some(id) = resume {
-            self.handle.post(move |cx| {
+            self.inner.handle.post(move |cx| {
                 if let Some(mut channel) = cx.channel(id) {
                     channel.resume_reading();
                 }
@@ -227,12 +255,16 @@ impl AsyncStream {
     }
 
     /// Queues a copy of `data` on the stream (`b"..."`, a `&str`, a `Vec<u8>`, `Bytes`: any
-    /// bytes), after waiting while its write queue is above its high-water mark; refused as
-    /// the channel's write is (over the hard limit, closed).
-    pub async fn write(&mut self, data: impl AsRef<[u8]>) -> io::Result<()> {
+    /// bytes), after waiting until it is connected and while its write queue is above its
+    /// high-water mark; refused as the channel's write is (over the hard limit, closed).
+    pub async fn write(&self, data: impl AsRef<[u8]>) -> io::Result<()> {
         let id = poll_fn(|cx| {
-            let mut shared = lock(&self.shared);
+            let mut shared = lock(&self.inner.shared);
             match (shared.phase, shared.id) {
+                (Phase::Connecting, _) => {
+                    shared.writer = Some(cx.waker().clone());
+                    Poll::Pending
+                }
                 (Phase::Closed, _) | (_, None) => Poll::Ready(Err(shared.closed_error())),
                 (_, Some(_)) if shared.above_high_water => {
                     shared.writer = Some(cx.waker().clone());
@@ -242,8 +274,12 @@ impl AsyncStream {
             }
         })
         .await?;
-        let (data, shared) = (Bytes::copy_from_slice(data.as_ref()), self.shared.clone());
+        let (data, shared) = (
+            Bytes::copy_from_slice(data.as_ref()),
+            self.inner.shared.clone(),
+        );
         let written = self
+            .inner
             .handle
             .call(move |cx| {
                 let mut channel = cx.channel(id)?;
@@ -256,22 +292,22 @@ impl AsyncStream {
             .await?;
         match written {
             Some(written) => written.into_result().map(drop).map_err(io::Error::from),
-            None => Err(lock(&self.shared).closed_error()),
+            None => Err(lock(&self.inner.shared).closed_error()),
         }
     }
 
     /// Closes the stream after flushing what is queued (the channel's `close`), and returns
     /// once it is closed.
-    pub async fn close(&mut self) -> io::Result<()> {
+    pub async fn close(&self) -> io::Result<()> {
         if let Some(id) = self.id() {
-            self.handle.post(move |cx| {
+            self.inner.handle.post(move |cx| {
                 if let Some(mut channel) = cx.channel(id) {
                     channel.close();
                 }
             });
         }
         poll_fn(|cx| {
-            let mut shared = lock(&self.shared);
+            let mut shared = lock(&self.inner.shared);
             if shared.phase == Phase::Closed || shared.id.is_none() {
                 return Poll::Ready(());
             }
@@ -286,13 +322,19 @@ impl AsyncStream {
 impl Handler for StreamHandler {
     fn on_connect(&mut self, cx: &mut Context<'_>) {
         let _ = cx.set_read_delimiter(self.delimiter.clone());
-        let mut shared = lock(&self.shared);
-        shared.id = Some(cx.id());
-        shared.phase = Phase::Open;
-        if shared.abandoned {
-            cx.close();
+        {
+            let mut shared = lock(&self.shared);
+            shared.id = Some(cx.id());
+            shared.peer = cx.peer();
+            shared.phase = Phase::Open;
+            if shared.abandoned {
+                cx.close();
+            }
+            shared.wake_all();
         }
-        shared.wake_all();
+        if let Some(on_open) = self.on_open.take() {
+            on_open(cx);
+        }
     }
 
     fn on_read(&mut self, cx: &mut Context<'_>, frame: Frame<'_>) {
@@ -348,6 +390,11 @@ impl Handler for StreamHandler {
 }
 
 impl StreamHandler {
+    /// Has `on_open` run once the channel is open, after the stream learned its id.
+    pub(crate) fn on_open(&mut self, on_open: impl FnOnce(&mut Context<'_>) + Send + 'static) {
+        self.on_open = Some(Box::new(on_open));
+    }
+
     /// Keeps the channel's first error for the task, with its kind.
     fn record(&self, err: io::Error) {
         lock(&self.shared).error.get_or_insert(err);
@@ -369,9 +416,9 @@ impl Drop for StreamHandler {
     }
 }
 
-impl Drop for AsyncStream {
-    /// Closes the channel after flushing what is queued, as dropping a socket does; the
-    /// frames that arrive meanwhile are dropped.
+impl Drop for Inner {
+    /// The last clone of the stream is gone: closes the channel after flushing what is
+    /// queued, as dropping a socket does; the frames that arrive meanwhile are dropped.
     fn drop(&mut self) {
         let mut shared = lock(&self.shared);
         shared.abandoned = true;

@@ -1,6 +1,7 @@
 //! The async view of a stream (`AsyncStream`): errors keep their kind, any bytes can be
 //! written, dropping the stream closes its channel, and dropping the engine wakes a task
-//! waiting on one of its streams.
+//! waiting on one of its streams. And accepting streams (`AsyncListener`): real clients,
+//! the bounded backlog, and the end of accepting when the engine stops.
 
 use std::cell::RefCell;
 use std::io;
@@ -8,7 +9,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use pants_core::{Context, Frame, Handler};
-use pants_smol::{AsyncStream, Engine};
+use pants_smol::{AsyncListener, AsyncStream, BACKLOG, Engine};
 
 /// The bound on every wait.
 const STEP: Duration = Duration::from_secs(10);
@@ -86,7 +87,7 @@ fn byte_string_literals_are_written_and_echoed_then_the_end_is_none() {
     let executor = smol::LocalExecutor::new();
     let handle = engine.handle();
     let task = executor.spawn(async move {
-        let mut stream = AsyncStream::connect(&handle, addr, "\n").await?;
+        let stream = AsyncStream::connect(&handle, addr, "\n").await?;
         stream.write(b"bytes\n").await?;
         let line = String::from("a string\n");
         stream.write(&line).await?;
@@ -108,7 +109,7 @@ fn dropping_the_stream_closes_its_channel() {
     let executor = smol::LocalExecutor::new();
     let handle = engine.handle();
     let task = executor.spawn(async move {
-        let mut stream = AsyncStream::connect(&handle, addr, "\n").await?;
+        let stream = AsyncStream::connect(&handle, addr, "\n").await?;
         stream.write("ping\n").await?;
         stream.read_frame().await?;
         drop(stream);
@@ -133,7 +134,7 @@ fn dropping_the_engine_wakes_a_task_waiting_for_a_frame_with_broken_pipe() {
     let connected = Rc::new(RefCell::new(false));
     let up = connected.clone();
     let task = executor.spawn(async move {
-        let mut stream = AsyncStream::connect(&handle, addr, "\n").await?;
+        let stream = AsyncStream::connect(&handle, addr, "\n").await?;
         *up.borrow_mut() = true;
         // Nothing was written: no frame comes, and the wait ends only with the engine.
         stream.read_frame().await
@@ -150,4 +151,149 @@ fn dropping_the_engine_wakes_a_task_waiting_for_a_frame_with_broken_pipe() {
     }));
     let err = result.expect_err("the engine is gone");
     assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+}
+
+#[test]
+fn a_listener_accepts_real_clients_with_their_addresses() {
+    let mut engine = Engine::new().expect("an engine");
+    let executor = smol::LocalExecutor::new();
+    let handle = engine.handle();
+    let (tx, bound) = std::sync::mpsc::channel();
+    let server = executor.spawn(async move {
+        let mut listener = AsyncListener::bind(&handle, "127.0.0.1:0", "\n").await?;
+        tx.send(listener.local_addr().to_string()).unwrap();
+        let mut peers = Vec::new();
+        for _ in 0..2 {
+            let (conn, peer) = listener.accept().await?;
+            assert_eq!(conn.peer_addr(), Some(peer.clone()));
+            let line = conn.read_frame().await?.expect("a line");
+            conn.write([&line[..], b"!\n"].concat()).await?;
+            conn.close().await?;
+            peers.push(peer.to_string());
+        }
+        Ok::<_, io::Error>(peers)
+    });
+    let client = std::thread::spawn(move || {
+        let addr = bound.recv_timeout(STEP).expect("the listener's address");
+        let mut locals = Vec::new();
+        for word in ["one", "two"] {
+            let mut socket = std::net::TcpStream::connect(&addr).expect("connect");
+            socket.set_read_timeout(Some(STEP)).unwrap();
+            locals.push(socket.local_addr().unwrap().to_string());
+            std::io::Write::write_all(&mut socket, format!("{word}\n").as_bytes()).unwrap();
+            let mut answer = String::new();
+            std::io::Read::read_to_string(&mut socket, &mut answer).expect("the answer");
+            assert_eq!(answer, format!("{word}!\n"));
+        }
+        locals
+    });
+    run_until(&executor, &mut engine, || server.is_finished());
+    let peers = smol::block_on(server).expect("the server task");
+    assert_eq!(peers, client.join().expect("the client"));
+}
+
+#[test]
+fn a_full_backlog_stops_accepting_and_accepting_resumes_it_without_losing_a_connection() {
+    let mut engine = Engine::new().expect("an engine");
+    let executor = smol::LocalExecutor::new();
+    let handle = engine.handle();
+    let (tx, bound) = std::sync::mpsc::channel();
+    let server = executor.spawn(async move {
+        let mut listener = AsyncListener::bind(&handle, "127.0.0.1:0", "\n").await?;
+        let id = listener.id();
+        tx.send(listener.local_addr().to_string()).unwrap();
+        let paused = move |handle: &pants_smol::Handle| {
+            handle.call(move |cx| cx.channel(id).is_some_and(|server| server.is_read_paused()))
+        };
+        // No accept yet: the connections pile up to the bound, and the server pauses.
+        let deadline = Instant::now() + STEP;
+        while !paused(&handle).await? {
+            assert!(Instant::now() < deadline, "the server never paused");
+            smol::Timer::after(Duration::from_millis(1)).await;
+        }
+        let mut accepted = Vec::new();
+        while accepted.len() < BACKLOG + 10 {
+            accepted.push(listener.accept().await?.0);
+        }
+        Ok::<_, io::Error>((accepted.len(), paused(&handle).await?))
+    });
+    let clients = std::thread::spawn(move || {
+        let addr = bound.recv_timeout(STEP).expect("the listener's address");
+        (0..BACKLOG + 10)
+            .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+            .collect::<Vec<_>>()
+    });
+    run_until(&executor, &mut engine, || server.is_finished());
+    let (accepted, still_paused) = smol::block_on(server).expect("the server task");
+    assert_eq!(accepted, BACKLOG + 10);
+    assert!(!still_paused, "accepting did not resume");
+    drop(clients.join().expect("the clients"));
+}
+
+#[test]
+fn accept_ends_with_an_error_once_the_engine_stopped() {
+    let mut engine = Engine::new().expect("an engine");
+    let executor = smol::LocalExecutor::new();
+    let handle = engine.handle();
+    let task = executor.spawn(async move {
+        let mut listener = AsyncListener::bind(&handle, "127.0.0.1:0", "\n").await?;
+        handle.stop();
+        listener.accept().await.map(drop)
+    });
+    let deadline = Instant::now() + STEP;
+    let result = smol::block_on(executor.run(async {
+        engine.run().await.expect("the engine's run");
+        while !task.is_finished() {
+            assert!(Instant::now() < deadline, "accept still waits");
+            smol::Timer::after(Duration::from_millis(1)).await;
+        }
+        task.await
+    }));
+    let err = result.expect_err("nothing more is accepted");
+    assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+}
+
+#[test]
+fn a_clone_reads_in_one_task_while_another_writes_and_the_last_drop_closes() {
+    let (mut engine, addr, notes) = echo_engine();
+    let executor = smol::LocalExecutor::new();
+    let handle = engine.handle();
+    let stream = smol::block_on(executor.run(async {
+        let connect = AsyncStream::connect(&handle, addr, "\n");
+        smol::future::or(async { Some(connect.await) }, async {
+            engine.run().await.expect("run");
+            None
+        })
+        .await
+    }))
+    .expect("connected before the engine stopped")
+    .expect("connect");
+    let reader = stream.clone();
+    let reading = executor.spawn(async move {
+        let mut lines = Vec::new();
+        while let Some(line) = reader.read_frame().await? {
+            lines.push(line);
+            if lines.len() == 3 {
+                break;
+            }
+        }
+        Ok::<_, io::Error>(lines)
+    });
+    let writing = executor.spawn(async move {
+        for word in ["a", "b", "c"] {
+            stream.write(format!("{word}\n")).await?;
+        }
+        Ok::<_, io::Error>(())
+    });
+    run_until(&executor, &mut engine, || {
+        reading.is_finished() && writing.is_finished() && notes.borrow().contains(&"close")
+    });
+    smol::block_on(writing).expect("the writes");
+    let lines = smol::block_on(reading).expect("the reads");
+    assert_eq!(lines, ["a", "b", "c"]);
+    assert_eq!(
+        notes.borrow()[..],
+        ["eof", "close"],
+        "both clones dropped: closed"
+    );
 }
