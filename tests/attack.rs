@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{STEP, TempDir, example};
+use common::{STEP, TempDir, example, run_example_to_end};
 use pants::testing::Network;
 use pants_protocols::http::{self, HttpConfig};
 
@@ -179,23 +179,11 @@ fn udp_echo_prints_the_unixgram_address_it_was_given() {
 
 #[test]
 fn udp_echo_refuses_tls_with_an_error_instead_of_ignoring_it() {
-    let child = Command::new(example("udp_echo"))
-        .args(["--listen", "127.0.0.1:0", "--tls"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start udp_echo");
-    let pid = child.id();
-    let (tx, exited) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let Ok(output) = exited.recv_timeout(STEP) else {
-        let _ = Command::new("kill").arg(pid.to_string()).status();
-        panic!("udp_echo --tls still runs after {STEP:?}: TLS was ignored");
-    };
-    let output = output.expect("udp_echo's output");
+    let output = run_example_to_end(
+        "udp_echo",
+        &["--listen", "127.0.0.1:0", "--tls"],
+        "TLS was ignored",
+    );
     let (status, stdout, stderr) = (
         output.status,
         String::from_utf8_lossy(&output.stdout),

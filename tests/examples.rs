@@ -12,29 +12,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, mpsc};
 use std::thread;
 
-use common::{STEP, example};
+use common::{STEP, example, run_example_to_end};
 use pants::TlsClient;
 use pants::rustls::pki_types::ServerName;
 use pants::rustls::{ClientConnection, StreamOwned};
 
 /// Runs the demo with `args`; its standard output, once it exited with success.
 fn demo(args: &[&str]) -> String {
-    let child = Command::new(example("demo"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the demo");
-    let pid = child.id();
-    let (tx, exited) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let Ok(output) = exited.recv_timeout(STEP) else {
-        let _ = Command::new("kill").arg(pid.to_string()).status();
-        panic!("the demo {args:?} still runs after {STEP:?}");
-    };
-    let output = output.expect("the demo's output");
+    let output = run_example_to_end("demo", args, "it did not stop by itself");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),

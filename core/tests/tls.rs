@@ -341,14 +341,14 @@ fn starttls_server(net: &mut Network, identity: &Identity) -> tls_util::Log {
     server
 }
 
-#[test]
-fn starttls_after_plaintext_lines_then_lines_under_tls() {
-    let identity = Identity::new();
+/// A STARTTLS client connecting to `addr` and the [`StartTlsServer`], both with `identity`:
+/// a plaintext line, STARTTLS, then a line under TLS, each side's log asserted.
+fn assert_starttls_exchange(identity: &Identity, addr: &str) {
     let mut net = Network::new();
-    let server = starttls_server(&mut net, &identity);
+    let server = starttls_server(&mut net, identity);
     let client = log();
     net.connect(
-        ADDR,
+        addr,
         StartTlsClient {
             log: client.clone(),
             tls: identity.client(),
@@ -367,29 +367,14 @@ fn starttls_after_plaintext_lines_then_lines_under_tls() {
 }
 
 #[test]
+fn starttls_after_plaintext_lines_then_lines_under_tls() {
+    assert_starttls_exchange(&Identity::new(), ADDR);
+}
+
+#[test]
 fn starttls_on_a_client_that_connected_by_host_name_verifies_that_name() {
     // A certificate for the name only: verifying the peer's IP address would refuse it.
-    let identity = Identity::for_names(&["localhost"]);
-    let mut net = Network::new();
-    let server = starttls_server(&mut net, &identity);
-    let client = log();
-    net.connect(
-        "localhost:1",
-        StartTlsClient {
-            log: client.clone(),
-            tls: identity.client(),
-        },
-    )
-    .unwrap();
-    net.run();
-    assert_eq!(
-        entries(&server),
-        ["read:HELLO", "read:STARTTLS", "handshake", "read:secret"]
-    );
-    assert_eq!(
-        entries(&client),
-        ["read:HELLO", "read:OK", "handshake", "read:secret"]
-    );
+    assert_starttls_exchange(&Identity::for_names(&["localhost"]), "localhost:1");
 }
 
 #[test]

@@ -709,3 +709,29 @@ pub fn example(name: &str) -> PathBuf {
     );
     path
 }
+
+/// Runs example `name` with `args` until it exits by itself, within [`STEP`]: its output.
+/// One that still runs then is killed, and the test fails saying `still_runs_means`.
+pub fn run_example_to_end(
+    name: &str,
+    args: &[&str],
+    still_runs_means: &str,
+) -> std::process::Output {
+    let child = Command::new(example(name))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("start {name}: {err}"));
+    let pid = child.id();
+    let (tx, exited) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let Ok(output) = exited.recv_timeout(STEP) else {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+        panic!("{name} {args:?} still runs after {STEP:?}: {still_runs_means}");
+    };
+    output.unwrap_or_else(|err| panic!("{name}'s output: {err}"))
+}

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use pants_core::{Context, Frame, Handler};
 use pants_smol::{AsyncListener, AsyncStream, BACKLOG, Engine};
 
-/// The bound on every wait.
-const STEP: Duration = Duration::from_secs(10);
+mod common;
+
+use common::{STEP, finish, run_until};
 
 /// Echoes lines, and notes what happens to its connection.
 struct Echo(Rc<RefCell<Vec<&'static str>>>);
@@ -42,23 +43,6 @@ fn echo_engine() -> (Engine, std::net::SocketAddr, Rc<RefCell<Vec<&'static str>>
         .expect("listen");
     let addr = engine.local_addr(server).expect("an address").to_string();
     (engine, addr.parse().expect("an IP address"), notes)
-}
-
-/// Runs `engine` beside `executor`'s tasks until `done` holds (checked every millisecond).
-fn run_until(
-    executor: &smol::LocalExecutor<'_>,
-    engine: &mut Engine,
-    mut done: impl FnMut() -> bool,
-) {
-    let deadline = Instant::now() + STEP;
-    let until = async {
-        while !done() {
-            assert!(Instant::now() < deadline, "timed out");
-            smol::Timer::after(Duration::from_millis(1)).await;
-        }
-        Ok(())
-    };
-    smol::block_on(executor.run(smol::future::or(engine.run(), until))).expect("run");
 }
 
 #[test]
@@ -141,14 +125,7 @@ fn dropping_the_engine_wakes_a_task_waiting_for_a_frame_with_broken_pipe() {
     });
     run_until(&executor, &mut engine, || *connected.borrow());
     drop(engine);
-    let deadline = Instant::now() + STEP;
-    let result = smol::block_on(executor.run(async {
-        while !task.is_finished() {
-            assert!(Instant::now() < deadline, "the task was not woken");
-            smol::Timer::after(Duration::from_millis(1)).await;
-        }
-        task.await
-    }));
+    let result = finish(&executor, task, "the task was not woken");
     let err = result.expect_err("the engine is gone");
     assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
 }
@@ -240,15 +217,8 @@ fn accept_ends_with_an_error_once_the_engine_stopped() {
         handle.stop();
         listener.accept().await.map(drop)
     });
-    let deadline = Instant::now() + STEP;
-    let result = smol::block_on(executor.run(async {
-        engine.run().await.expect("the engine's run");
-        while !task.is_finished() {
-            assert!(Instant::now() < deadline, "accept still waits");
-            smol::Timer::after(Duration::from_millis(1)).await;
-        }
-        task.await
-    }));
+    smol::block_on(executor.run(engine.run())).expect("the engine's run");
+    let result = finish(&executor, task, "accept still waits");
     let err = result.expect_err("nothing more is accepted");
     assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
 }

@@ -6,13 +6,14 @@ use std::future::poll_fn;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use pants_core::{Context, Frame, Handler};
 use pants_smol::Engine;
 
-/// The bound on every wait.
-const STEP: Duration = Duration::from_secs(10);
+mod common;
+
+use common::STEP;
 
 /// Echoes, and counts the connections that came up.
 struct Echo(Rc<Cell<usize>>);
@@ -40,17 +41,9 @@ fn echo_server_and_client(engine: &mut Engine) -> (TcpStream, Rc<Cell<usize>>) {
     (client, up)
 }
 
-/// Runs `engine` until `done` holds (checked every millisecond), then drops the run future.
-fn run_until(engine: &mut Engine, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + STEP;
-    let until = async {
-        while !done() {
-            assert!(Instant::now() < deadline, "timed out");
-            smol::Timer::after(Duration::from_millis(1)).await;
-        }
-        Ok(())
-    };
-    smol::block_on(smol::future::or(engine.run(), until)).expect("run");
+/// Runs `engine` until `done` holds, on an executor of its own.
+fn run_until(engine: &mut Engine, done: impl FnMut() -> bool) {
+    common::run_until(&smol::LocalExecutor::new(), engine, done);
 }
 
 #[test]
