@@ -31,10 +31,11 @@ pub use written::Written;
 
 use self::core::EngineCore;
 use crate::datagram::DatagramConfig;
+use crate::handler::Handler;
 use crate::id::ChannelId;
 use crate::io::{Io, Readiness, SocketOptions};
-use crate::stream::StreamConfig;
-use channel::flag;
+use crate::stream::{Stream, StreamConfig};
+use channel::{Channel, flag};
 
 /// Settings of an engine, and the defaults of the channels it opens.
 #[derive(Debug, Clone)]
@@ -156,6 +157,23 @@ impl Engine {
             core: &mut self.core,
             io,
         }
+    }
+
+    /// A connected stream opened outside the engine (a socket the application hands over, as
+    /// tokio's `TcpStream::from_std` takes one): a channel with `handler` and the engine's
+    /// stream settings, open at once, as if a server had accepted it (`on_connect` comes
+    /// first, at the next turn). The driver gives its socket to `Io` under the id returned
+    /// before that turn.
+    pub fn adopt(&mut self, handler: Box<dyn Handler>, now: Instant) -> ChannelId {
+        self.core.observe(now);
+        let config = self.core.config().stream.clone();
+        let stream = Stream::accepted(config, now);
+        self.core.insert(Channel::Stream(stream), handler)
+    }
+
+    /// The socket options channels get unless they are opened with their own.
+    pub fn socket_options(&self) -> &SocketOptions {
+        &self.core.config().socket
     }
 
     /// The poller reported readiness for channel `id`'s socket. Unknown ids are ignored.

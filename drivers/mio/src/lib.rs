@@ -91,7 +91,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use pants_core::driver::Readiness;
 use pants_core::{ChannelId, EngineConfig};
 pub use pants_socket::{
-    Call, GroupBuilder, GroupEngine, GroupHandle, Handle, Member, SocketEngine,
+    Call, GroupBuilder, GroupEngine, GroupHandle, Handle, Member, SocketEngine, StreamSocket,
 };
 use pants_socket::{SignalPipe, Wake};
 pub use poller::Mio;

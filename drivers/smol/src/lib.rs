@@ -78,7 +78,7 @@ use deadline::Deadline;
 pub use listener::{AsyncListener, BACKLOG};
 use pants_core::{ChannelId, EngineConfig};
 pub use pants_socket::{
-    Call, GroupBuilder, GroupEngine, GroupHandle, Handle, Member, SocketEngine,
+    Call, GroupBuilder, GroupEngine, GroupHandle, Handle, Member, SocketEngine, StreamSocket,
 };
 use pants_socket::{SignalPipe, Wake};
 use reactor::ReadySet;

@@ -19,7 +19,7 @@ use pants_core::{
     Addr, ChannelId, ConnectError, Context, DelimiterError, Error, Frame, Handler, IntoAddr,
     IntoReadDelimiter, OverflowError, ReadDelimiter, Written,
 };
-use pants_socket::Handle;
+use pants_socket::{Handle, StreamSocket};
 
 /// Bytes of frames a stream holds for its task before it pauses reading (the default read
 /// limit of a stream).
@@ -204,6 +204,19 @@ impl AsyncStream {
             }
         })
         .await?;
+        Ok(stream)
+    }
+
+    /// Takes over a connected stream socket opened elsewhere (a `std::net::TcpStream`, a
+    /// `UnixStream`: see [`SocketEngine::adopt`](pants_socket::SocketEngine::adopt)) as a
+    /// stream of `engine`'s, its input cut by `delimiter`.
+    pub fn adopt(
+        engine: &mut crate::Engine,
+        socket: impl Into<StreamSocket>,
+        delimiter: impl IntoReadDelimiter,
+    ) -> io::Result<AsyncStream> {
+        let (handler, stream) = Self::pair(&engine.handle(), delimiter)?;
+        engine.adopt(socket, handler)?;
         Ok(stream)
     }
 

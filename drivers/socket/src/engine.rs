@@ -15,6 +15,7 @@ use crate::handle::{Handle, Inbox};
 use crate::poller::Poller;
 use crate::release::{Release, trim_allocator};
 use crate::resolver::Wake;
+use crate::socket::StreamSocket;
 use crate::table::SocketTable;
 
 /// A pants engine over the sockets of a [`SocketTable`] watched by poller `P`.
@@ -68,6 +69,32 @@ impl<P: Poller> SocketEngine<P> {
     /// Connects to `addr` with `handler`.
     pub fn connect(&mut self, addr: impl IntoAddr, handler: impl Handler) -> io::Result<ChannelId> {
         self.context().connect(addr, handler)
+    }
+
+    /// Takes over a connected stream socket opened elsewhere (accepted by another listener,
+    /// inherited, made with `socketpair`): a channel with `handler`, open at once, as if a
+    /// server of this engine had accepted it (`on_connect` comes first). The socket is made
+    /// non-blocking, and a TCP stream gets the engine's `TCP_NODELAY` setting. The engine
+    /// closes it with the channel.
+    /// `engine.adopt(std_tcp_stream, handler)?` on either driver's engine;
+    /// `tests/adopt.rs` runs it on both.
+    pub fn adopt(
+        &mut self,
+        socket: impl Into<StreamSocket>,
+        handler: impl Handler,
+    ) -> io::Result<ChannelId> {
+        let socket = socket
+            .into()
+            .into_socket(self.core.socket_options().nodelay)?;
+        let id = self.core.adopt(Box::new(handler), Instant::now());
+        if let Err(err) = self.io.adopt(id, socket) {
+            // Never watched: the channel closes at once (its handler hears `on_close`).
+            if let Some(mut channel) = self.context().channel(id) {
+                channel.close_now();
+            }
+            return Err(err);
+        }
+        Ok(id)
     }
 
     /// Connects as `connect` says: socket options, the stream's settings.

@@ -39,5 +39,5 @@ pub use handle::{Call, Handle};
 pub use poller::{Direction, Opened, Poller};
 pub use resolver::Wake;
 pub use signals::SignalPipe;
-pub use socket::{OwnedPath, Socket};
+pub use socket::{OwnedPath, Socket, StreamSocket};
 pub use table::SocketTable;

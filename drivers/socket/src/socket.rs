@@ -40,6 +40,46 @@ pub enum Socket {
     },
 }
 
+/// A connected stream socket opened outside the engine, for
+/// [`SocketEngine::adopt`](crate::SocketEngine::adopt): a TCP stream or a Unix stream socket.
+#[derive(Debug)]
+pub enum StreamSocket {
+    /// A connected TCP stream.
+    Tcp(TcpStream),
+    /// A connected Unix stream socket.
+    Unix(UnixStream),
+}
+
+impl From<TcpStream> for StreamSocket {
+    fn from(stream: TcpStream) -> Self {
+        StreamSocket::Tcp(stream)
+    }
+}
+
+impl From<UnixStream> for StreamSocket {
+    fn from(stream: UnixStream) -> Self {
+        StreamSocket::Unix(stream)
+    }
+}
+
+impl StreamSocket {
+    /// The socket as the table keeps it: non-blocking, a TCP stream with `TCP_NODELAY` as
+    /// `nodelay` says.
+    pub(crate) fn into_socket(self, nodelay: bool) -> io::Result<Socket> {
+        match self {
+            StreamSocket::Tcp(stream) => {
+                stream.set_nonblocking(true)?;
+                stream.set_nodelay(nodelay)?;
+                Ok(Socket::Tcp(stream))
+            }
+            StreamSocket::Unix(stream) => {
+                stream.set_nonblocking(true)?;
+                Ok(Socket::Unix(stream))
+            }
+        }
+    }
+}
+
 impl AsFd for Socket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         match self {

@@ -106,6 +106,11 @@ impl<P: Poller> SocketTable<P> {
         result
     }
 
+    /// Keeps a connected stream `socket` opened outside the engine under channel `id`.
+    pub(crate) fn adopt(&mut self, id: ChannelId, socket: Socket) -> io::Result<()> {
+        self.insert(id, socket, Opened::Accepted)
+    }
+
     /// Registers `socket` under channel `id` and keeps it.
     fn insert(&mut self, id: ChannelId, socket: Socket, opened: Opened) -> io::Result<()> {
         let index = index(id);
