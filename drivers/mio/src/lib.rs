@@ -309,6 +309,15 @@ mod tests {
         fn on_read(&mut self, _: &mut Context<'_>, _: Frame<'_>) {}
     }
 
+    /// A host that takes a raw descriptor (tokio's `AsyncFd`) watches the poller's own.
+    #[test]
+    fn the_raw_descriptor_is_the_pollers() {
+        use std::os::fd::{AsFd, AsRawFd};
+        let engine = Engine::new().expect("an engine");
+        assert_eq!(engine.as_raw_fd(), engine.as_fd().as_raw_fd());
+        assert_eq!(engine.as_raw_fd(), engine.poll.as_raw_fd());
+    }
+
     /// The only test of this process that raises SIGUSR1.
     #[test]
     fn a_caught_signal_stops_the_loop_gracefully() {
