@@ -169,6 +169,8 @@ fn hand_over(backlog: &Mutex<Backlog>, cx: &mut Context<'_>, stream: AsyncStream
     if backlog.closed {
         return; // dropped: the stream closes
     }
+    // A peer the system no longer names (already gone) is shown as an unnamed Unix peer is,
+    // an empty path: `accept` still hands the stream over, and its first read says the rest.
     let peer = cx.peer().unwrap_or_else(|| Addr::Unix(Default::default()));
     backlog.ready.push_back((stream, peer));
     if backlog.ready.len() >= BACKLOG
