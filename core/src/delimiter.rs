@@ -6,6 +6,7 @@ use std::sync::Arc;
 use memchr::memmem;
 
 use crate::error::DelimiterError;
+use crate::frame_size::{FrameSize, SizeFn};
 use crate::length_prefix::LengthPrefix;
 #[cfg(feature = "regex")]
 use crate::regex_delimiter::RegexDelimiter;
@@ -21,6 +22,7 @@ use crate::regex_delimiter::RegexDelimiter;
 /// | [`length_prefix`](Self::length_prefix) | the body announced by a length field |
 /// | [`skip`](Self::skip) (`n`) | nothing: `n` bytes are dropped as they arrive, then an empty frame |
 /// | `regex` (feature `regex`) | the bytes before the first match; the match is consumed |
+/// | [`custom`](Self::custom) (a function) | as many bytes as the function says, from the frame's first bytes |
 ///
 /// Building a byte-string delimiter of two bytes or more, or a regex delimiter, compiles a
 /// searcher; clones share it, so a protocol that switches delimiters often (a header line, then
@@ -68,6 +70,8 @@ pub(crate) enum Kind {
     LengthPrefix(Arc<LengthPrefix>),
     #[cfg(feature = "regex")]
     Regex(Arc<RegexDelimiter>),
+    /// Frames as long as a function of the handler's says.
+    Custom(Arc<SizeFn>),
     /// Bytes dropped as they arrive, then an empty frame.
     Skip(u64),
 }
@@ -173,6 +177,65 @@ impl ReadDelimiter {
         Ok(Self {
             kind: Kind::Regex(Arc::new(regex)),
         })
+    }
+
+    /// Frames whose size the function `size` tells from their first bytes: a protocol's own
+    /// framing, where neither a delimiter nor a length field at a fixed place says where a
+    /// frame ends (a netstring, an MQTT packet's variable-length size, a whole RESP command).
+    /// As tokio-util's `Decoder` or Netty's `ByteToMessageDecoder` find frames, but without
+    /// taking the bytes: the whole frame is lent to `on_read` in place, as every other frame.
+    ///
+    /// `size` is given the bytes held from the frame's start (at most the read limit of them)
+    /// and answers:
+    /// - [`FrameSize::Bytes`]`(n)`: the frame is the first `n` bytes. When fewer are here, the
+    ///   framer waits for them and does not ask again until they are.
+    /// - [`FrameSize::Unknown`]: the bytes do not tell yet. It is asked again, from the
+    ///   frame's start, each time more bytes arrive; so it should announce a size as soon as
+    ///   the bytes tell it, and its work should not grow with what it has seen already.
+    ///
+    /// It must answer from the frame's own bytes, give the same answer for the same bytes,
+    /// and not panic (it runs in the engine, outside the handler's panic guard). Bytes that
+    /// start no valid frame are best given to the handler as a frame of their own (a size of
+    /// 1, or up to the next line), to be answered and closed there.
+    ///
+    /// **Limits.** A frame is bounded by the read limit, as a line is: a frame announced
+    /// longer is an overflow, discarded whole (its bytes are dropped as they arrive), and so
+    /// is one whose size is still unknown when the read limit's worth of bytes is here: those
+    /// bytes are dropped, and under [`OverflowPolicy::Discard`](crate::OverflowPolicy) the
+    /// function is asked about the bytes after them.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use pants_core::{FrameSize, ReadDelimiter, ReadLimits};
+    /// use pants_core::channel::Framer;
+    ///
+    /// // Netstrings: `5:hello,`, the length in decimal, a colon, the bytes, a comma.
+    /// fn netstring(bytes: &[u8]) -> FrameSize {
+    ///     let Some(colon) = bytes.iter().position(|&b| b == b':') else {
+    ///         return match bytes.iter().all(u8::is_ascii_digit) {
+    ///             true => FrameSize::Unknown,
+    ///             false => FrameSize::Bytes(bytes.len()), // not a netstring: the handler says so
+    ///         };
+    ///     };
+    ///     match std::str::from_utf8(&bytes[..colon]).ok().and_then(|n| n.parse::<usize>().ok()) {
+    ///         Some(len) => FrameSize::Bytes(colon.saturating_add(len).saturating_add(2)),
+    ///         None => FrameSize::Bytes(colon + 1),
+    ///     }
+    /// }
+    ///
+    /// let mut framer = Framer::new(ReadLimits::default());
+    /// framer.set_delimiter(ReadDelimiter::custom(netstring))?;
+    /// framer.push(Bytes::from_static(b"5:hello,3:ab"));
+    /// assert_eq!(framer.next_frame().unwrap().unwrap(), "5:hello,");
+    /// assert!(framer.next_frame().is_none()); // 3 of the 6 bytes are here
+    /// framer.push(Bytes::from_static(b"c,"));
+    /// assert_eq!(framer.next_frame().unwrap().unwrap(), "3:abc,");
+    /// # Ok::<(), pants_core::DelimiterError>(())
+    /// ```
+    pub fn custom(size: impl Fn(&[u8]) -> FrameSize + Send + Sync + 'static) -> Self {
+        Self {
+            kind: Kind::Custom(Arc::new(SizeFn::new(size))),
+        }
     }
 
     /// This byte-string delimiter, searched for only after the first `n` bytes of each frame:
@@ -300,6 +363,8 @@ impl PartialEq for ReadDelimiter {
             }
             (Kind::LengthPrefix(a), Kind::LengthPrefix(b)) => a == b,
             (Kind::Skip(a), Kind::Skip(b)) => a == b,
+            // Two functions are told apart by where they are: clones of one delimiter are equal.
+            (Kind::Custom(a), Kind::Custom(b)) => Arc::ptr_eq(a, b),
             #[cfg(feature = "regex")]
             (Kind::Regex(a), Kind::Regex(b)) => a.as_str() == b.as_str(),
             _ => false,
@@ -336,6 +401,7 @@ impl fmt::Debug for ReadDelimiter {
             ),
             Kind::LengthPrefix(prefix) => write!(f, "ReadDelimiter::LengthPrefix({prefix:?})"),
             Kind::Skip(n) => write!(f, "ReadDelimiter::Skip({n})"),
+            Kind::Custom(_) => f.write_str("ReadDelimiter::Custom"),
             #[cfg(feature = "regex")]
             Kind::Regex(regex) => write!(f, "ReadDelimiter::Regex({:?})", regex.as_str()),
         }

@@ -178,6 +178,7 @@ mod engine;
 mod error;
 mod event;
 mod frame;
+mod frame_size;
 mod framer;
 mod handler;
 mod id;
@@ -204,6 +205,7 @@ pub use error::{
 };
 pub use event::Idle;
 pub use frame::Frame;
+pub use frame_size::FrameSize;
 pub use framer::ReadLimits;
 pub use handler::Handler;
 pub use id::{ChannelId, TimerId};

@@ -16,8 +16,8 @@ mod model;
 
 use bytes::Bytes;
 use model::framer::{
-    AfterPush, Delim, Esc, Event, Prefix, Scenario, Step, Trace, body_ends_with, first_match,
-    run_framer, run_model, set_framer_delimiter,
+    AfterPush, CustomFn, Delim, Esc, Event, Prefix, Scenario, Step, Trace, body_ends_with,
+    first_match, run_framer, run_model, set_framer_delimiter,
 };
 use pants_core::channel::Framer;
 use pants_core::{Direction, FrameError, ReadLimits};
@@ -104,6 +104,12 @@ fn regex_delim() -> BoxedStrategy<Delim> {
     select(all).prop_map(Delim::Regex).boxed()
 }
 
+fn custom_delim() -> BoxedStrategy<Delim> {
+    prop_oneof![Just(CustomFn::Sized), Just(CustomFn::ToSemicolon)]
+        .prop_map(Delim::Custom)
+        .boxed()
+}
+
 /// Every kind of valid delimiter, `none` included when `with_none`.
 fn delim(with_none: bool) -> BoxedStrategy<Delim> {
     let mut kinds = vec![
@@ -111,6 +117,7 @@ fn delim(with_none: bool) -> BoxedStrategy<Delim> {
         (2, after_delim()),
         (2, count_delim()),
         (2, prefix_delim()),
+        (2, custom_delim()),
     ];
     if with_none {
         kinds.push((1, Just(Delim::None).boxed()));
@@ -674,6 +681,8 @@ fn idle_violation(idle: &model::framer::Idle<'_>, references: bool) -> Option<St
         Delim::Regex(_) => limits.limit() + terminator - 1,
         Delim::Count(n) => n - 1,
         Delim::Prefix(p) => limits.hard_limit() + p.header_len() - 1,
+        // A size not yet said from the limit's worth of bytes is an overflow.
+        Delim::Custom(_) => limits.limit() - 1,
     };
     (buffered > bound).then(|| {
         format!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use pants_core::testing::Network;
-use pants_core::{Context, Frame, Handler, ReadDelimiter, TimerId};
+use pants_core::{Context, Frame, FrameSize, Handler, ReadDelimiter, TimerId};
 
 /// What a handler saw, for the test.
 type Seen = Rc<RefCell<Vec<String>>>;
@@ -161,4 +161,60 @@ fn kept_small_frames_hold_their_bytes_not_the_read_buffers() {
     // A large frame is shared: copying it would cost more than the buffer it keeps.
     let large = Bytes::from(vec![7; Frame::SHARE_FROM]);
     assert_eq!(Frame::whole(&large).into_bytes().as_ptr(), large.as_ptr());
+}
+
+/// Reads frames of a one-byte length and that many bytes by a custom delimiter; after the
+/// frame `\x04line` reads one line, then goes back to the custom frames.
+struct Sized {
+    seen: Seen,
+    custom: ReadDelimiter,
+}
+
+impl Handler for Sized {
+    fn on_connect(&mut self, cx: &mut Context<'_>) {
+        cx.set_read_delimiter(&self.custom).unwrap();
+    }
+
+    fn on_read(&mut self, cx: &mut Context<'_>, frame: Frame<'_>) {
+        self.seen.borrow_mut().push(text(&frame));
+        let next = match &frame[..] {
+            b"\x04line" => ReadDelimiter::byte(b'\n'),
+            _ => self.custom.clone(),
+        };
+        cx.set_read_delimiter(next).unwrap();
+    }
+}
+
+#[test]
+fn custom_frames_are_lent_and_cut_alike_in_any_chunking_with_delimiter_changes() {
+    let sent = b"\x02ab\x00\x04line a line\n\x05hello\x01z";
+    let expected = [
+        "\x02ab",
+        "\x00",
+        "\x04line",
+        " a line",
+        "\x05hello",
+        "\x01z",
+    ];
+    for chunk in [None, Some(1), Some(2), Some(5)] {
+        let seen = Seen::default();
+        let mut net = Network::new();
+        if let Some(chunk) = chunk {
+            net.set_read_chunk(chunk);
+        }
+        let shared = seen.clone();
+        let custom = ReadDelimiter::custom(|bytes: &[u8]| match bytes.first() {
+            Some(&len) => FrameSize::Bytes(1 + usize::from(len)),
+            None => FrameSize::Unknown,
+        });
+        net.listen("127.0.0.1:1", move || Sized {
+            seen: shared.clone(),
+            custom: custom.clone(),
+        })
+        .unwrap();
+        let peer = net.peer_connect("127.0.0.1:1").unwrap();
+        net.send(peer, &sent[..]);
+        net.run();
+        assert_eq!(*seen.borrow(), expected, "read chunk {chunk:?}");
+    }
 }

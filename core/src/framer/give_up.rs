@@ -23,6 +23,11 @@ impl Framer {
                 let frame_len = field.and_then(|field| prefix.frame_len(field).ok());
                 frame_len.map(|len| len.saturating_sub(held as u64))
             }
+            Kind::Custom(size) => {
+                let front = self.buf.front();
+                let seen = &front[..front.len().min(self.limits.limit())];
+                size.size(seen).map(|len| len.saturating_sub(held) as u64)
+            }
             _ => None,
         };
         self.buf.clear();
@@ -34,7 +39,11 @@ impl Framer {
             }
             // A length prefix whose header is not whole: nothing after it can be trusted.
             None if matches!(self.delimiter.kind, Kind::LengthPrefix(_)) => Mode::Failed,
-            None if self.delimiter.is_none() => Mode::Framing,
+            // Nothing says where the next frame starts: the function is asked about what
+            // follows, as after an overflow of unknown size.
+            None if self.delimiter.is_none() || matches!(self.delimiter.kind, Kind::Custom(_)) => {
+                Mode::Framing
+            }
             None => Mode::DiscardUntilDelimiter,
         };
         Some(OverflowError {

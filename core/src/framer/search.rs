@@ -4,6 +4,7 @@
 
 use crate::delimiter::{Kind, Needle};
 use crate::error::FrameLengthError;
+use crate::frame_size::SizeFn;
 use crate::framer::ReadLimits;
 use crate::length_prefix::LengthPrefix;
 #[cfg(feature = "regex")]
@@ -60,6 +61,7 @@ pub(crate) fn find(kind: &Kind, bytes: &[u8], scan_from: usize, limits: ReadLimi
         Kind::LengthPrefix(prefix) => prefixed(prefix, bytes, limits.hard_limit()),
         #[cfg(feature = "regex")]
         Kind::Regex(regex) => matched(regex, bytes, scan_from, Some(limit), regex.max_len(limit)),
+        Kind::Custom(size) => sized(size, bytes, scan_from, limit),
         // Skipped bytes are never searched: the framer counts them down as they arrive.
         Kind::Skip(_) => Found::NeedMore {
             scan_from: 0,
@@ -230,6 +232,45 @@ fn prefixed(prefix: &LengthPrefix, bytes: &[u8], hard_limit: usize) -> Found {
         skip: strip,
         len: body as usize,
         end,
+    }
+}
+
+/// A frame as long as the custom delimiter's function says, from at most `limit` bytes: an
+/// overflow when it says more than `limit`, or cannot tell from `limit` bytes (then those
+/// are dropped, and it is asked about what follows them). For custom frames `scan_from` is how
+/// many bytes the front must hold before the function is asked again: the size it announced,
+/// or one more byte than it could not tell from.
+#[inline(always)]
+fn sized(size: &SizeFn, bytes: &[u8], scan_from: usize, limit: usize) -> Found {
+    if bytes.len() < scan_from {
+        return Found::NeedMore {
+            scan_from,
+            needs: scan_from,
+        };
+    }
+    let seen = &bytes[..bytes.len().min(limit)];
+    match size.size(seen) {
+        Some(len) if len > limit => Found::Overflow {
+            size: len,
+            frame_end: Some(len as u64),
+        },
+        Some(len) if len <= bytes.len() => Found::Frame {
+            skip: 0,
+            len,
+            end: len,
+        },
+        Some(len) => Found::NeedMore {
+            scan_from: len,
+            needs: len,
+        },
+        None if seen.len() == limit => Found::Overflow {
+            size: limit + 1,
+            frame_end: Some(limit as u64),
+        },
+        None => Found::NeedMore {
+            scan_from: bytes.len() + 1,
+            needs: bytes.len() + 1,
+        },
     }
 }
 

@@ -1,7 +1,9 @@
 use bytes::Bytes;
 
 use super::*;
-use crate::LengthPrefix;
+use std::sync::Arc;
+
+use crate::{FrameSize, LengthPrefix};
 
 fn framer(delimiter: ReadDelimiter, limit: usize) -> Framer {
     let mut framer = Framer::new(ReadLimits::new(limit, limit.max(1 << 20)).unwrap());
@@ -612,4 +614,119 @@ fn after_is_for_byte_strings_and_after_zero_is_the_delimiter_itself() {
         format!("{after:?}"),
         r#"ReadDelimiter::BytesAfter(7, "\r\n")"#
     );
+}
+
+/// A custom delimiter's function for netstrings (`3:abc,`): the size once the length and its
+/// colon are in; a non-digit before the colon is a frame of one byte, for the handler.
+fn netstring(bytes: &[u8]) -> FrameSize {
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    match bytes.get(digits) {
+        None => FrameSize::Unknown,
+        Some(b':') if digits > 0 => {
+            let len: usize = std::str::from_utf8(&bytes[..digits])
+                .unwrap()
+                .parse()
+                .unwrap_or(usize::MAX / 2);
+            FrameSize::Bytes(digits + 1 + len + 1)
+        }
+        Some(_) => FrameSize::Bytes(1),
+    }
+}
+
+fn netstrings() -> ReadDelimiter {
+    ReadDelimiter::custom(netstring)
+}
+
+#[test]
+fn custom_frames_are_as_long_as_the_function_says_however_they_arrive() {
+    let data = b"3:abc,0:,x12:hello world!,";
+    let whole = feed(&mut framer(netstrings(), 100), &[data]);
+    assert_eq!(whole, ["3:abc,", "0:,", "x", "12:hello world!,"]);
+    for split in 0..data.len() {
+        let (a, b) = data.split_at(split);
+        assert_eq!(
+            feed(&mut framer(netstrings(), 100), &[a, b]),
+            whole,
+            "split at {split}"
+        );
+    }
+    let bytes: Vec<&[u8]> = data.chunks(1).collect();
+    assert_eq!(feed(&mut framer(netstrings(), 100), &bytes), whole);
+}
+
+#[test]
+fn custom_function_is_not_asked_again_until_an_announced_frame_is_in() {
+    let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    let mut framer = framer(
+        ReadDelimiter::custom(move |bytes| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            netstring(bytes)
+        }),
+        100,
+    );
+    let mut chunks: Vec<&[u8]> = vec![b"50:"];
+    let body = [b'x'; 50];
+    chunks.extend(body.chunks(1));
+    chunks.push(b",");
+    assert_eq!(feed(&mut framer, &chunks)[0].len(), 54);
+    let asked = asked.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(asked <= 3, "asked {asked} times for one frame");
+}
+
+#[test]
+fn a_custom_frame_announced_over_the_limit_overflows_and_is_discarded_whole() {
+    let mut framer = framer(netstrings(), 10);
+    let body = b"20:aaaaaaaaaaaaaaaaaaaa,2:ok,";
+    // 24 bytes announced: an overflow as soon as it is announced, and the frame dropped.
+    assert_eq!(
+        feed(&mut framer, &[b"20", &body[2..7], &body[7..]]),
+        ["!24", "2:ok,"]
+    );
+    assert!(!framer.is_discarding());
+    assert_eq!(framer.frame_limit(), 10);
+}
+
+#[test]
+fn a_custom_frame_of_unknown_size_overflows_at_the_limit_and_framing_goes_on_after_it() {
+    // Digits without a colon: the size is unknown; 10 of them are over a limit of 10.
+    let mut framer = framer(netstrings(), 10);
+    assert_eq!(feed(&mut framer, &[b"123456789"]), Vec::<String>::new());
+    assert_eq!(feed(&mut framer, &[b"0"]), ["!11"]);
+    assert_eq!(framer.buffered(), 0, "the bytes over the limit are dropped");
+    assert_eq!(feed(&mut framer, &[b"2:ok,"]), ["2:ok,"]);
+    // However they arrive: the same in one push.
+    let mut framer = self::framer(netstrings(), 10);
+    assert_eq!(feed(&mut framer, &[b"12345678902:ok,"]), ["!11", "2:ok,"]);
+}
+
+#[test]
+fn a_custom_function_answering_zero_waits_as_for_an_unknown_size() {
+    let mut framer = framer(ReadDelimiter::custom(|_| FrameSize::Bytes(0)), 4);
+    assert_eq!(feed(&mut framer, &[b"abc"]), Vec::<String>::new());
+    assert_eq!(feed(&mut framer, &[b"d"]), ["!5"]);
+}
+
+#[test]
+fn custom_frames_are_lent_in_place_and_a_given_up_one_is_discarded_to_its_end() {
+    let mut framer = framer(netstrings(), 100);
+    let data = Bytes::from_static(b"1:a,2:bc,5:de");
+    framer.push(data.clone());
+    let mut input = framer.lend().unwrap();
+    let mut out = Vec::new();
+    read_lent(&framer, &mut input, usize::MAX, &mut out);
+    assert_eq!(out, ["1:a,", "2:bc,"]);
+    framer.give_back(input);
+    assert!(framer.next_frame().is_none());
+    let err = framer.give_up_frame(100).unwrap();
+    assert_eq!(err.size(), 4);
+    assert_eq!(feed(&mut framer, &[b"fgh,1:z,"]), ["1:z,"]);
+}
+
+#[test]
+fn custom_delimiters_are_equal_when_cloned_from_one_another() {
+    let one = netstrings();
+    assert_eq!(one, one.clone());
+    assert_ne!(one, netstrings(), "two functions are told apart");
+    assert_eq!(format!("{one:?}"), "ReadDelimiter::Custom");
 }

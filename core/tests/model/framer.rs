@@ -41,6 +41,12 @@
 //!   and the announced bytes are skipped. A negative `value + adjustment` is a
 //!   `FrameError::Length`: the framer drops everything and never produces anything again. A
 //!   header over the hard limit is refused when set.
+//! - **custom** (`ReadDelimiter::custom`, a function among `CustomFn`'s): the function is
+//!   given the first `min(buffered, limit)` bytes of the frame; a size `n` of at least 1 is a
+//!   frame of `n` bytes, cut once they are all buffered; a size over the limit is an overflow
+//!   as soon as it is said, and the `n` announced bytes are skipped. No size (or 0) from
+//!   `limit` bytes is an overflow too, and those `limit` bytes are skipped: the function is
+//!   asked about what follows them.
 //! - **delimiter changes** re-parse everything still buffered with the new delimiter. The model
 //!   knows where the framer stands except while an oversized frame is being discarded (the
 //!   framer keeps a chunking-dependent tail of it), so it must not be changed then; the driver
@@ -56,7 +62,8 @@ use std::fmt;
 use bytes::Bytes;
 use pants_core::channel::Framer;
 use pants_core::{
-    DelimiterError, Endian, FrameError, LengthPrefix, OverflowError, ReadDelimiter, ReadLimits,
+    DelimiterError, Endian, FrameError, FrameSize, LengthPrefix, OverflowError, ReadDelimiter,
+    ReadLimits,
 };
 
 /// Shows bytes as an escaped byte-string literal, which is what a failing case should print.
@@ -92,6 +99,8 @@ pub enum Delim {
     /// Frames end at the first match of a pattern from [`REGEXES`].
     #[cfg(feature = "regex")]
     Regex(&'static RegexDelim),
+    /// Frames as long as a function says (`ReadDelimiter::custom`).
+    Custom(CustomFn),
 }
 
 impl fmt::Debug for Delim {
@@ -104,6 +113,7 @@ impl fmt::Debug for Delim {
             Delim::Prefix(p) => write!(f, "{p:?}"),
             #[cfg(feature = "regex")]
             Delim::Regex(r) => write!(f, "Regex({:?})", r.pattern),
+            Delim::Custom(c) => write!(f, "Custom({c:?})"),
         }
     }
 }
@@ -119,6 +129,7 @@ impl Delim {
             Delim::Prefix(p) => ReadDelimiter::length_prefix(p.layout()),
             #[cfg(feature = "regex")]
             Delim::Regex(r) => ReadDelimiter::regex(r.pattern),
+            Delim::Custom(c) => Ok(ReadDelimiter::custom(c.function())),
         }
     }
 
@@ -201,6 +212,36 @@ impl Delim {
             .map(|t| t.len())
             .max()
             .unwrap_or(0)
+    }
+}
+
+/// The functions of custom delimiters the model knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomFn {
+    /// A frame is as long as its first byte's value modulo 8 (that byte included); 0 says
+    /// nothing, so such a frame's size stays unknown.
+    Sized,
+    /// A frame ends with its first `;`, which it includes: its size is unknown until then.
+    ToSemicolon,
+}
+
+impl CustomFn {
+    /// What the function answers about `bytes`.
+    pub fn size(self, bytes: &[u8]) -> FrameSize {
+        match self {
+            CustomFn::Sized => bytes.first().map_or(FrameSize::Unknown, |&b| {
+                FrameSize::Bytes(usize::from(b % 8))
+            }),
+            CustomFn::ToSemicolon => bytes
+                .iter()
+                .position(|&b| b == b';')
+                .map_or(FrameSize::Unknown, |at| FrameSize::Bytes(at + 1)),
+        }
+    }
+
+    /// The function, for `ReadDelimiter::custom`.
+    pub fn function(self) -> impl Fn(&[u8]) -> FrameSize + Send + Sync + 'static {
+        move |bytes| self.size(bytes)
     }
 }
 
@@ -542,6 +583,7 @@ impl FramerModel {
                 Some(Event::Frame(frame))
             }
             Delim::Prefix(prefix) => self.next_announced(&prefix),
+            Delim::Custom(function) => self.next_custom(function),
             delimited => self.next_delimited(&delimited),
         }
     }
@@ -612,6 +654,31 @@ impl FramerModel {
         let frame = rest[prefix.strip_len()..total].to_vec();
         self.pos += total;
         Some(Event::Frame(frame))
+    }
+
+    /// A frame as long as `function` says from at most the limit's worth of its first bytes:
+    /// an overflow when it says more than the limit (the frame is dropped), or says nothing
+    /// (0 is nothing) from that many (those bytes are dropped).
+    fn next_custom(&mut self, function: CustomFn) -> Option<Event> {
+        let limit = self.limits.limit();
+        let rest = &self.received[self.pos..];
+        let seen = &rest[..rest.len().min(limit)];
+        let size = match function.size(seen) {
+            FrameSize::Bytes(n) if n > 0 => Some(n),
+            _ => None,
+        };
+        let dropped = match size {
+            Some(n) if n <= limit => {
+                let frame = rest.get(..n)?.to_vec();
+                self.pos += n;
+                return Some(Event::Frame(frame));
+            }
+            Some(n) => n,
+            None if rest.len() >= limit => limit,
+            None => return None,
+        };
+        self.state = State::SkipTo((self.pos + dropped) as u128);
+        Some(Event::Overflow { limit })
     }
 
     /// The unfinished frame's bytes, at EOF.

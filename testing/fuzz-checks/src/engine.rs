@@ -61,8 +61,8 @@ use bytes::Bytes;
 use pants_core::testing::{DatagramFaults, Network, Peer};
 use pants_core::{
     Addr, ChannelId, ChannelMut, ConnectError, Context, DatagramConfig, DelimiterError,
-    EngineConfig, EngineContext, Error, Frame, Handler, Idle, LengthPrefix, Listen, OverflowError,
-    OverflowPolicy, ReadDelimiter, ReadLimits, StreamConfig, TimerId, WriteLimits,
+    EngineConfig, EngineContext, Error, Frame, FrameSize, Handler, Idle, LengthPrefix, Listen,
+    OverflowError, OverflowPolicy, ReadDelimiter, ReadLimits, StreamConfig, TimerId, WriteLimits,
 };
 
 use crate::input::Input;
@@ -127,6 +127,8 @@ pub enum Delim {
     KeptValue,
     /// A regex; `a*` matches the empty string: invalid (a byte string without the feature).
     Regex(&'static str),
+    /// A custom delimiter: frames end with their first `;`, which they include.
+    Custom,
 }
 
 impl Delim {
@@ -148,6 +150,14 @@ impl Delim {
             Delim::Prefix(n) => ch.set_read_delimiter(LengthPrefix::new(*n)),
             Delim::KeptRef => ch.set_read_delimiter(kept),
             Delim::KeptValue => ch.set_read_delimiter(kept.clone()),
+            Delim::Custom => {
+                ch.set_read_delimiter(ReadDelimiter::custom(|bytes: &[u8]| {
+                    match bytes.iter().position(|&b| b == b';') {
+                        Some(at) => FrameSize::Bytes(at + 1),
+                        None => FrameSize::Unknown,
+                    }
+                }))
+            }
             #[cfg(feature = "regex")]
             Delim::Regex(pattern) => ch.set_read_delimiter(ReadDelimiter::regex(pattern)?),
             #[cfg(not(feature = "regex"))]
@@ -455,12 +465,12 @@ pub fn cmd(input: &mut Input<'_>) -> Cmd {
     }
 }
 
-/// A delimiter, `below(8)`: 0, none; 1, `below(3)` bytes each of `;,\n` by `below(3)` (none:
+/// A delimiter, `below(9)`: 0, none; 1, `below(3)` bytes each of `;,\n` by `below(3)` (none:
 /// invalid); 2, count `below(6)`; 3, length prefix of `[1, 2, 3, 4, 8][below(5)]` bytes;
 /// 4, 5, the kept delimiter by reference, by value; 6, the regex `[;,]` or (flag) `a*`;
-/// 7, `\n`.
+/// 7, `\n`; 8 (added last), [`Delim::Custom`].
 pub fn delim(input: &mut Input<'_>) -> Delim {
-    match input.below(8) {
+    match input.below(9) {
         0 => Delim::None,
         1 => Delim::Bytes(
             (0..input.below(3))
@@ -472,6 +482,7 @@ pub fn delim(input: &mut Input<'_>) -> Delim {
         4 => Delim::KeptRef,
         5 => Delim::KeptValue,
         6 => Delim::Regex(if input.flag() { "a*" } else { "[;,]" }),
+        8 => Delim::Custom,
         _ => Delim::Bytes(b"\n".to_vec()),
     }
 }

@@ -25,7 +25,9 @@ use std::panic::{catch_unwind, resume_unwind};
 use pants_core::{Direction, ReadLimits};
 
 use crate::input::Input;
-use crate::model::{AfterPush, Delim, Esc, Idle, Prefix, Scenario, Step, run_framer, run_model};
+use crate::model::{
+    AfterPush, CustomFn, Delim, Esc, Idle, Prefix, Scenario, Step, run_framer, run_model,
+};
 
 /// Most bytes of data in one scenario: the model rescans its buffer naively (quadratic while it
 /// discards), so this bounds the time of one run.
@@ -138,8 +140,8 @@ pub fn limits(input: &mut Input<'_>) -> ReadLimits {
     ReadLimits::new(limit, hard_limit).expect("limit <= hard limit")
 }
 
-/// A delimiter, valid or not: `below(9)` picks the kind (8 was added last: a choice byte under
-/// 8 means what it meant with `below(8)`, so the seeds decode as before).
+/// A delimiter, valid or not: `below(10)` picks the kind (8 and 9 were added last: a choice
+/// byte under 8 means what it meant with `below(8)`, so the seeds decode as before).
 ///
 /// - 0: none.
 /// - 1, 2: byte string, see [`needle`].
@@ -150,8 +152,10 @@ pub fn limits(input: &mut Input<'_>) -> ReadLimits {
 /// - 8: byte string after a count: a [`needle`], then the count: `below(4)`, under 3:
 ///   `below(9)` (0: the byte string itself; under the needle's length: refused); 3:
 ///   `below(64)` (often over a small hard limit: refused).
+/// - 9: custom: a flag picks the model's function, [`CustomFn::ToSemicolon`] when set, or else
+///   [`CustomFn::Sized`].
 pub fn delim(input: &mut Input<'_>) -> Delim {
-    match input.below(9) {
+    match input.below(10) {
         0 => Delim::None,
         3 => match input.below(4) {
             0..=2 => Delim::Count(input.below(17)),
@@ -171,6 +175,10 @@ pub fn delim(input: &mut Input<'_>) -> Delim {
             };
             Delim::After { skip, needle }
         }
+        9 => Delim::Custom(match input.flag() {
+            true => CustomFn::ToSemicolon,
+            false => CustomFn::Sized,
+        }),
         _ => Delim::Bytes(needle(input)),
     }
 }

@@ -971,16 +971,17 @@ mod engine {
 
     fn encode_delim(s: Seed, d: &Delim) -> Seed {
         match d {
-            Delim::None => s.pick(0, 8),
-            Delim::Bytes(b) if b == b"\n" => s.pick(7, 8),
-            Delim::Bytes(b) => b.iter().fold(s.pick(1, 8).pick(b.len(), 3), |s, byte| {
+            Delim::None => s.pick(0, 9),
+            Delim::Bytes(b) if b == b"\n" => s.pick(7, 9),
+            Delim::Bytes(b) => b.iter().fold(s.pick(1, 9).pick(b.len(), 3), |s, byte| {
                 s.pick(index(b";,\n", byte), 3)
             }),
-            Delim::Count(n) => s.pick(2, 8).pick(*n, 6),
-            Delim::Prefix(n) => s.pick(3, 8).pick(index(&[1, 2, 3, 4, 8], n), 5),
-            Delim::KeptRef => s.pick(4, 8),
-            Delim::KeptValue => s.pick(5, 8),
-            Delim::Regex(pattern) => s.pick(6, 8).flag(*pattern == "a*"),
+            Delim::Count(n) => s.pick(2, 9).pick(*n, 6),
+            Delim::Prefix(n) => s.pick(3, 9).pick(index(&[1, 2, 3, 4, 8], n), 5),
+            Delim::KeptRef => s.pick(4, 9),
+            Delim::KeptValue => s.pick(5, 9),
+            Delim::Regex(pattern) => s.pick(6, 9).flag(*pattern == "a*"),
+            Delim::Custom => s.pick(8, 9),
         }
     }
 }
