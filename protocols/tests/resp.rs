@@ -470,15 +470,18 @@ fn a_command_over_the_command_limit_is_refused_as_its_length_line_arrives() {
 /// Many connections each holding a command under the per-command limit cannot together hold
 /// more than the server's limit: the one whose next argument would take the server over is
 /// refused, the others finish their commands, and what a connection held is given back when
-/// its command completes or it goes away.
+/// its command completes or it goes away. (The values are over the 16 KiB of a command read
+/// as one frame, which the stream's read buffer holds, under the engine's budget: these
+/// commands are read by argument, into the handler's own buffer, which the limit bounds.)
 #[test]
 fn unfinished_commands_of_all_connections_are_bounded_together() {
+    const VALUE: usize = 20_000;
     let (mut net, db) = server_limited(resp::Limits {
         command_bytes: 1024 * 1024,
-        server_bytes: 2 * (cost(3) + cost(1) + cost(1000)),
+        server_bytes: 2 * (cost(3) + cost(1) + cost(VALUE)),
     });
-    // Two connections are half-way through a SET of 1000 bytes: the server is full.
-    let header = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000\r\n";
+    // Two connections are half-way through a SET of VALUE bytes: the server is full.
+    let header = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20000\r\n";
     let first = client(&mut net);
     let second = client(&mut net);
     for peer in [first, second] {
@@ -491,12 +494,12 @@ fn unfinished_commands_of_all_connections_are_bounded_together() {
         reply,
         format!(
             "-ERR Protocol error: the server holds {} bytes of unfinished commands\r\n",
-            2 * (cost(3) + cost(1) + cost(1000))
+            2 * (cost(3) + cost(1) + cost(VALUE))
         )
     );
     assert!(net.saw_eof(third));
     // The first finishes its command; the second goes away half-way.
-    let mut rest = vec![b'1'; 1000];
+    let mut rest = vec![b'1'; VALUE];
     rest.extend_from_slice(b"\r\n");
     assert_eq!(ask(&mut net, first, &rest), "+OK\r\n");
     net.close(second);
@@ -509,7 +512,7 @@ fn unfinished_commands_of_all_connections_are_bounded_together() {
     for peer in [first, fourth] {
         assert_eq!(ask(&mut net, peer, &rest), "+OK\r\n");
     }
-    assert_eq!(db.get(b"k").unwrap().len(), 1000);
+    assert_eq!(db.get(b"k").unwrap().len(), VALUE);
 }
 
 #[test]
@@ -621,4 +624,82 @@ fn engines_sharing_a_key_space_see_each_others_changes() {
     let peer = client(&mut alone);
     keys.db().set("k", "v");
     assert_eq!(ask(&mut alone, peer, "GET k\r\n"), "$-1\r\n");
+}
+
+/// A batch that takes both ways of reading a command: small commands whole (multibulk, with
+/// an empty argument), an inline one, one with more arguments than a command read whole, one
+/// larger than that, and an empty `*0`.
+fn mixed_batch() -> (Vec<u8>, String) {
+    let big = vec![b'b'; 20_000];
+    let keys: Vec<Vec<u8>> = (0..20).map(|i| format!("k{i}").into_bytes()).collect();
+    let mut del: Vec<&[u8]> = vec![b"DEL"];
+    del.extend(keys.iter().map(Vec::as_slice));
+    let mut batch = multibulk(&[b"SET", b"k1", b"v"]);
+    batch.extend(multibulk(&[b"ECHO", b""]));
+    batch.extend_from_slice(b"GET k1\r\n");
+    batch.extend(multibulk(&[b"SET", b"big", &big]));
+    batch.extend_from_slice(b"*0\r\n");
+    batch.extend(multibulk(&del));
+    batch.extend(multibulk(&[b"GET", b"big"]));
+    let reply = format!(
+        "+OK\r\n$0\r\n\r\n$1\r\nv\r\n+OK\r\n:1\r\n$20000\r\n{}\r\n",
+        "b".repeat(20_000)
+    );
+    (batch, reply)
+}
+
+#[test]
+fn commands_read_whole_or_by_argument_are_answered_alike_in_any_chunking() {
+    let (batch, expected) = mixed_batch();
+    for chunk in [1, 2, 3, 7, 16, 100, 4096, usize::MAX] {
+        let (mut net, _) = server();
+        net.set_read_chunk(chunk);
+        let peer = client(&mut net);
+        assert_eq!(
+            ask(&mut net, peer, &batch),
+            expected,
+            "reads of {chunk} bytes"
+        );
+    }
+}
+
+/// Under a read limit below the largest command read whole, every command is read by
+/// argument: the limit still bounds only lines.
+#[test]
+fn a_read_limit_below_a_whole_command_reads_commands_by_argument() {
+    let (batch, expected) = mixed_batch();
+    let (mut net, _) = server_with(StreamConfig {
+        read_limits: ReadLimits::new(64, ReadLimits::DEFAULT_HARD_LIMIT).unwrap(),
+        ..resp::stream_config()
+    });
+    let peer = client(&mut net);
+    assert_eq!(ask(&mut net, peer, &batch), expected);
+}
+
+/// A malformed small command gets the same error as when read by argument, where the fault
+/// is: the first command of the batch is still answered.
+#[test]
+fn a_malformed_small_command_is_answered_as_when_read_by_argument() {
+    let (mut net, _) = server();
+    let cases: [(&[u8], &str); 4] = [
+        (b"*2\r\n$4\r\nECHO\r\n:1\r\n", "expected '$', got ':'"),
+        (b"*1\r\n$01\r\nP\r\n", "invalid bulk length"),
+        (
+            b"*2\r\n$1\r\nax\r\n$1\r\nb\r\n",
+            "expected '\\r\\n' after a bulk argument",
+        ),
+        (b"*1\r\n$+4\r\nPING\r\n", "invalid bulk length"),
+    ];
+    for (request, error) in cases {
+        let peer = client(&mut net);
+        let mut batch = multibulk(&[b"PING"]);
+        batch.extend_from_slice(request);
+        assert_eq!(
+            ask(&mut net, peer, &batch),
+            format!("+PONG\r\n-ERR Protocol error: {error}\r\n"),
+            "{}",
+            request.escape_ascii()
+        );
+        assert!(net.saw_eof(peer));
+    }
 }
