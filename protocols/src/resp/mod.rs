@@ -485,6 +485,13 @@ impl Resp {
     }
 
     fn inline(&mut self, cx: &mut Context<'_>, line: &[u8]) {
+        // Most inline commands quote nothing: their words are slices of the line.
+        let mut plain: [&[u8]; whole::WHOLE_ARGS] = [&[]; whole::WHOLE_ARGS];
+        match parse::plain_words(line, &mut plain) {
+            Some(0) => return,
+            Some(n) => return self.run(cx, &plain[..n]),
+            None => {}
+        }
         let mut words = self.shared.spare.take().unwrap_or_default();
         match parse::split_inline(line, &mut words) {
             Ok(()) if words.is_empty() => {}

@@ -81,6 +81,33 @@ pub(crate) fn split_inline(line: &[u8], words: &mut Args) -> Result<(), Unbalanc
     }
 }
 
+/// The words of an inline command that quotes nothing (no `"`, `'` or NUL byte in it), as
+/// slices of the line, split as [`split_inline`] splits them: their count, or `None` when the
+/// line quotes something or has more words than `words` holds (for `split_inline` to split).
+/// Copying the words out costs an inline `PING` more than the rest of its reading.
+pub(crate) fn plain_words<'a, const N: usize>(
+    line: &'a [u8],
+    words: &mut [&'a [u8]; N],
+) -> Option<usize> {
+    if line.iter().any(|&b| matches!(b, b'"' | b'\'' | 0)) {
+        return None;
+    }
+    let mut count = 0;
+    let mut at = 0;
+    loop {
+        while line.get(at).is_some_and(|b| is_c_space(*b)) {
+            at += 1;
+        }
+        if at == line.len() {
+            return Some(count);
+        }
+        let (word, next) = bare(line, at);
+        *words.get_mut(count)? = &line[word];
+        count += 1;
+        at = next;
+    }
+}
+
 /// A word without quotes, from `at`; it ends at a space, tab, CR or LF (not at `\v` or `\f`,
 /// which only separate words before one starts: Redis' quirk). Quotes inside it are kept.
 /// Returns where the word lies and where to go on.
@@ -236,6 +263,37 @@ mod tests {
     fn unbalanced_or_glued_quotes_are_refused() {
         for bad in ["\"open", "'open", "\"a\"b", "'a'b", "\"trailing\\"] {
             assert_eq!(split(bad.as_bytes()), Err(Unbalanced), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn plain_words_are_split_as_split_inline_splits_them() {
+        for line in [
+            &b"  set  k   v "[..],
+            b"a\tb\x0bc",
+            b"\x0b\x0c x\x0cy",
+            b"PING",
+            b"",
+            b"  ",
+            b"a\rb\nc",
+        ] {
+            let mut words = [&b""[..]; 4];
+            let count = plain_words(line, &mut words).unwrap();
+            assert_eq!(
+                words[..count].to_vec(),
+                split(line).unwrap(),
+                "{}",
+                line.escape_ascii()
+            );
+        }
+        let mut two = [&b""[..]; 2];
+        assert_eq!(
+            plain_words(b"a b c", &mut two),
+            None,
+            "more words than room"
+        );
+        for quoted in [&b"a \"b\""[..], b"it's", b"a\0b"] {
+            assert_eq!(plain_words(quoted, &mut two), None);
         }
     }
 
