@@ -96,8 +96,15 @@ pub trait Handler: 'static {
     /// The TLS session failed (a refused certificate, a bad record, a timed-out handshake) or
     /// the peer's end was a truncation. The channel closes whatever this does; `on_close`
     /// follows.
+    ///
+    /// By default the error goes to [`on_error`](Self::on_error), as an [`Error::Io`] of its
+    /// kind (`UnexpectedEof` for a truncation, `TimedOut` for the handshake's timeout,
+    /// `InvalidData` for the others; the `TlsError` is its inner error): a handler that knows
+    /// nothing of TLS still learns that its stream did not end cleanly.
     #[cfg(feature = "tls")]
-    fn on_tls_error(&mut self, cx: &mut Context<'_>, err: &crate::tls::TlsError) {}
+    fn on_tls_error(&mut self, cx: &mut Context<'_>, err: &crate::tls::TlsError) {
+        self.on_error(cx, &Error::Io(err.clone().into()));
+    }
 }
 
 /// A handler that does nothing: the default for a server's own channel.

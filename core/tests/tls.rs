@@ -221,6 +221,44 @@ fn a_tcp_eof_without_close_notify_is_a_truncation_after_the_last_frame() {
     assert_eq!(log[4..], ["tls_error:truncated", "close"], "never on_eof");
 }
 
+/// Knows nothing of TLS: records its errors' kinds, and its close.
+struct Unaware {
+    log: tls_util::Log,
+}
+
+impl Handler for Unaware {
+    fn on_error(&mut self, _: &mut Context<'_>, err: &pants_core::Error) {
+        self.log
+            .borrow_mut()
+            .push(format!("error:{:?}", err.kind()));
+    }
+    fn on_eof(&mut self, _: &mut Context<'_>) {
+        self.log.borrow_mut().push("eof".into());
+    }
+    fn on_close(&mut self, _: &mut Context<'_>) {
+        self.log.borrow_mut().push("close".into());
+    }
+}
+
+#[test]
+fn a_handler_that_knows_nothing_of_tls_learns_of_a_truncation_through_on_error() {
+    let identity = Identity::new();
+    let mut net = Network::new();
+    let server = log();
+    let seen = server.clone();
+    let listen = Listen::new(ADDR, move || Unaware { log: seen.clone() }).tls(identity.server());
+    net.context().listen_with(listen).unwrap();
+    let mut raw = RawClient::connect(&mut net, ADDR, &identity);
+    raw.handshake(&mut net);
+    net.shutdown(raw.peer);
+    net.run();
+    assert_eq!(
+        entries(&server),
+        ["error:UnexpectedEof", "close"],
+        "never a clean eof"
+    );
+}
+
 #[test]
 fn a_handshake_that_never_comes_times_out() {
     let identity = Identity::new();

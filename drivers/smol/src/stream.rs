@@ -395,11 +395,6 @@ impl Handler for StreamHandler {
     fn on_error(&mut self, _: &mut Context<'_>, err: &Error) {
         self.record(io::Error::new(err.kind(), err.to_string()));
     }
-
-    #[cfg(feature = "tls")]
-    fn on_tls_error(&mut self, _: &mut Context<'_>, err: &pants_core::TlsError) {
-        self.record(err.clone().into());
-    }
 }
 
 impl StreamHandler {
