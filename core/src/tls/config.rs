@@ -62,9 +62,13 @@ impl TlsServer {
         Ok(Self::new(config))
     }
 
-    /// [`from_pem`](Self::from_pem) with the PEM read from files.
+    /// [`from_pem`](Self::from_pem) with the PEM read from files; an error names them.
     pub fn from_pem_files(cert: impl AsRef<Path>, key: impl AsRef<Path>) -> io::Result<Self> {
-        Self::from_pem(&read(cert.as_ref())?, &read(key.as_ref())?)
+        let (cert, key) = (cert.as_ref(), key.as_ref());
+        Self::from_pem(&read(cert)?, &read(key)?).map_err(|err| {
+            let files = format!("certificate {}, key {}", cert.display(), key.display());
+            io::Error::new(err.kind(), format!("{err} ({files})"))
+        })
     }
 
     /// Offers these application protocols with ALPN, in order of preference.
@@ -138,9 +142,11 @@ impl TlsClient {
         Ok(Self::with_roots(roots))
     }
 
-    /// [`with_ca_pem`](Self::with_ca_pem) with the PEM read from a file.
+    /// [`with_ca_pem`](Self::with_ca_pem) with the PEM read from a file; an error names it.
     pub fn with_ca_file(path: impl AsRef<Path>) -> io::Result<Self> {
-        Self::with_ca_pem(&read(path.as_ref())?)
+        let path = path.as_ref();
+        Self::with_ca_pem(&read(path)?)
+            .map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", path.display())))
     }
 
     /// Trusts the system's roots: the bundle named by `SSL_CERT_FILE` (or else the first of
@@ -444,6 +450,28 @@ mod tests {
         assert_eq!(
             usable_roots(Some(&missing), None).unwrap_err().kind(),
             io::ErrorKind::NotFound
+        );
+    }
+
+    #[test]
+    fn pem_files_that_hold_the_wrong_thing_are_named_in_the_error() {
+        let scratch = Scratch::new("swapped");
+        let pair = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let cert = scratch.file("cert.pem", pair.cert.pem().as_bytes());
+        let key = scratch.file("key.pem", pair.signing_key.serialize_pem().as_bytes());
+        assert!(TlsServer::from_pem_files(&cert, &key).is_ok());
+        let err = TlsServer::from_pem_files(&key, &cert).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let message = err.to_string();
+        assert!(message.contains("no certificate in the PEM"), "{message}");
+        assert!(
+            message.contains(&*key.to_string_lossy()) && message.contains(&*cert.to_string_lossy()),
+            "{message}"
+        );
+        let err = TlsClient::with_ca_file(&key).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&*key.to_string_lossy()),
+            "{err}"
         );
     }
 }
