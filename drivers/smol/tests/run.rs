@@ -120,5 +120,6 @@ fn a_call_after_the_engine_finished_its_stop_fails_without_waiting_for_its_drop(
     }));
     let err = result.expect_err("a stopped engine runs nothing");
     assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
+    assert!(err.to_string().contains("finished its stop"), "{err}");
     drop(engine);
 }

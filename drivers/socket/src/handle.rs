@@ -119,7 +119,7 @@ enum Answer<R> {
     /// Not run yet; the waker of the task awaiting it.
     Waiting(Option<Waker>),
     Done(R),
-    /// Dropped unrun (the engine is gone), or already taken.
+    /// Dropped unrun (the engine is gone, or finished its stop), or already taken.
     Gone,
 }
 
@@ -132,7 +132,7 @@ impl<R> Future for Call<R> {
             Answer::Done(value) => Poll::Ready(Ok(value)),
             Answer::Gone => Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
-                "the engine was dropped before it ran the call",
+                "the engine was dropped, or had finished its stop, before it ran the call",
             ))),
             Answer::Waiting(_) => {
                 *answer = Answer::Waiting(Some(cx.waker().clone()));
