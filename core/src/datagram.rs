@@ -353,12 +353,16 @@ impl Datagram {
         else {
             return 0;
         };
-        let Some((mut framer, _)) = self.senders.remove(&largest) else {
+        let Some((mut framer, heard)) = self.senders.remove(&largest) else {
             return 0;
         };
         let Some(error) = framer.give_up_frame(limit) else {
             return 0;
         };
+        // The rest of an announced frame is still to drop as it arrives.
+        if framer.is_discarding() {
+            self.senders.insert(largest.clone(), (framer, heard));
+        }
         self.push_event(DatagramEvent::Overflow {
             error,
             peer: largest,
@@ -505,6 +509,21 @@ mod tests {
         let mut datagram = Datagram::bound(config);
         datagram.set_read_delimiter("\n").unwrap();
         datagram
+    }
+
+    #[test]
+    fn a_given_up_frame_is_discarded_to_its_announced_end_as_its_sender_sends_it() {
+        let mut datagram = delimited(1024);
+        datagram.set_read_delimiter(10usize).unwrap();
+        datagram.handle_datagram(now(), Bytes::from_static(b"1234"), addr(1));
+        assert_eq!(reads(&mut datagram), ["Listening"]);
+        assert_eq!(datagram.give_up_frame(4), 4);
+        datagram.handle_datagram(now(), Bytes::from_static(b"567890abcdefghij"), addr(1));
+        assert_eq!(
+            reads(&mut datagram),
+            ["overflow:1:4", "1:abcdefghij"],
+            "the frame's rest is dropped, not framed"
+        );
     }
 
     #[test]

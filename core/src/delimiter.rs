@@ -193,33 +193,40 @@ impl ReadDelimiter {
     ///   frame's start, each time more bytes arrive; so it should announce a size as soon as
     ///   the bytes tell it, and its work should not grow with what it has seen already.
     ///
-    /// It must answer from the frame's own bytes, give the same answer for the same bytes,
-    /// and not panic (it runs in the engine, outside the handler's panic guard). Bytes that
-    /// start no valid frame are best given to the handler as a frame of their own (a size of
-    /// 1, or up to the next line), to be answered and closed there.
+    /// It must answer from the frame's own bytes: the same bytes always get the same answer,
+    /// and a size, once it can be told, does not change as more bytes arrive (so frames are
+    /// cut alike however the bytes were split). It must not panic: it runs in the engine,
+    /// outside the handler's panic guard. Bytes that start no valid frame are best given to
+    /// the handler as a frame of their own (a size of 1, or up to the next line), to be
+    /// answered and closed there.
     ///
-    /// **Limits.** A frame is bounded by the read limit, as a line is: a frame announced
-    /// longer is an overflow, discarded whole (its bytes are dropped as they arrive), and so
-    /// is one whose size is still unknown when the read limit's worth of bytes is here: those
-    /// bytes are dropped, and under [`OverflowPolicy::Discard`](crate::OverflowPolicy) the
-    /// function is asked about the bytes after them.
+    /// **Limits.** A frame is bounded by the read limit, as a line is. A frame announced
+    /// longer is an overflow, discarded whole (its bytes are dropped as they arrive; under
+    /// [`OverflowPolicy::Discard`](crate::OverflowPolicy) reading goes on after it). One whose
+    /// size is still unknown when the read limit's worth of bytes is here is an overflow with
+    /// no end to discard to: nothing says where the next frame starts (its tail could pass
+    /// for one), so framing stops and the stream closes, whatever the overflow policy, as
+    /// after a length prefix that describes no frame.
+    ///
+    /// The function is never asked about zero bytes. Clones of one custom delimiter are equal;
+    /// two made from the same function are not (functions are told apart by where they are).
     ///
     /// ```
     /// use bytes::Bytes;
     /// use pants_core::{FrameSize, ReadDelimiter, ReadLimits};
     /// use pants_core::channel::Framer;
     ///
-    /// // Netstrings: `5:hello,`, the length in decimal, a colon, the bytes, a comma.
+    /// // Netstrings: `5:hello,`, the length in decimal (here at most 9 digits), a colon, the
+    /// // bytes, a comma.
     /// fn netstring(bytes: &[u8]) -> FrameSize {
-    ///     let Some(colon) = bytes.iter().position(|&b| b == b':') else {
-    ///         return match bytes.iter().all(u8::is_ascii_digit) {
-    ///             true => FrameSize::Unknown,
-    ///             false => FrameSize::Bytes(bytes.len()), // not a netstring: the handler says so
-    ///         };
-    ///     };
-    ///     match std::str::from_utf8(&bytes[..colon]).ok().and_then(|n| n.parse::<usize>().ok()) {
-    ///         Some(len) => FrameSize::Bytes(colon.saturating_add(len).saturating_add(2)),
-    ///         None => FrameSize::Bytes(colon + 1),
+    ///     let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    ///     match bytes.get(digits) {
+    ///         None if digits <= 9 => FrameSize::Unknown, // the length is still arriving
+    ///         Some(b':') if (1..=9).contains(&digits) => {
+    ///             let len: usize = std::str::from_utf8(&bytes[..digits]).unwrap().parse().unwrap();
+    ///             FrameSize::Bytes(digits + 1 + len + 1)
+    ///         }
+    ///         _ => FrameSize::Bytes(1), // not a netstring: a byte for the handler to refuse
     ///     }
     /// }
     ///

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use pants_core::testing::Network;
-use pants_core::{Context, Frame, FrameSize, Handler, ReadDelimiter, TimerId};
+use pants_core::{
+    Context, Frame, FrameSize, Handler, Listen, OverflowError, OverflowPolicy, ReadDelimiter,
+    ReadLimits, StreamConfig, TimerId,
+};
 
 /// What a handler saw, for the test.
 type Seen = Rc<RefCell<Vec<String>>>;
@@ -216,5 +219,76 @@ fn custom_frames_are_lent_and_cut_alike_in_any_chunking_with_delimiter_changes()
         net.send(peer, &sent[..]);
         net.run();
         assert_eq!(*seen.borrow(), expected, "read chunk {chunk:?}");
+    }
+}
+
+/// Records frames, overflows and the close, under the overflow policy `Discard`.
+struct Discarding {
+    seen: Seen,
+}
+
+impl Handler for Discarding {
+    fn on_connect(&mut self, cx: &mut Context<'_>) {
+        cx.this().set_overflow_policy(OverflowPolicy::Discard);
+        cx.set_read_delimiter(ReadDelimiter::custom(|bytes: &[u8]| {
+            match bytes.iter().position(|&b| b == b';') {
+                Some(at) => FrameSize::Bytes(at + 1),
+                None => FrameSize::Unknown,
+            }
+        }))
+        .unwrap();
+    }
+
+    fn on_read(&mut self, _: &mut Context<'_>, frame: Frame<'_>) {
+        self.seen.borrow_mut().push(text(&frame));
+    }
+
+    fn on_overflow_error(&mut self, _: &mut Context<'_>, err: &OverflowError) {
+        self.seen
+            .borrow_mut()
+            .push(format!("overflow {}", err.size()));
+    }
+
+    fn on_close(&mut self, _: &mut Context<'_>) {
+        self.seen.borrow_mut().push("close".into());
+    }
+}
+
+/// A frame whose size the function cannot tell within the read limit has no end to discard
+/// to, and its tail could pass for frames: the stream closes, though the policy is `Discard`.
+#[test]
+fn a_custom_frame_of_unknown_size_over_the_limit_closes_the_stream_whatever_the_policy() {
+    for chunk in [None, Some(3)] {
+        let seen = Seen::default();
+        let mut net = Network::new();
+        if let Some(chunk) = chunk {
+            net.set_read_chunk(chunk);
+        }
+        let shared = seen.clone();
+        let config = StreamConfig {
+            read_limits: ReadLimits::new(8, 1024).unwrap(),
+            ..StreamConfig::default()
+        };
+        let listen = Listen::new("127.0.0.1:1", move || Discarding {
+            seen: shared.clone(),
+        })
+        .stream_config(config);
+        net.context().listen_with(listen).unwrap();
+        let peer = net.peer_connect("127.0.0.1:1").unwrap();
+        net.send(peer, "ab;0123456789smuggled;");
+        net.run();
+        assert_eq!(
+            *seen.borrow(),
+            ["ab;", "overflow 9"],
+            "read chunk {chunk:?}"
+        );
+        assert!(net.saw_eof(peer), "winding down: the write side is shut");
+        net.shutdown(peer);
+        net.run();
+        assert_eq!(
+            *seen.borrow(),
+            ["ab;", "overflow 9", "close"],
+            "read chunk {chunk:?}"
+        );
     }
 }

@@ -37,13 +37,12 @@ impl Framer {
                 self.buf.set_discard(rest);
                 Mode::DiscardBytes
             }
-            // A length prefix whose header is not whole: nothing after it can be trusted.
-            None if matches!(self.delimiter.kind, Kind::LengthPrefix(_)) => Mode::Failed,
-            // Nothing says where the next frame starts: the function is asked about what
-            // follows, as after an overflow of unknown size.
-            None if self.delimiter.is_none() || matches!(self.delimiter.kind, Kind::Custom(_)) => {
-                Mode::Framing
+            // A length prefix whose header is not whole, a custom frame of unknown size:
+            // nothing says where the next frame starts, nor can be trusted to.
+            None if matches!(self.delimiter.kind, Kind::LengthPrefix(_) | Kind::Custom(_)) => {
+                Mode::Failed
             }
+            None if self.delimiter.is_none() => Mode::Framing,
             None => Mode::DiscardUntilDelimiter,
         };
         Some(OverflowError {

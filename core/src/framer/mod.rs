@@ -53,7 +53,9 @@ use search::{Found, find, find_unbounded};
 /// An overflow ([`FrameError::Overflow`]) is reported once per oversized frame, as soon as it
 /// is certain, whatever the chunking; the framer then discards that frame (up to the next
 /// delimiter, or the announced length) and carries on. A length prefix that describes no frame
-/// ([`FrameError::Length`]) stops the framer for good.
+/// ([`FrameError::Length`]), or a custom frame whose size is still unknown at the read limit
+/// (an overflow with no end to discard to), stops the framer for good
+/// ([`has_stopped`](Self::has_stopped)).
 #[derive(Default)]
 pub struct Framer {
     delimiter: ReadDelimiter,
@@ -165,6 +167,16 @@ impl Framer {
             } => {
                 self.mode = Mode::DiscardBytes;
                 self.buf.set_discard(end);
+                Some(Err(self.overflow(size)))
+            }
+            // A custom frame whose size is unknown: nothing says where the next frame starts,
+            // so the framer stops, as after a corrupt length prefix.
+            Found::Overflow {
+                size,
+                frame_end: None,
+            } if matches!(self.delimiter.kind, Kind::Custom(_)) => {
+                self.buf.clear();
+                self.mode = Mode::Failed;
                 Some(Err(self.overflow(size)))
             }
             Found::Overflow {
@@ -341,6 +353,13 @@ impl Framer {
     /// bytes are being discarded.
     pub fn holds_allocation(&self) -> bool {
         self.buf.holds_allocation()
+    }
+
+    /// True once the framer has stopped for good: a length prefix described no frame, or a
+    /// custom delimiter's function could not tell a frame's size within the read limit.
+    /// Nothing pushed after that is framed.
+    pub fn has_stopped(&self) -> bool {
+        self.mode == Mode::Failed
     }
 
     /// True while an oversized frame is being discarded.

@@ -235,17 +235,18 @@ fn prefixed(prefix: &LengthPrefix, bytes: &[u8], hard_limit: usize) -> Found {
     }
 }
 
-/// A frame as long as the custom delimiter's function says, from at most `limit` bytes: an
-/// overflow when it says more than `limit`, or cannot tell from `limit` bytes (then those
-/// are dropped, and it is asked about what follows them). For custom frames `scan_from` is how
-/// many bytes the front must hold before the function is asked again: the size it announced,
-/// or one more byte than it could not tell from.
+/// A frame as long as the custom delimiter's function says, from at most `limit` bytes (and
+/// at least one: it is never asked about nothing). An overflow when it says more than
+/// `limit`, or cannot tell from `limit` bytes: then the frame's end is unknown
+/// (`frame_end: None`), and the framer stops. For custom frames `scan_from` is how many bytes
+/// the front must hold before the function is asked again: the size it announced, or one
+/// more byte than it could not tell from.
 #[inline(always)]
 fn sized(size: &SizeFn, bytes: &[u8], scan_from: usize, limit: usize) -> Found {
-    if bytes.len() < scan_from {
+    if bytes.len() < scan_from.max(1) {
         return Found::NeedMore {
             scan_from,
-            needs: scan_from,
+            needs: scan_from.max(1),
         };
     }
     let seen = &bytes[..bytes.len().min(limit)];
@@ -265,7 +266,7 @@ fn sized(size: &SizeFn, bytes: &[u8], scan_from: usize, limit: usize) -> Found {
         },
         None if seen.len() == limit => Found::Overflow {
             size: limit + 1,
-            frame_end: Some(limit as u64),
+            frame_end: None,
         },
         None => Found::NeedMore {
             scan_from: bytes.len() + 1,

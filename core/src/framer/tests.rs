@@ -688,16 +688,19 @@ fn a_custom_frame_announced_over_the_limit_overflows_and_is_discarded_whole() {
 }
 
 #[test]
-fn a_custom_frame_of_unknown_size_overflows_at_the_limit_and_framing_goes_on_after_it() {
-    // Digits without a colon: the size is unknown; 10 of them are over a limit of 10.
+fn a_custom_frame_of_unknown_size_at_the_limit_overflows_and_stops_the_framer() {
+    // Digits without a colon: the size is unknown; 10 of them are over a limit of 10. Its
+    // tail could pass for a frame: nothing after it is framed.
     let mut framer = framer(netstrings(), 10);
     assert_eq!(feed(&mut framer, &[b"123456789"]), Vec::<String>::new());
     assert_eq!(feed(&mut framer, &[b"0"]), ["!11"]);
-    assert_eq!(framer.buffered(), 0, "the bytes over the limit are dropped");
-    assert_eq!(feed(&mut framer, &[b"2:ok,"]), ["2:ok,"]);
-    // However they arrive: the same in one push.
+    assert!(framer.has_stopped());
+    assert_eq!(framer.buffered(), 0, "what it held is dropped");
+    assert_eq!(feed(&mut framer, &[b"2:ok,"]), Vec::<String>::new());
+    // However it arrives: the same in one push.
     let mut framer = self::framer(netstrings(), 10);
-    assert_eq!(feed(&mut framer, &[b"12345678902:ok,"]), ["!11", "2:ok,"]);
+    assert_eq!(feed(&mut framer, &[b"12345678902:ok,"]), ["!11"]);
+    assert!(framer.has_stopped());
 }
 
 #[test]
@@ -705,6 +708,38 @@ fn a_custom_function_answering_zero_waits_as_for_an_unknown_size() {
     let mut framer = framer(ReadDelimiter::custom(|_| FrameSize::Bytes(0)), 4);
     assert_eq!(feed(&mut framer, &[b"abc"]), Vec::<String>::new());
     assert_eq!(feed(&mut framer, &[b"d"]), ["!5"]);
+    assert!(framer.has_stopped());
+}
+
+#[test]
+fn a_custom_frame_of_unknown_size_given_up_stops_the_framer() {
+    let mut framer = framer(netstrings(), 100);
+    assert_eq!(feed(&mut framer, &[b"1234"]), Vec::<String>::new());
+    assert_eq!(framer.give_up_frame(100).unwrap().size(), 4);
+    assert!(
+        framer.has_stopped(),
+        "the rest of the frame could pass for frames"
+    );
+    assert_eq!(feed(&mut framer, &[b"56:abc,2:ok,"]), Vec::<String>::new());
+}
+
+#[test]
+fn a_custom_function_is_never_asked_about_zero_bytes_in_place_or_not() {
+    // A header-reading function that indexes its first byte.
+    let header = || ReadDelimiter::custom(|b: &[u8]| FrameSize::Bytes(1 + usize::from(b[0])));
+    let mut framer = framer(header(), 100);
+    let data = Bytes::from_static(b"\x01a\x02bc");
+    framer.push(data);
+    let mut input = framer.lend().unwrap();
+    let mut out = Vec::new();
+    read_lent(&framer, &mut input, usize::MAX, &mut out);
+    assert_eq!(out, ["\x01a", "\x02bc"]);
+    framer.give_back(input);
+    assert!(framer.next_frame().is_none());
+    assert_eq!(
+        feed(&mut self::framer(header(), 100), &[b"\x00", b"\x01z"]),
+        ["\0", "\x01z"]
+    );
 }
 
 #[test]

@@ -734,8 +734,10 @@ impl Stream {
         }
     }
 
+    /// The overflow policy, unless the framer stopped (a custom frame of unknown size): then
+    /// nothing more can be read, and the stream winds down whatever the policy.
     fn after_overflow(&mut self) {
-        if self.overflow == OverflowPolicy::Close {
+        if self.overflow == OverflowPolicy::Close || self.framer.has_stopped() {
             self.wind_down();
         }
     }

@@ -45,8 +45,8 @@
 //!   given the first `min(buffered, limit)` bytes of the frame; a size `n` of at least 1 is a
 //!   frame of `n` bytes, cut once they are all buffered; a size over the limit is an overflow
 //!   as soon as it is said, and the `n` announced bytes are skipped. No size (or 0) from
-//!   `limit` bytes is an overflow too, and those `limit` bytes are skipped: the function is
-//!   asked about what follows them.
+//!   `limit` bytes is an overflow too, with no end to skip to: the framer stops, as after a
+//!   length error (nothing more, ever). The function is never asked about zero bytes.
 //! - **delimiter changes** re-parse everything still buffered with the new delimiter. The model
 //!   knows where the framer stands except while an oversized frame is being discarded (the
 //!   framer keeps a chunking-dependent tail of it), so it must not be changed then; the driver
@@ -239,9 +239,16 @@ impl CustomFn {
         }
     }
 
-    /// The function, for `ReadDelimiter::custom`.
+    /// The function, for `ReadDelimiter::custom`; it panics if asked about zero bytes, which
+    /// the framer never does.
     pub fn function(self) -> impl Fn(&[u8]) -> FrameSize + Send + Sync + 'static {
-        move |bytes| self.size(bytes)
+        move |bytes| {
+            assert!(
+                !bytes.is_empty(),
+                "a custom delimiter asked about zero bytes"
+            );
+            self.size(bytes)
+        }
     }
 }
 
@@ -658,7 +665,7 @@ impl FramerModel {
 
     /// A frame as long as `function` says from at most the limit's worth of its first bytes:
     /// an overflow when it says more than the limit (the frame is dropped), or says nothing
-    /// (0 is nothing) from that many (those bytes are dropped).
+    /// (0 is nothing) from that many (then nothing more is framed).
     fn next_custom(&mut self, function: CustomFn) -> Option<Event> {
         let limit = self.limits.limit();
         let rest = &self.received[self.pos..];
@@ -667,18 +674,24 @@ impl FramerModel {
             FrameSize::Bytes(n) if n > 0 => Some(n),
             _ => None,
         };
-        let dropped = match size {
+        match size {
             Some(n) if n <= limit => {
                 let frame = rest.get(..n)?.to_vec();
                 self.pos += n;
-                return Some(Event::Frame(frame));
+                Some(Event::Frame(frame))
             }
-            Some(n) => n,
-            None if rest.len() >= limit => limit,
-            None => return None,
-        };
-        self.state = State::SkipTo((self.pos + dropped) as u128);
-        Some(Event::Overflow { limit })
+            Some(n) => {
+                self.state = State::SkipTo((self.pos + n) as u128);
+                Some(Event::Overflow { limit })
+            }
+            None if rest.len() >= limit => {
+                self.state = State::Failed;
+                self.received.clear();
+                self.pos = 0;
+                Some(Event::Overflow { limit })
+            }
+            None => None,
+        }
     }
 
     /// The unfinished frame's bytes, at EOF.

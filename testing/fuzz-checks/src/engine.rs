@@ -150,14 +150,17 @@ impl Delim {
             Delim::Prefix(n) => ch.set_read_delimiter(LengthPrefix::new(*n)),
             Delim::KeptRef => ch.set_read_delimiter(kept),
             Delim::KeptValue => ch.set_read_delimiter(kept.clone()),
-            Delim::Custom => {
-                ch.set_read_delimiter(ReadDelimiter::custom(|bytes: &[u8]| {
-                    match bytes.iter().position(|&b| b == b';') {
-                        Some(at) => FrameSize::Bytes(at + 1),
-                        None => FrameSize::Unknown,
-                    }
-                }))
-            }
+            // It is never asked about zero bytes: it would panic, and the check with it.
+            Delim::Custom => ch.set_read_delimiter(ReadDelimiter::custom(|bytes: &[u8]| {
+                assert!(
+                    !bytes.is_empty(),
+                    "a custom delimiter asked about zero bytes"
+                );
+                match bytes.iter().position(|&b| b == b';') {
+                    Some(at) => FrameSize::Bytes(at + 1),
+                    None => FrameSize::Unknown,
+                }
+            })),
             #[cfg(feature = "regex")]
             Delim::Regex(pattern) => ch.set_read_delimiter(ReadDelimiter::regex(pattern)?),
             #[cfg(not(feature = "regex"))]
