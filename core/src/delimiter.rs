@@ -187,11 +187,15 @@ impl ReadDelimiter {
     ///
     /// `size` is given the bytes held from the frame's start (at most the read limit of them)
     /// and answers:
-    /// - [`FrameSize::Bytes`]`(n)`: the frame is the first `n` bytes. When fewer are here, the
+    /// - [`FrameSize::Known`]`(n)`: the frame is the first `n` bytes. When fewer are here, the
     ///   framer waits for them and does not ask again until they are.
+    /// - [`FrameSize::AtLeast`]`(n)`: not known yet, but the frame is at least `n` bytes (a
+    ///   body of known length, then more of the frame): it is asked again once `n` bytes are
+    ///   here, not before.
     /// - [`FrameSize::Unknown`]: the bytes do not tell yet. It is asked again, from the
-    ///   frame's start, each time more bytes arrive; so it should announce a size as soon as
-    ///   the bytes tell it, and its work should not grow with what it has seen already.
+    ///   frame's start, each time more bytes arrive; so it should announce a size (or a
+    ///   least size) as soon as the bytes tell it, and its work should not grow with what it
+    ///   has seen already.
     ///
     /// It must answer from the frame's own bytes: the same bytes always get the same answer,
     /// and a size, once it can be told, does not change as more bytes arrive (so frames are
@@ -203,8 +207,8 @@ impl ReadDelimiter {
     /// **Limits.** A frame is bounded by the read limit, as a line is. A frame announced
     /// longer is an overflow, discarded whole (its bytes are dropped as they arrive; under
     /// [`OverflowPolicy::Discard`](crate::OverflowPolicy) reading goes on after it). One whose
-    /// size is still unknown when the read limit's worth of bytes is here is an overflow with
-    /// no end to discard to: nothing says where the next frame starts (its tail could pass
+    /// size is still unknown when the read limit's worth of bytes is here, or said to be at
+    /// least more than the limit, is an overflow with no end to discard to: nothing says where the next frame starts (its tail could pass
     /// for one), so framing stops and the stream closes, whatever the overflow policy, as
     /// after a length prefix that describes no frame.
     ///
@@ -224,9 +228,9 @@ impl ReadDelimiter {
     ///         None if digits <= 9 => FrameSize::Unknown, // the length is still arriving
     ///         Some(b':') if (1..=9).contains(&digits) => {
     ///             let len: usize = std::str::from_utf8(&bytes[..digits]).unwrap().parse().unwrap();
-    ///             FrameSize::Bytes(digits + 1 + len + 1)
+    ///             FrameSize::Known(digits + 1 + len + 1)
     ///         }
-    ///         _ => FrameSize::Bytes(1), // not a netstring: a byte for the handler to refuse
+    ///         _ => FrameSize::Known(1), // not a netstring: a byte for the handler to refuse
     ///     }
     /// }
     ///

@@ -105,9 +105,13 @@ fn regex_delim() -> BoxedStrategy<Delim> {
 }
 
 fn custom_delim() -> BoxedStrategy<Delim> {
-    prop_oneof![Just(CustomFn::Sized), Just(CustomFn::ToSemicolon)]
-        .prop_map(Delim::Custom)
-        .boxed()
+    prop_oneof![
+        Just(CustomFn::Sized),
+        Just(CustomFn::ToSemicolon),
+        Just(CustomFn::AfterCount)
+    ]
+    .prop_map(Delim::Custom)
+    .boxed()
 }
 
 /// Every kind of valid delimiter, `none` included when `with_none`.

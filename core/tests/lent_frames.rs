@@ -207,7 +207,7 @@ fn custom_frames_are_lent_and_cut_alike_in_any_chunking_with_delimiter_changes()
         }
         let shared = seen.clone();
         let custom = ReadDelimiter::custom(|bytes: &[u8]| match bytes.first() {
-            Some(&len) => FrameSize::Bytes(1 + usize::from(len)),
+            Some(&len) => FrameSize::Known(1 + usize::from(len)),
             None => FrameSize::Unknown,
         });
         net.listen("127.0.0.1:1", move || Sized {
@@ -232,7 +232,7 @@ impl Handler for Discarding {
         cx.this().set_overflow_policy(OverflowPolicy::Discard);
         cx.set_read_delimiter(ReadDelimiter::custom(|bytes: &[u8]| {
             match bytes.iter().position(|&b| b == b';') {
-                Some(at) => FrameSize::Bytes(at + 1),
+                Some(at) => FrameSize::Known(at + 1),
                 None => FrameSize::Unknown,
             }
         }))

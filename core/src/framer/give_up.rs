@@ -4,6 +4,7 @@
 use super::{Framer, Mode};
 use crate::delimiter::Kind;
 use crate::error::{Direction, OverflowError};
+use crate::frame_size::Size;
 
 impl Framer {
     /// Gives up the frame being buffered, as if it were over a limit of `limit` bytes: what is
@@ -26,7 +27,10 @@ impl Framer {
             Kind::Custom(size) => {
                 let front = self.buf.front();
                 let seen = &front[..front.len().min(self.limits.limit())];
-                size.size(seen).map(|len| len.saturating_sub(held) as u64)
+                match size.size(seen) {
+                    Size::Known(len) => Some(len.saturating_sub(held) as u64),
+                    Size::AtLeast(_) => None,
+                }
             }
             _ => None,
         };

@@ -5,7 +5,8 @@ use crate::error::DelimiterError;
 /// How many bytes a channel may buffer for one incoming frame.
 ///
 /// The `limit` (default 64 KiB, as in Pants) bounds frames cut by a byte-string or regex
-/// delimiter: a frame whose body (the bytes before the delimiter) is longer is an overflow. Count
+/// delimiter: a frame whose body (the bytes before the delimiter) is longer is an overflow;
+/// and the frames of a [`custom`](crate::ReadDelimiter::custom) delimiter, whole. Count
 /// and length-prefix delimiters announce their frame size in advance, so for them the limit is
 /// that size, up to the `hard_limit` (default 8 MiB, at most 4 GiB): a count above it is
 /// refused when set, and a length prefix announcing a larger body is an overflow. A delimiter
@@ -39,7 +40,7 @@ impl ReadLimits {
         })
     }
 
-    /// The limit for frames cut by a byte-string or regex delimiter.
+    /// The limit for frames cut by a byte-string, regex or custom delimiter.
     pub fn limit(&self) -> usize {
         self.limit as usize
     }

@@ -4,7 +4,7 @@
 
 use crate::delimiter::{Kind, Needle};
 use crate::error::FrameLengthError;
-use crate::frame_size::SizeFn;
+use crate::frame_size::{Size, SizeFn};
 use crate::framer::ReadLimits;
 use crate::length_prefix::LengthPrefix;
 #[cfg(feature = "regex")]
@@ -237,10 +237,10 @@ fn prefixed(prefix: &LengthPrefix, bytes: &[u8], hard_limit: usize) -> Found {
 
 /// A frame as long as the custom delimiter's function says, from at most `limit` bytes (and
 /// at least one: it is never asked about nothing). An overflow when it says more than
-/// `limit`, or cannot tell from `limit` bytes: then the frame's end is unknown
-/// (`frame_end: None`), and the framer stops. For custom frames `scan_from` is how many bytes
-/// the front must hold before the function is asked again: the size it announced, or one
-/// more byte than it could not tell from.
+/// `limit`, or that the frame is longer than `limit` without saying how long (it cannot tell
+/// from `limit` bytes): then the frame's end is unknown (`frame_end: None`), and the framer
+/// stops. For custom frames `scan_from` is how many bytes the front must hold before the
+/// function is asked again: the size it announced, or what it said the frame needs at least.
 #[inline(always)]
 fn sized(size: &SizeFn, bytes: &[u8], scan_from: usize, limit: usize) -> Found {
     if bytes.len() < scan_from.max(1) {
@@ -251,26 +251,22 @@ fn sized(size: &SizeFn, bytes: &[u8], scan_from: usize, limit: usize) -> Found {
     }
     let seen = &bytes[..bytes.len().min(limit)];
     match size.size(seen) {
-        Some(len) if len > limit => Found::Overflow {
+        Size::Known(len) if len > limit => Found::Overflow {
             size: len,
             frame_end: Some(len as u64),
         },
-        Some(len) if len <= bytes.len() => Found::Frame {
+        Size::Known(len) if len <= bytes.len() => Found::Frame {
             skip: 0,
             len,
             end: len,
         },
-        Some(len) => Found::NeedMore {
-            scan_from: len,
-            needs: len,
-        },
-        None if seen.len() == limit => Found::Overflow {
-            size: limit + 1,
+        Size::AtLeast(len) if len > limit => Found::Overflow {
+            size: len,
             frame_end: None,
         },
-        None => Found::NeedMore {
-            scan_from: bytes.len() + 1,
-            needs: bytes.len() + 1,
+        Size::Known(len) | Size::AtLeast(len) => Found::NeedMore {
+            scan_from: len,
+            needs: len,
         },
     }
 }

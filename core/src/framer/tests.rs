@@ -627,9 +627,9 @@ fn netstring(bytes: &[u8]) -> FrameSize {
                 .unwrap()
                 .parse()
                 .unwrap_or(usize::MAX / 2);
-            FrameSize::Bytes(digits + 1 + len + 1)
+            FrameSize::Known(digits + 1 + len + 1)
         }
-        Some(_) => FrameSize::Bytes(1),
+        Some(_) => FrameSize::Known(1),
     }
 }
 
@@ -675,6 +675,38 @@ fn custom_function_is_not_asked_again_until_an_announced_frame_is_in() {
 }
 
 #[test]
+fn a_custom_function_saying_at_least_is_asked_again_once_that_many_bytes_are_in() {
+    // A 1-byte length, that many bytes, then up to a `;`.
+    let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    let delimiter = ReadDelimiter::custom(move |bytes: &[u8]| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let counted = 1 + usize::from(bytes[0] - b'0');
+        match bytes.get(counted..) {
+            None => FrameSize::AtLeast(counted),
+            Some(rest) => match rest.iter().position(|&b| b == b';') {
+                Some(at) => FrameSize::Known(counted + at + 1),
+                None => FrameSize::Unknown,
+            },
+        }
+    });
+    let mut framer = framer(delimiter.clone(), 100);
+    let mut chunks: Vec<&[u8]> = b"9;;;;;;;;;ab;".chunks(1).collect();
+    chunks.push(b"3");
+    assert_eq!(feed(&mut framer, &chunks), ["9;;;;;;;;;ab;"]);
+    let asked = asked.load(std::sync::atomic::Ordering::Relaxed);
+    // Once at its start, once for each byte after the counted ones, once for the next frame.
+    assert!(
+        asked <= 6,
+        "asked {asked} times for a frame of 13 bytes in 13 reads"
+    );
+    // Over the limit, "at least" is an overflow with no end: the framer stops.
+    let mut framer = self::framer(delimiter, 5);
+    assert_eq!(feed(&mut framer, &[b"9abc"]), ["!10"]);
+    assert!(framer.has_stopped());
+}
+
+#[test]
 fn a_custom_frame_announced_over_the_limit_overflows_and_is_discarded_whole() {
     let mut framer = framer(netstrings(), 10);
     let body = b"20:aaaaaaaaaaaaaaaaaaaa,2:ok,";
@@ -705,7 +737,7 @@ fn a_custom_frame_of_unknown_size_at_the_limit_overflows_and_stops_the_framer() 
 
 #[test]
 fn a_custom_function_answering_zero_waits_as_for_an_unknown_size() {
-    let mut framer = framer(ReadDelimiter::custom(|_| FrameSize::Bytes(0)), 4);
+    let mut framer = framer(ReadDelimiter::custom(|_| FrameSize::Known(0)), 4);
     assert_eq!(feed(&mut framer, &[b"abc"]), Vec::<String>::new());
     assert_eq!(feed(&mut framer, &[b"d"]), ["!5"]);
     assert!(framer.has_stopped());
@@ -726,7 +758,7 @@ fn a_custom_frame_of_unknown_size_given_up_stops_the_framer() {
 #[test]
 fn a_custom_function_is_never_asked_about_zero_bytes_in_place_or_not() {
     // A header-reading function that indexes its first byte.
-    let header = || ReadDelimiter::custom(|b: &[u8]| FrameSize::Bytes(1 + usize::from(b[0])));
+    let header = || ReadDelimiter::custom(|b: &[u8]| FrameSize::Known(1 + usize::from(b[0])));
     let mut framer = framer(header(), 100);
     let data = Bytes::from_static(b"\x01a\x02bc");
     framer.push(data);

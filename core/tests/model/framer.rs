@@ -45,8 +45,10 @@
 //!   given the first `min(buffered, limit)` bytes of the frame; a size `n` of at least 1 is a
 //!   frame of `n` bytes, cut once they are all buffered; a size over the limit is an overflow
 //!   as soon as it is said, and the `n` announced bytes are skipped. No size (or 0) from
-//!   `limit` bytes is an overflow too, with no end to skip to: the framer stops, as after a
-//!   length error (nothing more, ever). The function is never asked about zero bytes.
+//!   `limit` bytes, or "at least `n`" with `n` over the limit, is an overflow too, with no
+//!   end to skip to: the framer stops, as after a length error (nothing more, ever). "At
+//!   least `n`" with `n` at most what is seen says nothing. The function is never asked
+//!   about zero bytes.
 //! - **delimiter changes** re-parse everything still buffered with the new delimiter. The model
 //!   knows where the framer stands except while an oversized frame is being discarded (the
 //!   framer keeps a chunking-dependent tail of it), so it must not be changed then; the driver
@@ -223,6 +225,9 @@ pub enum CustomFn {
     Sized,
     /// A frame ends with its first `;`, which it includes: its size is unknown until then.
     ToSemicolon,
+    /// A frame is a byte `b` and `b % 4` bytes more (at least that many, until they are
+    /// all here), then up to its first `;` after them, which it includes.
+    AfterCount,
 }
 
 impl CustomFn {
@@ -230,12 +235,25 @@ impl CustomFn {
     pub fn size(self, bytes: &[u8]) -> FrameSize {
         match self {
             CustomFn::Sized => bytes.first().map_or(FrameSize::Unknown, |&b| {
-                FrameSize::Bytes(usize::from(b % 8))
+                FrameSize::Known(usize::from(b % 8))
             }),
             CustomFn::ToSemicolon => bytes
                 .iter()
                 .position(|&b| b == b';')
-                .map_or(FrameSize::Unknown, |at| FrameSize::Bytes(at + 1)),
+                .map_or(FrameSize::Unknown, |at| FrameSize::Known(at + 1)),
+            CustomFn::AfterCount => {
+                let Some(&first) = bytes.first() else {
+                    return FrameSize::Unknown;
+                };
+                let counted = 1 + usize::from(first % 4);
+                match bytes.get(counted..) {
+                    None => FrameSize::AtLeast(counted),
+                    Some(rest) => rest
+                        .iter()
+                        .position(|&b| b == b';')
+                        .map_or(FrameSize::Unknown, |at| FrameSize::Known(counted + at + 1)),
+                }
+            }
         }
     }
 
@@ -670,27 +688,29 @@ impl FramerModel {
         let limit = self.limits.limit();
         let rest = &self.received[self.pos..];
         let seen = &rest[..rest.len().min(limit)];
-        let size = match function.size(seen) {
-            FrameSize::Bytes(n) if n > 0 => Some(n),
-            _ => None,
+        // Known: the frame's size; or else how many bytes it needs at least.
+        let (known, needs) = match function.size(seen) {
+            FrameSize::Known(n) if n > 0 => (true, n),
+            FrameSize::AtLeast(n) if n > seen.len() => (false, n),
+            _ => (false, seen.len() + 1),
         };
-        match size {
-            Some(n) if n <= limit => {
+        match (known, needs) {
+            (true, n) if n <= limit => {
                 let frame = rest.get(..n)?.to_vec();
                 self.pos += n;
                 Some(Event::Frame(frame))
             }
-            Some(n) => {
+            (true, n) => {
                 self.state = State::SkipTo((self.pos + n) as u128);
                 Some(Event::Overflow { limit })
             }
-            None if rest.len() >= limit => {
+            (false, n) if n > limit => {
                 self.state = State::Failed;
                 self.received.clear();
                 self.pos = 0;
                 Some(Event::Overflow { limit })
             }
-            None => None,
+            (false, _) => None,
         }
     }
 

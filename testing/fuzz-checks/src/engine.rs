@@ -157,7 +157,7 @@ impl Delim {
                     "a custom delimiter asked about zero bytes"
                 );
                 match bytes.iter().position(|&b| b == b';') {
-                    Some(at) => FrameSize::Bytes(at + 1),
+                    Some(at) => FrameSize::Known(at + 1),
                     None => FrameSize::Unknown,
                 }
             })),

@@ -152,8 +152,8 @@ pub fn limits(input: &mut Input<'_>) -> ReadLimits {
 /// - 8: byte string after a count: a [`needle`], then the count: `below(4)`, under 3:
 ///   `below(9)` (0: the byte string itself; under the needle's length: refused); 3:
 ///   `below(64)` (often over a small hard limit: refused).
-/// - 9: custom: a flag picks the model's function, [`CustomFn::ToSemicolon`] when set, or else
-///   [`CustomFn::Sized`].
+/// - 9: custom: `below(3)` picks the model's function: [`CustomFn::Sized`],
+///   [`CustomFn::ToSemicolon`], [`CustomFn::AfterCount`].
 pub fn delim(input: &mut Input<'_>) -> Delim {
     match input.below(10) {
         0 => Delim::None,
@@ -175,10 +175,9 @@ pub fn delim(input: &mut Input<'_>) -> Delim {
             };
             Delim::After { skip, needle }
         }
-        9 => Delim::Custom(match input.flag() {
-            true => CustomFn::ToSemicolon,
-            false => CustomFn::Sized,
-        }),
+        9 => Delim::Custom(
+            [CustomFn::Sized, CustomFn::ToSemicolon, CustomFn::AfterCount][input.below(3)],
+        ),
         _ => Delim::Bytes(needle(input)),
     }
 }
