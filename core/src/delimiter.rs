@@ -197,6 +197,9 @@ impl ReadDelimiter {
     ///   least size) as soon as the bytes tell it, and its work should not grow with what it
     ///   has seen already.
     ///
+    /// (A read that ends inside a frame may have it asked twice about the same bytes: once
+    /// as the read's frames are lent, once as its rest is kept.)
+    ///
     /// It must answer from the frame's own bytes: the same bytes always get the same answer,
     /// and a size, once it can be told, does not change as more bytes arrive (so frames are
     /// cut alike however the bytes were split). It must not panic: it runs in the engine,
