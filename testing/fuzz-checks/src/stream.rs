@@ -15,7 +15,8 @@
 //!   last bytes received (read), taken by the socket (write) or either (both), or the connect;
 //! - [`Event::Connected`] at most once and before any frame; no frame while the application
 //!   has reading paused, after it called `close`, after an overflow under
-//!   `OverflowPolicy::Close` or a corrupt length prefix (the stream winds down), or after
+//!   `OverflowPolicy::Close`, a custom frame of unknown size over the limit (under any policy)
+//!   or a corrupt length prefix (the stream winds down), or after
 //!   [`Event::Eof`]; frames fit the delimiter and the limits; writes refused after `close`,
 //!   and only once the stream closes (at `close`, by its own wind-down, or at an error or a
 //!   timeout), with `Closing` before it is closed and `Closed` after;
@@ -405,7 +406,8 @@ struct World {
     paused: bool,
     close_called: bool,
     /// No more frames: the application closed, or the stream winds down after an overflow
-    /// (under `OverflowPolicy::Close`) or a corrupt length prefix.
+    /// (under `OverflowPolicy::Close`, or one that stopped the framer) or a corrupt length
+    /// prefix.
     reading_done: bool,
     /// The overflow policy in force.
     overflow: OverflowPolicy,
@@ -1164,8 +1166,10 @@ impl World {
                         "a read overflow after close"
                     );
                     check!(self, stream, err.size() > err.limit(), "overflow {err:?}");
-                    if self.overflow == OverflowPolicy::Close {
-                        // Winds down: the callback may still reply; no more frames.
+                    // Winds down under `Close`, or whatever the policy once the framer stopped
+                    // (a custom frame of unknown size): the callback may still reply; no more
+                    // frames.
+                    if self.overflow == OverflowPolicy::Close || stream.framer().has_stopped() {
                         self.reading_done = true;
                     }
                 }
