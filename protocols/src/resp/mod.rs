@@ -43,10 +43,10 @@
 //! after a count, allocates and shares nothing.
 //!
 //! Reading a small command as one frame saves a dispatch, a call of `on_read` and a delimiter
-//! change per argument, and the copy of its arguments: a pipelined `SET` costs 1,339
-//! instructions instead of 2,150, a `GET` 1,181 instead of 1,733, a `PING` as multibulk 773
-//! instead of 1,115; an inline `PING` 795 instead of 741, for the function's call
-//! (`benches/engine_instructions.sh`, `-P 16`).
+//! change per argument, and the copy of its arguments: a pipelined `SET` costs 1,348
+//! instructions instead of 2,150, a `GET` 1,186 instead of 1,734, a `PING` as multibulk 775
+//! instead of 1,116 (`benches/engine_instructions.sh`, `-P 16`). An inline command that
+//! quotes nothing runs on slices of its line too (an inline `PING` 726 instead of 742).
 //!
 //! # Limits
 //!
