@@ -199,7 +199,9 @@ impl std::error::Error for FrameLengthError {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FrameError {
-    /// The frame is over the read limit. The framer discards it and carries on after it.
+    /// The frame is over the read limit. The framer discards it and carries on after it; but
+    /// for a custom frame whose size is not known, which has no end to discard to: then the
+    /// framer stops ([`has_stopped`](crate::channel::Framer::has_stopped)).
     Overflow(OverflowError),
     /// The peer sent a length prefix that describes no frame. The framer stops: nothing after
     /// it can be trusted to be aligned on a frame.
