@@ -301,6 +301,21 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn plain_words_are_split_inline_s_words_for_any_line(
+            line in proptest::collection::vec(
+                proptest::sample::select(&b"ab \t\r\n\x0b\x0c\"'\0x"[..]),
+                0..24,
+            )
+        ) {
+            let mut words = [&b""[..]; 8];
+            if let Some(count) = plain_words(&line, &mut words) {
+                proptest::prop_assert_eq!(words[..count].to_vec(), split(&line).unwrap());
+            }
+        }
+    }
+
     #[test]
     fn a_nul_byte_ends_the_line_as_in_c() {
         assert_eq!(split(b"ping\0junk \"").unwrap(), [b"ping".to_vec()]);
