@@ -665,8 +665,8 @@ impl ChannelMut<'_> {
         self.as_ref().read_limits()
     }
 
-    /// The largest frame a stream's current delimiter accepts: the read limit for a line, the
-    /// count for a count, the hard limit for a length prefix.
+    /// The largest frame a stream's current delimiter accepts: the read limit for a line or a
+    /// custom frame, the count for a count, the hard limit for a length prefix.
     pub fn read_limit(&self) -> Option<usize> {
         self.as_ref().read_limit()
     }

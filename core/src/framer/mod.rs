@@ -328,9 +328,9 @@ impl Framer {
         self.limits
     }
 
-    /// The largest frame the current delimiter accepts: the read limit for delimited frames,
-    /// the count for a count, the hard limit for a length prefix, the body plus the read limit
-    /// for [`after`](ReadDelimiter::after).
+    /// The largest frame the current delimiter accepts: the read limit for delimited and
+    /// custom frames, the count for a count, the hard limit for a length prefix, the body plus
+    /// the read limit for [`after`](ReadDelimiter::after).
     pub fn frame_limit(&self) -> usize {
         match self.delimiter.kind {
             Kind::Count(n) => n,
