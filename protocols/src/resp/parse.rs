@@ -92,17 +92,23 @@ pub(crate) fn plain_words<'a, const N: usize>(
     words: &mut [&'a [u8]; N],
 ) -> Option<usize> {
     let mut count = 0;
-    for word in line.split(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
-        if word.is_empty() {
-            continue;
+    let mut start = 0;
+    // One pass over the line, a separator or a byte set apart at a time.
+    for (at, &byte) in line.iter().enumerate() {
+        match byte {
+            b' ' | b'\t' | b'\r' | b'\n' => {
+                if at > start {
+                    *words.get_mut(count)? = &line[start..at];
+                    count += 1;
+                }
+                start = at + 1;
+            }
+            b'"' | b'\'' | 0 | 0x0b | 0x0c => return None,
+            _ => {}
         }
-        if word
-            .iter()
-            .any(|&b| matches!(b, b'"' | b'\'' | 0 | 0x0b | 0x0c))
-        {
-            return None;
-        }
-        *words.get_mut(count)? = word;
+    }
+    if line.len() > start {
+        *words.get_mut(count)? = &line[start..];
         count += 1;
     }
     Some(count)
