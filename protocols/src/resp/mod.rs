@@ -46,7 +46,7 @@
 //! change per argument, and the copy of its arguments: a pipelined `SET` costs 1,348
 //! instructions instead of 2,150, a `GET` 1,186 instead of 1,734, a `PING` as multibulk 775
 //! instead of 1,116 (`benches/engine_instructions.sh`, `-P 16`). An inline command that
-//! quotes nothing runs on slices of its line too (an inline `PING` 726 instead of 742).
+//! quotes nothing runs on slices of its line too (an inline `PING` 666 instead of 742).
 //!
 //! # Limits
 //!

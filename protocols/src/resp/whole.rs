@@ -12,7 +12,7 @@
 //! `benches/engine_instructions.sh`, instructions per request at `-P 16`, read by argument and
 //! as one frame: `SET` 2,150 and 1,348, `GET` 1,734 and 1,186, `PING` as multibulk 1,116 and
 //! 775. An inline `PING` pays the function's call (54 instructions), and wins more back by
-//! running on slices of its line (`parse::plain_words`): 742 and 726.
+//! running on slices of its line (`parse::plain_words`): 742 and 666.
 
 use pants_core::FrameSize;
 
