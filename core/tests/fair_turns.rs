@@ -171,10 +171,14 @@ impl Handler for Echo {
 
 #[test]
 fn sharing_a_turn_does_not_cut_a_channels_writes_into_pieces() {
-    // 50 channels share a turn: 4 MiB / 50 = 82 KiB each. An echo reads 64 KiB, writes it,
-    // reads 64 KiB more (some share is left) and writes that whole too: cut to the 18 KiB
-    // left, its replies went out as 18 and 46 KiB pieces, a system call more per read.
-    let mut net = Network::with_config(EngineConfig::default(), 1);
+    // 50 channels share a 4 MiB turn: 82 KiB each. An echo reads 64 KiB, writes it, reads
+    // 64 KiB more (some share is left) and writes that whole too: cut to the 18 KiB left,
+    // its replies went out as 18 and 46 KiB pieces, a system call more per read.
+    let config = EngineConfig {
+        turn_budget: 4 * 1024 * 1024,
+        ..EngineConfig::default()
+    };
+    let mut net = Network::with_config(config, 1);
     net.listen(ADDR, || Echo).unwrap();
     let n = 50;
     let chunk = 64 * 1024;

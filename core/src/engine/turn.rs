@@ -224,9 +224,9 @@ fn stream_io(core: &mut EngineCore, io: &mut dyn Io, id: ChannelId, share: Share
             }
             // A write offers up to a whole share, not only what is left of it: cut to the
             // rest, an echo's 64 KiB replies went out as 18 and 46 KiB pieces at 50
-            // connections (4 MiB / 50 = 82 KiB a share), 1.6 sends per read and 1.56x the CPU
-            // per MB (benches/tls.sh's plaintext echo). So a channel writes less than twice
-            // its share in a turn, as a read may overshoot by one read.
+            // connections (a 4 MiB turn / 50 = 82 KiB a share), 1.6 sends per read and 1.56x
+            // the CPU per MB (benches/tls.sh's plaintext echo). So a channel writes less than
+            // twice its share in a turn, as a read may overshoot by one read.
             let max = share.write;
             let result = if stream.write_queue().chunks() <= FEW_SLICES {
                 transmit::<FEW_SLICES>(stream, io, id, now, max)
