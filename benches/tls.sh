@@ -3,13 +3,14 @@
 #
 #   1. Echo throughput: `echo_load --tls` (1 and 50 connections, 64 KiB chunks, 3 s after 0.5 s
 #      of warmup) against `tls_echo` on the mio driver (`pants_tls_echo`) and on the smol
-#      driver (`pants_smol_tls_echo`) and our `tokio_tls_echo` (tokio + tokio-rustls), with
-#      plaintext `echo_load` against `echo` (`pants_echo`) and `tokio_echo` beside: MB/s, and
-#      the server's CPU time per MB echoed.
+#      driver (`pants_smol_tls_echo`) and our `tokio_tls_echo` (tokio + tokio-rustls) and
+#      `smol_tls_echo` (smol + futures-rustls, the hand-written yardstick of the smol driver),
+#      with plaintext `echo_load` against `echo` (`pants_echo`) and `tokio_echo` beside: MB/s,
+#      and the server's CPU time per MB echoed.
 #   2. Requests: `redis-benchmark --tls -t ping_mbulk,set,get -c 50`, `-P 1` and `-P 16`,
-#      against `resp --tls` (`pants_tls_resp`, `pants_smol_tls_resp`) and our `tokio_tls_resp`,
-#      with plaintext `resp` (`pants_resp`) and `tokio_resp` beside: the server's CPU time per
-#      request (50 handshakes a run included), requests per second beside it.
+#      against `resp --tls` (`pants_tls_resp`, `pants_smol_tls_resp`) and our `tokio_tls_resp`
+#      and `smol_tls_resp`, with plaintext `resp` (`pants_resp`) and `tokio_resp` beside: the
+#      server's CPU time per request (50 handshakes a run included), requests per second beside.
 #   3. Idle memory: `idle_conns --tls` opens 2,000 connections, each after a handshake, to a
 #      fresh `tls_echo` and `tokio_tls_echo`, then one echo request on each and 3 s of
 #      idleness: resident memory per connection. `rustls_floor` beside: what rustls itself
@@ -20,7 +21,8 @@
 # server uses one certificate (ECDSA P-256, made here with openssl) and rustls 0.23 with ring,
 # so the handshakes and cipher suites measured are the same. The table of ratios ends the run,
 # with the target: pants within 1.1x of tokio-rustls' CPU per MB and per request. Written, with
-# the raw numbers, to $out (printed at the end).
+# the raw numbers, to $out (printed at the end). Beside it, pants on smol against the
+# hand-written smol servers (no target: what the smol runtime itself costs, as in servers.sh).
 #
 # Builds in release: the workspace's examples and benches/reference (target dirs as in
 # servers.sh). Installs redis-tools, openssl (apt-get, as root) when missing. Traffic stays on
@@ -104,7 +106,8 @@ command_of() {
     pants_tls_resp) echo "$examples/resp --tls ${tls_flags[*]}" ;;
     pants_smol_tls_resp) echo "$examples/resp --driver smol --tls ${tls_flags[*]}" ;;
     pants_resp) echo "$examples/resp" ;;
-    tokio_tls_echo | tokio_tls_resp) echo "$ref/$1 ${tls_flags[*]}" ;;
+    tokio_tls_echo | tokio_tls_resp | smol_tls_echo | smol_tls_resp)
+      echo "$ref/$1 ${tls_flags[*]}" ;;
     *) echo "$ref/$1" ;;
   esac
 }
@@ -140,7 +143,7 @@ is_tls() { [[ $1 == *tls* ]]; }
 
 # ---- 1. Echo ------------------------------------------------------------------------------
 
-echo_servers=(pants_tls_echo pants_smol_tls_echo tokio_tls_echo pants_echo tokio_echo)
+echo_servers=(pants_tls_echo pants_smol_tls_echo tokio_tls_echo smol_tls_echo pants_echo tokio_echo)
 
 if [ "$do_echo" = 1 ]; then
   for name in "${echo_servers[@]}"; do start "$name"; done
@@ -167,7 +170,7 @@ fi
 
 # ---- 2. Requests --------------------------------------------------------------------------
 
-resp_servers=(pants_tls_resp pants_smol_tls_resp tokio_tls_resp pants_resp tokio_resp)
+resp_servers=(pants_tls_resp pants_smol_tls_resp tokio_tls_resp smol_tls_resp pants_resp tokio_resp)
 
 if [ "$do_resp" = 1 ]; then
   for name in "${resp_servers[@]}"; do start "$name"; done
@@ -265,6 +268,10 @@ rows = []
 def verdict(ratio, bound):
     return ("met" if ratio <= bound else "MISSED") + f" ({ratio:.2f}×)"
 
+def ratio(cost, ours, theirs):
+    """Ours over theirs, when both ran."""
+    return "–" if ours not in cost or theirs not in cost else f"{cost[ours] / cost[theirs]:.2f}×"
+
 def own_cost(cost, tls, plain, ref_tls, ref_plain):
     """TLS's own cost, pants against tokio-rustls: (TLS − plaintext) over (TLS − plaintext)."""
     if any(s not in cost for s in (tls, plain, ref_tls, ref_plain)):
@@ -274,37 +281,42 @@ def own_cost(cost, tls, plain, ref_tls, ref_plain):
 
 for conns in (1, 50):
     runs = {s: echo.get((conns, s)) for s in ("pants_tls_echo", "pants_smol_tls_echo",
-            "tokio_tls_echo", "pants_echo", "tokio_echo")}
+            "tokio_tls_echo", "smol_tls_echo", "pants_echo", "tokio_echo")}
     if not runs["pants_tls_echo"] or not runs["tokio_tls_echo"]:
         continue
     cpu = {s: statistics.median(ns / 1000 / (b / 1e6) for ns, b, _ in r) for s, r in runs.items() if r}
     rate = {s: statistics.median(b / sec / 1e6 for _, b, sec in r) for s, r in runs.items() if r}
     cell = lambda s: "–" if s not in cpu else f"{cpu[s]:.0f} µs/MB ({rate[s]:.0f} MB/s)"
     rows.append((f"echo {conns} × 64 KiB", cell("pants_tls_echo"), cell("pants_smol_tls_echo"),
-                 cell("tokio_tls_echo"), cell("pants_echo"), cell("tokio_echo"),
+                 cell("tokio_tls_echo"), cell("smol_tls_echo"), cell("pants_echo"),
+                 cell("tokio_echo"),
                  verdict(cpu["pants_tls_echo"] / cpu["tokio_tls_echo"], 1.10),
                  "–" if "pants_smol_tls_echo" not in cpu else
                  verdict(cpu["pants_smol_tls_echo"] / cpu["tokio_tls_echo"], 1.10),
+                 ratio(cpu, "pants_smol_tls_echo", "smol_tls_echo"),
                  own_cost(cpu, "pants_tls_echo", "pants_echo", "tokio_tls_echo", "tokio_echo")))
 
 for cell_name in sorted({c for c, _ in resp}, key=lambda c: (int(c.split()[-1]), c)):
     runs = {s: resp.get((cell_name, s)) for s in ("pants_tls_resp", "pants_smol_tls_resp",
-            "tokio_tls_resp", "pants_resp", "tokio_resp")}
+            "tokio_tls_resp", "smol_tls_resp", "pants_resp", "tokio_resp")}
     if not runs["pants_tls_resp"] or not runs["tokio_tls_resp"]:
         continue
     us = {s: statistics.median(ns / n / 1000 for ns, n, _ in r) for s, r in runs.items() if r}
     rps = {s: statistics.median(x for _, _, x in r) for s, r in runs.items() if r}
     cell = lambda s: "–" if s not in us else f"{us[s]:.3f} µs ({rps[s] / 1000:.0f}k/s)"
     rows.append((cell_name, cell("pants_tls_resp"), cell("pants_smol_tls_resp"),
-                 cell("tokio_tls_resp"), cell("pants_resp"), cell("tokio_resp"),
+                 cell("tokio_tls_resp"), cell("smol_tls_resp"), cell("pants_resp"),
+                 cell("tokio_resp"),
                  verdict(us["pants_tls_resp"] / us["tokio_tls_resp"], 1.10),
                  "–" if "pants_smol_tls_resp" not in us else
                  verdict(us["pants_smol_tls_resp"] / us["tokio_tls_resp"], 1.10),
+                 ratio(us, "pants_smol_tls_resp", "smol_tls_resp"),
                  own_cost(us, "pants_tls_resp", "pants_resp", "tokio_tls_resp", "tokio_resp")))
 
 header = ("measurement (server CPU)", "pants TLS (mio)", "pants TLS (smol)", "tokio-rustls",
-          "pants plaintext (mio)", "tokio plaintext", "mio / tokio-rustls (≤ 1.10×)",
-          "smol / tokio-rustls (≤ 1.10×)", "TLS's own cost, mio / tokio (TLS − plaintext)")
+          "smol-rustls (hand-written)", "pants plaintext (mio)", "tokio plaintext",
+          "mio / tokio-rustls (≤ 1.10×)", "smol / tokio-rustls (≤ 1.10×)",
+          "smol / smol-rustls", "TLS's own cost, mio / tokio (TLS − plaintext)")
 lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
 lines += ["| " + " | ".join(r) + " |" for r in rows]
 if memory:

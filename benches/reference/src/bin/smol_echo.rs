@@ -6,22 +6,8 @@
 
 use std::io;
 
-use smol::io::{AsyncReadExt, AsyncWriteExt};
-use smol::net::TcpStream;
-
-/// Bytes asked of the kernel per read.
-const READ_SIZE: usize = 64 * 1024;
+use pants_reference_bench::smol_server;
 
 fn main() -> io::Result<()> {
-    pants_reference_bench::smol_server::run("smol_echo", "127.0.0.1:7003", echo)
-}
-
-/// Writes back what arrives until the peer's end of stream.
-async fn echo(stream: TcpStream) -> io::Result<()> {
-    let (mut reader, mut writer) = (stream.clone(), stream);
-    let mut buf = vec![0; READ_SIZE];
-    while let n @ 1.. = reader.read(&mut buf).await? {
-        writer.write_all(&buf[..n]).await?;
-    }
-    Ok(())
+    smol_server::run("smol_echo", "127.0.0.1:7003", smol_server::serve_echo)
 }

@@ -13,7 +13,8 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 fn main() -> io::Result<()> {
-    let (addr, config) = pants_reference_bench::tls::server_args("tokio_tls_resp", "127.0.0.1:6443");
+    let (addr, config) =
+        pants_reference_bench::tls::server_args("tokio_tls_resp", "127.0.0.1:6443");
     let acceptor = TlsAcceptor::from(config);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
