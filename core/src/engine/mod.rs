@@ -59,7 +59,7 @@ pub struct EngineConfig {
     /// The default is what the 16 KiB floor already allows a thousand channels, and it lets
     /// up to 64 busy channels have their whole budgets. Each visit to a channel costs its
     /// state's and buffers' return to the cache: at 4 MiB, 50 TLS echo connections got 82 KiB
-    /// visits and spent 1.07-1.14x tokio-rustls' CPU per MB (256 KiB visits: 1.01-1.06x,
+    /// visits and spent 1.07-1.14x tokio-rustls' CPU per MB (256 KiB visits: 1.02-1.06x,
     /// `benches/tls.sh`).
     pub turn_budget: usize,
     /// Connections a server may accept in one turn (default 128).
