@@ -3,8 +3,6 @@
 //! These are the cases where a short read does not mean an empty receive queue; each is arranged so that everything arrives before the engine's next
 //! poll, and none may lose or stall a byte or the end of the stream.
 //!
-//! A last test checks the sizes of reads: a stream's first hundred take at most 16.5 KiB.
-//!
 //! The tests drive the engine with `poll` from the test thread, so they decide what the
 //! kernel holds when the engine looks. Every wait is bounded by [`STEP`].
 
@@ -205,72 +203,4 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// Records the length of every `on_read` (each read is one frame: no delimiter is set).
-struct Lengths(Rc<RefCell<Vec<usize>>>);
-
-impl Handler for Lengths {
-    fn on_read(&mut self, _: &mut Context<'_>, data: Frame<'_>) {
-        self.0.borrow_mut().push(data.len());
-    }
-}
-
-/// Sends `bytes` from `peer`, then polls `engine` until `lengths` add up to `total`.
-fn send_and_read(
-    engine: &mut Engine,
-    peer: &mut UnixStream,
-    bytes: &[u8],
-    lengths: &RefCell<Vec<usize>>,
-    total: usize,
-) {
-    peer.write_all(bytes).unwrap();
-    let deadline = Instant::now() + STEP;
-    while lengths.borrow().iter().sum::<usize>() < total {
-        assert!(Instant::now() < deadline, "read {:?}", lengths.borrow());
-        engine.poll(Some(Duration::from_millis(10))).unwrap();
-    }
-}
-
-#[test]
-fn a_streams_first_hundred_reads_are_small_and_later_ones_larger() {
-    // The socket layer reads at most 16.5 KiB a call for a stream's first 100 reads (the
-    // kernel sizes a connection's receive windows from them: see EARLY_READS), 64 KiB after.
-    // A Unix stream, so that what the peer wrote is all in the socket when the engine reads.
-    const EARLY: usize = 16 * 1024 + 512;
-    let dir = TempDir::new("read-sizes");
-    let lengths = Rc::new(RefCell::new(Vec::new()));
-    let mut engine = Engine::new().unwrap();
-    let recorded = lengths.clone();
-    engine
-        .listen(format!("unix:{}", dir.socket().display()), move || {
-            Lengths(recorded.clone())
-        })
-        .unwrap();
-    let mut peer = UnixStream::connect(dir.socket()).unwrap();
-    // 40 KiB before the engine's first read: read 16.5 KiB at a time.
-    let block = vec![b'x'; 40 * 1024];
-    send_and_read(&mut engine, &mut peer, &block, &lengths, block.len());
-    assert_eq!(
-        lengths.borrow()[..],
-        [EARLY, EARLY, block.len() - 2 * EARLY]
-    );
-    // Reads of one byte until 100 reads were made.
-    let mut total = block.len();
-    while lengths.borrow().len() < 100 {
-        total += 1;
-        send_and_read(&mut engine, &mut peer, b"y", &lengths, total);
-    }
-    assert_eq!(lengths.borrow().len(), 100, "one byte a read");
-    // The 40 KiB again: reads of more than 16.5 KiB (each takes what room the shared read
-    // buffer has left, up to 64 KiB).
-    send_and_read(
-        &mut engine,
-        &mut peer,
-        &block,
-        &lengths,
-        total + block.len(),
-    );
-    let later = lengths.borrow()[100..].to_vec();
-    assert!(later.len() <= 2 && later[0] > EARLY, "{later:?}");
 }

@@ -13,37 +13,24 @@ use crate::socket::{Socket, from_unix};
 
 /// Bytes asked of the kernel per read, at most.
 pub(crate) const READ_SIZE: usize = 64 * 1024;
-/// Bytes asked per read, at most, during a stream's first [`EARLY_READS`] reads: a TLS record
-/// and a little more.
-pub(crate) const EARLY_READ_SIZE: usize = 16 * 1024 + 512;
-/// Reads a stream makes of at most [`EARLY_READ_SIZE`] before it reads [`READ_SIZE`] at once.
-///
-/// A connection's first reads set how far the kernel lets its receive windows grow. Read
-/// 64 KiB at a time from the start, a one-connection TLS echo over loopback under BBR (the
-/// congestion control of the benchmark machine) settled in 33 runs of 52 in a state where
-/// the server's sends wait on the client's window 40% of the time, and both ends spent about
-/// 25% more CPU per MB for the whole run. With its first 100 reads (1.6 MB) small, 24 runs of
-/// 24 did not; reads small throughout did not either, but cost a 50-connection echo 10-20%
-/// (`BENCHMARKS.md`, TLS, run of `108e251`).
-pub(crate) const EARLY_READS: u8 = 100;
 /// Below this much spare room, the shared read buffer is renewed before a read.
 const MIN_READ: usize = 4 * 1024;
 /// Room for one whole datagram (the default Unix datagram maximum; UDP carries 65,507).
 pub(crate) const DATAGRAM_SIZE: usize = 212_992;
 
-/// Reads what a stream socket has, at most `max` bytes, into the shared buffer's spare room
-/// and splits it off, without copying; returns the bytes and the room they had (a read that
-/// filled less than its room was short).
+/// Reads what a stream socket has into the shared buffer's spare room and splits it off,
+/// without copying; returns the bytes and the room they had (a read that filled less than
+/// its room was short).
 ///
 /// With `recv`, as [`send`] writes with `send`: `read(2)` and `writev(2)` reach the socket
 /// through the file layer, which cost a RESP server at `-P 1` about 0.5 µs of kernel time per
 /// request (BENCHMARKS.md, "The kernel's side").
-pub(crate) fn recv(buf: &mut BytesMut, fd: impl AsFd, max: usize) -> io::Result<(Bytes, usize)> {
+pub(crate) fn recv(buf: &mut BytesMut, fd: impl AsFd) -> io::Result<(Bytes, usize)> {
     if buf.capacity() - buf.len() < MIN_READ {
         buf.reserve(READ_SIZE);
     }
     let spare = buf.spare_capacity_mut();
-    let room = spare.len().min(max);
+    let room = spare.len().min(READ_SIZE);
     let ((filled, _), _) = rustix::net::recv(fd, &mut spare[..room], RecvFlags::empty())?;
     let n = filled.len();
     // SAFETY: `recv` initialised the first `n` bytes of the spare capacity.

@@ -22,9 +22,6 @@ pub struct SocketTable<P: Poller> {
     /// slab checks generations; late resolver answers are checked by the engine), so a slot
     /// keeps no id.
     slots: Vec<Option<P::Slot>>,
-    /// How many reads each slot's stream has made, counted up to [`calls::EARLY_READS`]
-    /// (its first reads are small: see there).
-    reads: Vec<u8>,
     buffers: Buffers,
     resolver: Resolver,
 }
@@ -46,8 +43,6 @@ impl<P: Poller> SocketTable<P> {
             self.slots.pop();
         }
         self.slots.shrink_to_fit();
-        self.reads.truncate(self.slots.len());
-        self.reads.shrink_to_fit();
         self.buffers = Buffers::default();
     }
 
@@ -57,7 +52,6 @@ impl<P: Poller> SocketTable<P> {
         Self {
             poller,
             slots: Vec::new(),
-            reads: Vec::new(),
             buffers: Buffers::default(),
             resolver: Resolver::new(wake),
         }
@@ -127,10 +121,6 @@ impl<P: Poller> SocketTable<P> {
             self.slots.resize_with(index + 1, || None);
         }
         self.slots[index] = Some(slot);
-        if self.reads.len() <= index {
-            self.reads.resize(index + 1, 0);
-        }
-        self.reads[index] = 0;
         Ok(())
     }
 }
@@ -226,24 +216,11 @@ impl<P: Poller> Io for SocketTable<P> {
     }
 
     fn read(&mut self, id: ChannelId) -> io::Result<Received> {
-        let reads = self
-            .reads
-            .get(index(id))
-            .copied()
-            .unwrap_or(calls::EARLY_READS);
-        let max = if reads < calls::EARLY_READS {
-            calls::EARLY_READ_SIZE
-        } else {
-            calls::READ_SIZE
-        };
         let (data, room) = self.call(id, Direction::Read, |socket, buffers| match socket {
-            Socket::Tcp(stream) => calls::recv(&mut buffers.read, stream, max),
-            Socket::Unix(stream) => calls::recv(&mut buffers.read, stream, max),
+            Socket::Tcp(stream) => calls::recv(&mut buffers.read, stream),
+            Socket::Unix(stream) => calls::recv(&mut buffers.read, stream),
             _ => Err(unsupported()),
         })?;
-        if reads < calls::EARLY_READS {
-            self.reads[index(id)] = reads + 1;
-        }
         let (Some(slot), poller) = self.slot_mut(id) else {
             return Ok(data.into());
         };
